@@ -1,0 +1,81 @@
+"""Command line: `python -m bot <command>`.
+
+  kb load            validate data/knowledge and load or update the SQL knowledge base
+  check              validate every clinic-editable data file
+  web                run the web server (widget demo, kiosk, clinician inbox) on port 8080
+  worker [--once]    deliver clinician notifications and drain the durable spool
+  staff ...          manage clinician accounts (add, passwd, list)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.datafiles import DataFileError
+
+
+def _kb_load() -> int:
+    from bot.knowledge import load_into_database, read_knowledge_files
+    from bot.storage import get_database
+
+    files = read_knowledge_files()
+    summary = load_into_database(get_database(), files)
+    print(f"knowledge base: {len(files.topics)} topics, {len(files.sources)} sources ({summary})")
+    return 0
+
+
+def _check() -> int:
+    from bot.clinic import load_clinic
+    from bot.intake.check import language_markers
+    from bot.knowledge import read_knowledge_files
+    from bot.replies.standard import reply_texts
+
+    files = read_knowledge_files()
+    load_clinic()
+    reply_texts()
+    language_markers()
+    try:
+        from bot.triage.detect import check_data_files  # noqa: PLC0415
+    except ImportError:
+        pass
+    else:
+        check_data_files()
+    print(f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, clinic settings")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["kb", "check", "web", "worker", "staff"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "kb":
+            if args.rest != ["load"]:
+                parser.error("usage: python -m bot kb load")
+            return _kb_load()
+        if args.command == "check":
+            return _check()
+        if args.command == "web":
+            from bot.web.app import main as web_main
+
+            web_main()
+            return 0
+        if args.command == "worker":
+            from bot.triage.notify.worker import main as worker_main
+
+            return worker_main(args.rest) or 0
+        from bot.web.clinician.accounts import main as staff_main
+
+        return staff_main(args.rest) or 0
+    except DataFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

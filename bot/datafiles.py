@@ -1,0 +1,58 @@
+"""Reading clinic-editable YAML data files with a JSON-Schema check.
+
+Every error names the file and, where it can, the entry, so a clinic editor knows what to fix.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+
+class DataFileError(ValueError):
+    """A data file is missing, is not valid YAML, or does not match its schema."""
+
+    def __init__(self, file: Path | str, message: str, entry: str | None = None) -> None:
+        self.file = str(file)
+        self.entry = entry
+        where = f"{file}" + (f", entry '{entry}'" if entry else "")
+        super().__init__(f"{where}: {message}")
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict[str, Any]:
+    """The JSON Schema `bot/schemas/<name>.yml`."""
+    with open(SCHEMA_DIR / f"{name}.yml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise DataFileError(path, "file not found") from exc
+    except yaml.YAMLError as exc:
+        raise DataFileError(path, f"not valid YAML: {exc}") from exc
+
+
+def check(data: Any, schema_name: str, path: Path, entry: str | None = None) -> Any:
+    """Validate `data` against a named schema; raise DataFileError naming file and entry."""
+    validator = jsonschema.Draft7Validator(schema(schema_name))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        at = "/".join(str(p) for p in first.path)
+        raise DataFileError(path, f"{first.message}" + (f" (at {at})" if at else ""), entry)
+    return data
+
+
+def load_checked(path: Path, schema_name: str, entry: str | None = None) -> Any:
+    """Read a YAML file and validate it against `bot/schemas/<schema_name>.yml`."""
+    return check(read_yaml(path), schema_name, path, entry)

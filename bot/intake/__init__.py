@@ -1,0 +1,1 @@
+"""Intake: recognising messages the assistant cannot treat as a question (empty, unreadable, etc.)."""

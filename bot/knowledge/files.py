@@ -1,0 +1,99 @@
+"""Reading and cross-checking the knowledge-base files.
+
+Layout (all clinic-editable):
+  data/knowledge/sources.yml         the registry of source articles
+  data/knowledge/evidence_notes.yml  evidence notes by id
+  data/knowledge/benefit_claims.yml  phrases that state a benefit (an answer using one needs a note)
+  data/knowledge/topics/<id>.yml     one topic per file
+
+Every problem raises DataFileError naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.datafiles import DataFileError, load_checked
+from bot.evidence.notes import BenefitClaimDetector
+from bot.paths import KNOWLEDGE_DIR, SEEDS_DIR
+
+
+@dataclass(frozen=True)
+class KnowledgeFiles:
+    """The validated contents of data/knowledge/."""
+
+    sources: dict[str, dict[str, Any]]
+    notes: dict[str, str]
+    topics: dict[str, dict[str, Any]]
+    benefit_detector: BenefitClaimDetector
+
+
+def _check_topic(
+    topic: dict[str, Any],
+    path: Path,
+    sources: dict[str, dict[str, Any]],
+    notes: dict[str, str],
+    detector: BenefitClaimDetector,
+) -> None:
+    entry = topic["id"]
+    if entry != path.stem:
+        raise DataFileError(path, f"id '{entry}' must match the file name '{path.stem}'", entry)
+    cited = list(topic["sources"])
+    for disagreement in topic.get("disagreements", ()):
+        for view in disagreement["views"]:
+            cited.extend(view["sources"])
+    unknown = sorted(set(cited) - set(sources))
+    if unknown:
+        raise DataFileError(path, f"unknown source id(s): {', '.join(unknown)}", entry)
+    note = topic.get("evidence_note")
+    if note is not None and note not in notes:
+        raise DataFileError(path, f"unknown evidence note '{note}'", entry)
+    if topic["efficacy"] and note is None:
+        raise DataFileError(path, "an efficacy topic needs an evidence_note", entry)
+    shown = [topic["answer"]] + [
+        text
+        for d in topic.get("disagreements", ())
+        for text in [d["point"], *(v["says"] for v in d["views"])]
+    ]
+    claims = detector.claims_in("\n".join(shown))
+    if claims and note is None:
+        raise DataFileError(
+            path, f"the answer states a benefit ({', '.join(claims)}) but has no evidence_note", entry
+        )
+
+
+def read_knowledge_files(
+    directory: Path = KNOWLEDGE_DIR, seeds_dir: Path | None = SEEDS_DIR
+) -> KnowledgeFiles:
+    """Read and validate every knowledge file. `seeds_dir`, when given, must hold each source."""
+    sources_path = directory / "sources.yml"
+    sources = {s["id"]: s for s in load_checked(sources_path, "sources")["sources"]}
+    if seeds_dir is not None and seeds_dir.is_dir():
+        for source in sources.values():
+            if not (seeds_dir / source["file"]).is_file():
+                raise DataFileError(
+                    sources_path, f"file {source['file']} not found in {seeds_dir}", source["id"]
+                )
+    notes_path = directory / "evidence_notes.yml"
+    notes = {k: v["text"] for k, v in load_checked(notes_path, "evidence_notes")["notes"].items()}
+    detector = BenefitClaimDetector.from_file(directory / "benefit_claims.yml")
+
+    topics: dict[str, dict[str, Any]] = {}
+    topic_paths = sorted((directory / "topics").glob("*.yml"))
+    if not topic_paths:
+        raise DataFileError(directory / "topics", "no topic files found")
+    for path in topic_paths:
+        topic = load_checked(path, "topic", entry=path.stem)
+        _check_topic(topic, path, sources, notes, detector)
+        topics[topic["id"]] = topic
+    for topic_id, topic in topics.items():
+        unknown = sorted(set(topic.get("related", ())) - set(topics))
+        if unknown:
+            raise DataFileError(
+                directory / "topics" / f"{topic_id}.yml",
+                f"related topic(s) not found: {', '.join(unknown)}",
+                topic_id,
+            )
+    return KnowledgeFiles(sources=sources, notes=notes, topics=topics, benefit_detector=detector)

@@ -1,0 +1,118 @@
+"""`Reply`: one assistant answer, its sources, its evidence note and any escalation.
+
+Contract for every channel: `Reply.rasa_messages()` yields a text message (plain text that already
+contains the evidence note and the source titles, so a text-only channel never drops them) and
+one custom message `{"meso": envelope}` carrying the structured parts for rich channels.
+
+The constructor enforces the promises: an efficacy reply or one that states a benefit cannot
+exist without its evidence note, and an answer cannot exist without sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.evidence.notes import BenefitClaimDetector, EvidenceNote, MissingEvidenceNote
+
+ReplyKind = Literal["answer", "escalation", "out_of_scope", "clarify", "chitchat"]
+Severity = Literal["emergency", "urgent", "routine"]
+
+
+class MissingSources(ValueError):
+    """An answer was built without the sources its facts come from."""
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: str
+    title: str
+    file: str
+    kind: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "file": self.file, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class Escalation:
+    severity: Severity
+    ticket: str | None
+    emergency_number: str
+    clinic_phone: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "ticket": self.ticket,
+            "emergency_number": self.emergency_number,
+            "clinic_phone": self.clinic_phone,
+        }
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: ReplyKind
+    body: str
+    topic: str | None = None
+    efficacy: bool = False
+    evidence_note: EvidenceNote | None = None
+    citations: tuple[Citation, ...] = ()
+    escalation: Escalation | None = None
+    buttons: tuple[Button, ...] = ()
+    benefit_detector: BenefitClaimDetector | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        states_benefit = self.benefit_detector is not None and self.benefit_detector.states_benefit(
+            self.body
+        )
+        if (self.efficacy or states_benefit) and self.evidence_note is None:
+            why = "is about efficacy" if self.efficacy else "states a benefit"
+            raise MissingEvidenceNote(f"reply for topic {self.topic!r} {why} but has no evidence note")
+        if self.kind == "answer" and not self.citations:
+            raise MissingSources(f"answer for topic {self.topic!r} has no sources")
+        if self.kind == "escalation" and self.escalation is None:
+            raise ValueError("an escalation reply needs its escalation details")
+
+    @property
+    def disclaimer(self) -> str | None:
+        return self.evidence_note.text if self.evidence_note else None
+
+    def envelope(self) -> dict[str, Any]:
+        """The `meso` envelope: the contract every channel renders from."""
+        return {
+            "kind": self.kind,
+            "topic": self.topic,
+            "efficacy": self.efficacy or self.evidence_note is not None,
+            "disclaimer": self.disclaimer,
+            "sources": [c.id for c in self.citations],
+            "citations": [c.as_dict() for c in self.citations],
+            "escalation": self.escalation.as_dict() if self.escalation else None,
+            "body": self.body,
+            "buttons": [b.as_dict() for b in self.buttons],
+        }
+
+    def plain_text(self) -> str:
+        """Body, evidence note and sources as one text, for channels that show only text."""
+        parts = [self.body]
+        if self.evidence_note:
+            parts.append(f"Evidence note: {self.evidence_note.text}")
+        if self.citations:
+            parts.append("Sources: " + "; ".join(f"{c.title} ({c.file})" for c in self.citations))
+        return "\n\n".join(parts)
+
+    def rasa_messages(self) -> list[dict[str, Any]]:
+        """Messages for Rasa's dispatcher: the text (with any buttons), then the envelope."""
+        text: dict[str, Any] = {"text": self.plain_text()}
+        if self.buttons:
+            text["buttons"] = [b.as_dict() for b in self.buttons]
+        return [text, {"custom": {"meso": self.envelope()}}]

@@ -1,0 +1,99 @@
+"""The assistant's own replies: out of scope, "did you mean", and unusable input.
+
+Texts come from data/replies.yml; this module only fills in clinic details and buttons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.clinic import ClinicConfig
+from bot.datafiles import DataFileError, load_checked
+from bot.knowledge.answers import topic_button
+from bot.knowledge.store import KnowledgeBase
+from bot.paths import DATA_DIR
+from bot.replies.reply import Reply
+
+TOPIC_INTENT_PREFIX = "ask_"
+
+
+@dataclass(frozen=True)
+class ReplyTexts:
+    out_of_scope: str
+    clarify: str
+    clarify_none: str
+    unusable: dict[str, str]
+    suggested_topics: tuple[str, ...]
+
+
+@lru_cache(maxsize=None)
+def reply_texts(path: Path = DATA_DIR / "replies.yml") -> ReplyTexts:
+    data = load_checked(path, "replies")
+    return ReplyTexts(
+        out_of_scope=data["out_of_scope"],
+        clarify=data["clarify"],
+        clarify_none=data["clarify_none"],
+        unusable=dict(data["unusable"]),
+        suggested_topics=tuple(data["suggested_topics"]),
+    )
+
+
+def _fill(text: str, clinic: ClinicConfig) -> str:
+    try:
+        return text.format(
+            clinic_name=clinic.name, clinic_phone=clinic.phone, opening_hours=clinic.opening_hours
+        )
+    except (KeyError, IndexError) as exc:
+        raise DataFileError(DATA_DIR / "replies.yml", f"unknown placeholder {exc}") from exc
+
+
+def topic_of_intent(intent: str | None) -> str | None:
+    if intent and intent.startswith(TOPIC_INTENT_PREFIX):
+        return intent[len(TOPIC_INTENT_PREFIX) :]
+    return None
+
+
+def _suggestions(kb: KnowledgeBase, topic_ids: list[str]) -> tuple[Any, ...]:
+    entries = [kb.topic(t) for t in topic_ids]
+    return tuple(topic_button(e) for e in entries if e is not None)
+
+
+def out_of_scope_reply(kb: KnowledgeBase, clinic: ClinicConfig) -> Reply:
+    texts = reply_texts()
+    return Reply(
+        kind="out_of_scope",
+        body=_fill(texts.out_of_scope, clinic),
+        buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
+    )
+
+
+def clarify_reply(
+    kb: KnowledgeBase,
+    clinic: ClinicConfig,
+    intent_ranking: list[dict[str, Any]],
+    most: int = 3,
+    min_confidence: float = 0.05,
+) -> Reply:
+    """'Did you mean' with buttons for the likeliest topics in the NLU ranking."""
+    texts = reply_texts()
+    likely = [
+        topic
+        for item in intent_ranking
+        if (topic := topic_of_intent(item.get("name"))) and item.get("confidence", 0) >= min_confidence
+    ][:most]
+    buttons = _suggestions(kb, likely)
+    if not buttons:
+        return Reply(
+            kind="clarify",
+            body=_fill(texts.clarify_none, clinic),
+            buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
+        )
+    return Reply(kind="clarify", body=_fill(texts.clarify, clinic), buttons=buttons)
+
+
+def unusable_reply(verdict: str, clinic: ClinicConfig) -> Reply:
+    texts = reply_texts()
+    return Reply(kind="clarify", body=_fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic))

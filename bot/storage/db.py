@@ -1,0 +1,75 @@
+"""Engine and session handling. One `Database` per URL; tables are created on first use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.paths import VAR_DIR
+from bot.storage.models import Base
+
+
+def database_url() -> str:
+    """MESO_DATABASE_URL, or an SQLite file under var/."""
+    url = os.environ.get("MESO_DATABASE_URL")
+    if url:
+        return url
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{VAR_DIR / 'meso.db'}"
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+class Database:
+    """A SQLAlchemy engine plus a session factory; `session()` commits or rolls back."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+        self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@lru_cache(maxsize=None)
+def _database_for(url: str) -> Database:
+    return Database(url)
+
+
+def get_database(url: str | None = None) -> Database:
+    """The process-wide Database for `url` (default: `database_url()`)."""
+    return _database_for(url or database_url())

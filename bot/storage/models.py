@@ -1,0 +1,171 @@
+"""All SQL tables. Each room owns its tables; they share one metadata so one database holds them.
+
+knowledge: Source, EvidenceNoteRow, Topic, TopicSource
+triage:    Ticket, Notification (outbox), AuditEntry, StaffUser
+channels:  SeenChannelMessage, TemplateFallback
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- knowledge -------------------------------------------------------------------------------
+
+
+class Source(Base):
+    __tablename__ = "kb_sources"
+
+    id = Column(String(64), primary_key=True)
+    title = Column(Text, nullable=False)
+    file = Column(String(255), nullable=False)
+    kind = Column(String(64), nullable=False)
+    note = Column(Text, nullable=True)
+
+
+class EvidenceNoteRow(Base):
+    __tablename__ = "kb_evidence_notes"
+
+    id = Column(String(64), primary_key=True)
+    text = Column(Text, nullable=False)
+
+
+class Topic(Base):
+    __tablename__ = "kb_topics"
+
+    id = Column(String(64), primary_key=True)
+    title = Column(Text, nullable=False)
+    answer = Column(Text, nullable=False)
+    efficacy = Column(Boolean, nullable=False, default=False)
+    evidence_note_id = Column(String(64), ForeignKey("kb_evidence_notes.id"), nullable=True)
+    disagreements = Column(JSON, nullable=False, default=list)
+    related = Column(JSON, nullable=False, default=list)
+    uses_clinic_prices = Column(Boolean, nullable=False, default=False)
+    button_label = Column(String(20), nullable=True)
+    content_hash = Column(String(64), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    sources = relationship("TopicSource", cascade="all, delete-orphan", lazy="selectin")
+
+
+class TopicSource(Base):
+    __tablename__ = "kb_topic_sources"
+
+    topic_id = Column(String(64), ForeignKey("kb_topics.id", ondelete="CASCADE"), primary_key=True)
+    source_id = Column(String(64), ForeignKey("kb_sources.id"), primary_key=True)
+    position = Column(Integer, nullable=False, default=0)
+
+
+# --- triage and escalation -------------------------------------------------------------------
+
+
+class Ticket(Base):
+    """One reported message. Unique per (conversation_id, message_id) so a retry never doubles it."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_ticket_message"),)
+
+    id = Column(String(32), primary_key=True, default=new_id)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    channel = Column(String(32), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    message_id = Column(String(128), nullable=False)
+    severity = Column(String(16), nullable=False, index=True)
+    symptoms = Column(JSON, nullable=False, default=list)
+    trigger_text = Column(Text, nullable=False)
+    transcript = Column(JSON, nullable=False, default=list)
+    status = Column(String(16), nullable=False, default="open", index=True)
+    acknowledged_by = Column(String(64), nullable=True)
+    acknowledged_at = Column(DateTime(timezone=True), nullable=True)
+    resolved_by = Column(String(64), nullable=True)
+    resolved_at = Column(DateTime(timezone=True), nullable=True)
+    callback_number = Column(String(32), nullable=True)
+    callback_consent_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class Notification(Base):
+    """Outbox row: one per (ticket, target). The worker delivers it at least once."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (UniqueConstraint("ticket_id", "target", name="uq_notification_target"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    ticket_id = Column(String(32), ForeignKey("tickets.id"), nullable=False, index=True)
+    target = Column(String(16), nullable=False)  # "webhook" | "email"
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    delivered_at = Column(DateTime(timezone=True), nullable=True)
+    last_error = Column(Text, nullable=True)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    username = Column(String(64), nullable=False, unique=True)
+    password_hash = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime(timezone=True), nullable=True)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_trail"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    actor = Column(String(64), nullable=False)
+    action = Column(String(64), nullable=False)
+    ticket_id = Column(String(32), nullable=True, index=True)
+    detail = Column(Text, nullable=True)
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+class SeenChannelMessage(Base):
+    """Inbound message ids already accepted by a channel, for deduplication across restarts."""
+
+    __tablename__ = "channel_seen_messages"
+
+    channel = Column(String(32), primary_key=True)
+    message_id = Column(String(255), primary_key=True)
+    seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class TemplateFallback(Base):
+    """A reply that could not be sent as free text (24-hour window closed) and went as a template."""
+
+    __tablename__ = "channel_template_fallbacks"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    channel = Column(String(32), nullable=False)
+    conversation_id = Column(String(128), nullable=False)
+    template = Column(String(128), nullable=False)
+    error_code = Column(Integer, nullable=True)

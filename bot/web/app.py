@@ -1,0 +1,26 @@
+"""aiohttp application: each room registers its own routes here."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.web.settings import WebSettings
+
+SETTINGS_KEY = web.AppKey("settings", WebSettings)
+
+
+def create_app(settings: WebSettings | None = None) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    app[SETTINGS_KEY] = settings or WebSettings.from_env()
+    # Rooms register their routes; each module owns its URLs.
+    from bot.web.clinician.routes import register as register_clinician
+    from bot.web.pages import register as register_pages
+
+    register_pages(app)
+    register_clinician(app)
+    return app
+
+
+def main() -> None:
+    settings = WebSettings.from_env()
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
