@@ -5,6 +5,7 @@
   web                run the web server (widget demo, kiosk, clinician inbox) on port 8080
   worker [--once]    deliver clinician notifications and drain the durable spool
   staff ...          manage clinician accounts (add, passwd, list)
+  serve              start everything (what `make run` calls)
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["kb", "check", "web", "worker", "staff"])
+    parser.add_argument("command", choices=["kb", "check", "web", "worker", "staff", "serve"])
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     try:
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
             web_main()
             return 0
+        if args.command == "serve":
+            from bot.serve import main as serve_main
+
+            return serve_main(args.rest)
         if args.command == "worker":
             from bot.triage.notify.worker import main as worker_main
 
