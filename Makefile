@@ -1,0 +1,82 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+PYTHON310 ?= $(shell pyenv prefix 3.10 2>/dev/null | head -n1)/bin/python
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/current.tar.gz
+RASA_DATA := data/nlu.yml data/rules.yml data/stories.yml
+MODEL_INPUTS := config.yml domain.yml $(RASA_DATA) \
+	$(wildcard bot/intake/rasa_component.py bot/triage/rasa_component.py)
+SEEDS := ../shared/seeds
+CHROMIUM := /usr/bin/chromium
+
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help setup run test train lint format check validate core-tests pytest eval bench staff browser
+
+help:
+	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
+	@echo "make test   everything CI checks"
+	@echo "make eval   NLU and triage evaluation figures;  make bench  speed and memory figures"
+	@echo "make staff USER=name   create a clinician account"
+
+$(BIN)/uv-synced: pyproject.toml uv.lock
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	@test -x "$(PYTHON310)" || { echo "Python 3.10 not found (pyenv install 3.10)"; exit 1; }
+	python3 -m uv sync --frozen --python "$(PYTHON310)"
+	@touch $@
+
+setup: $(BIN)/uv-synced
+
+$(MODEL): $(MODEL_INPUTS) | setup
+	$(BIN)/rasa train --data $(RASA_DATA) --fixed-model-name current --out models
+
+train: $(MODEL)
+
+run: setup $(MODEL)
+	$(BIN)/python -m bot check
+	$(BIN)/python -m bot serve
+
+staff: setup
+	$(BIN)/python -m bot staff add $(USER)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+browser: $(CHROMIUM)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: setup
+	$(BIN)/python -m bot check
+	@if [ -d "$(SEEDS)" ]; then python3 ../shared/tools/seed_overlap.py --seeds $(SEEDS) .; fi
+
+validate: setup
+	$(BIN)/rasa data validate --data $(RASA_DATA) --fail-on-warnings
+
+core-tests: $(MODEL)
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories \
+		--fail-on-prediction-errors --out results/core
+
+pytest: setup $(MODEL) $(CHROMIUM)
+	$(BIN)/pytest -q -ra
+
+test: lint check validate core-tests pytest
+
+eval: $(MODEL)
+	$(BIN)/python scripts/eval_nlu.py --model $(MODEL)
+	$(BIN)/python scripts/eval_triage.py
+
+bench: $(MODEL)
+	$(BIN)/python bench/run.py

@@ -1,0 +1,131 @@
+"""The escalation worker: each pass drains the spool into tickets, then delivers due notifications.
+
+    python -m bot.triage.notify.worker [--once] [--interval SECONDS]
+
+(`python -m bot worker` runs the same `main`.) Without --once it polls every second and stops
+cleanly on SIGTERM or SIGINT, finishing the pass in progress. A database outage is logged and
+retried on the next pass; it never stops the loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.clinic import ClinicConfig, clinic_config
+from bot.datafiles import DataFileError
+from bot.storage.db import Database, get_database
+from bot.triage.notify.outbox import Outbox, OutboxPass
+from bot.triage.spool import Spool
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_SECONDS = 1.0
+
+
+@dataclass
+class PassResult:
+    """One worker pass: spooled reports recorded, outbox results, and whether all steps ran."""
+
+    drained: int = 0
+    outbox: OutboxPass = field(default_factory=OutboxPass)
+    ok: bool = True
+
+
+class Worker:
+    """`database` is a Database or a function returning one (called each pass, so a database
+    that is down at start-up is picked up once it is back)."""
+
+    def __init__(
+        self,
+        database: Database | Callable[[], Database],
+        clinic: ClinicConfig,
+        outbox: Outbox | None = None,
+        spool: Spool | None = None,
+        interval: float = DEFAULT_INTERVAL_SECONDS,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self._database = database
+        self.clinic = clinic
+        self.outbox = outbox or Outbox(clinic)
+        self.spool = spool or Spool()
+        self.interval = interval
+        self._sleep = sleep
+
+    def _db(self) -> Database:
+        return self._database if isinstance(self._database, Database) else self._database()
+
+    async def run_once(self) -> PassResult:
+        result = PassResult()
+        try:
+            db = self._db()
+        except Exception as exc:
+            logger.error("worker pass skipped, database unavailable (%s)", type(exc).__name__)
+            return PassResult(ok=False)
+        try:
+            result.drained = self.spool.drain(db, self.clinic)
+        except Exception as exc:
+            result.ok = False
+            logger.error("spool drain failed (%s)", type(exc).__name__)
+        try:
+            result.outbox = await self.outbox.deliver_due(db)
+        except Exception as exc:
+            result.ok = False
+            logger.error("notification delivery pass failed (%s)", type(exc).__name__)
+        return result
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Pass after pass until `stop` is set."""
+        while not stop.is_set():
+            await self.run_once()
+            await self._pause(stop)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        if self._sleep is not None:
+            await self._sleep(self.interval)
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bot worker", description="Drain the report spool and deliver clinician notifications."
+    )
+    parser.add_argument("--once", action="store_true", help="run one pass and exit")
+    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_SECONDS)
+    parser.add_argument("--database-url", default=None, help="default: MESO_DATABASE_URL")
+    args = parser.parse_args(argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    try:
+        clinic = clinic_config()
+    except DataFileError as exc:
+        logger.error("cannot start the worker: %s", exc)
+        return 2
+    worker = Worker(lambda: get_database(args.database_url), clinic, interval=args.interval)
+    if args.once:
+        return 0 if asyncio.run(worker.run_once()).ok else 1
+    asyncio.run(_run_until_signalled(worker))
+    return 0
+
+
+async def _run_until_signalled(worker: Worker) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    logger.info("worker started (every %.1f s)", worker.interval)
+    await worker.run(stop)
+    logger.info("worker stopped")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""Fixtures for escalation tests: real SQLite, a spool, real receivers on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage.db import Database
+from bot.triage import tickets
+from bot.triage.spool import Spool
+
+from .helpers import FakeClock, SmtpReceiver, WebhookReceiver
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'meso.db'}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Spool:
+    return Spool(tmp_path / "spool")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_no_target_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tickets, "_warned_no_targets", False)
+
+
+@pytest.fixture
+async def webhook() -> AsyncIterator[WebhookReceiver]:
+    """A receiver with a reserved port, NOT started: tests start it when it should be up."""
+    receiver = WebhookReceiver()
+    yield receiver
+    await receiver.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver()
+    yield receiver
+    receiver.stop()

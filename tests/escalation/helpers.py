@@ -1,0 +1,149 @@
+"""Helpers for the escalation tests: clinic and report builders, a settable clock, free ports."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+
+from bot.clinic import ClinicConfig, EmailSettings, NotificationSettings, load_clinic
+from bot.triage.result import SymptomMention, TriageResult
+from bot.triage.tickets import Report
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_clinic(
+    webhook_url: str | None = None,
+    email: EmailSettings | None = None,
+    max_attempts: int = 12,
+    backoff_seconds: float = 5.0,
+    region: str = "IN",
+) -> ClinicConfig:
+    base = load_clinic()
+    return dataclasses.replace(
+        base,
+        region=region,
+        notifications=NotificationSettings(
+            webhook_url=webhook_url,
+            email=email,
+            max_attempts=max_attempts,
+            backoff_seconds=backoff_seconds,
+        ),
+    )
+
+
+def make_report(
+    message_id: str = "msg-1",
+    conversation_id: str = "conv-1",
+    text: str = "my cheek is swollen and hot since the injections",
+    severity: str | None = "urgent",
+    transcript: list[dict[str, str]] | None = None,
+    channel: str = "rest",
+) -> Report:
+    mention = SymptomMention(text="swollen", concept="swelling", start=9, end=16, status="affirmed")
+    return Report(
+        channel=channel,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        text=text,
+        triage=TriageResult(severity=severity, mentions=(mention,), rules=("r1",)),  # type: ignore[arg-type]
+        transcript=transcript
+        if transcript is not None
+        else [{"sender": "user", "text": text, "at": "2024-05-01T10:00:00+00:00"}],
+    )
+
+
+class FakeClock:
+    """A settable UTC clock for the outbox (backoff without waiting)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class WebhookReceiver:
+    """A real aiohttp endpoint on 127.0.0.1 that records what it receives; start/stop at will."""
+
+    port: int = field(default_factory=free_port)
+    status: int = 200
+    received: list[dict[str, Any]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/tickets"
+
+    @property
+    def idempotency_keys(self) -> list[str]:
+        return [r["headers"].get("Idempotency-Key") for r in self.received]
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        self.received.append(
+            {"headers": dict(request.headers), "raw": raw, "json": await request.json()}
+        )
+        return web.json_response({"ok": self.status < 300}, status=self.status)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hooks/tickets", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
+        self.envelopes.append(envelope)
+        return "250 Message accepted"
+
+
+@dataclass
+class SmtpReceiver:
+    """A real aiosmtpd server on 127.0.0.1; start/stop at will."""
+
+    port: int = field(default_factory=free_port)
+    inbox: _Inbox = field(default_factory=_Inbox)
+    _controller: Controller | None = None
+
+    def settings(self) -> EmailSettings:
+        return EmailSettings(
+            host="127.0.0.1",
+            port=self.port,
+            sender="assistant@clinic.example",
+            recipients=("nurse@clinic.example", "doctor@clinic.example"),
+        )
+
+    def start(self) -> None:
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
