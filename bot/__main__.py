@@ -37,12 +37,9 @@ def _check() -> int:
     load_clinic()
     reply_texts()
     language_markers()
-    try:
-        from bot.triage.detect import check_data_files  # noqa: PLC0415
-    except ImportError:
-        pass
-    else:
-        check_data_files()
+    from bot.channels.whatsapp.texts import load_texts
+
+    load_texts()
     print(f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, clinic settings")
     return 0
 

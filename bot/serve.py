@@ -24,13 +24,6 @@ import yaml
 from bot.paths import PROJECT_ROOT, VAR_DIR
 
 WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
-WHATSAPP_REQUIRED = (
-    "WHATSAPP_VERIFY_TOKEN",
-    "WHATSAPP_APP_SECRET",
-    "WHATSAPP_ACCESS_TOKEN",
-    "WHATSAPP_PHONE_NUMBER_ID",
-)
-DEFAULT_GRAPH_URL = "https://graph.facebook.com/v20.0"
 
 
 def free_port() -> int:
@@ -58,29 +51,32 @@ class StackSettings:
 
 
 def runtime_credentials(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
-    """credentials.yml with the WhatsApp channel kept only when its variables are set."""
+    """credentials.yml with the WhatsApp channel kept only when its variables are set.
+
+    Raises WhatsAppConfigError naming the missing variables when only some are set.
+    """
+    from bot.channels.whatsapp.settings import resolve_settings
+
     with open(PROJECT_ROOT / "credentials.yml", encoding="utf-8") as fh:
-        raw = fh.read()
-    # Without Rasa imported, ${VAR} stays literal here; the WhatsApp block is rebuilt below.
-    credentials = yaml.safe_load(raw) or {}
-    whatsapp = all(env.get(name) for name in WHATSAPP_REQUIRED)
-    if whatsapp:
+        # Parsed without Rasa's ${VAR} expansion; the WhatsApp block is rebuilt from the env.
+        credentials = yaml.safe_load(fh) or {}
+    whatsapp = resolve_settings(None, env)
+    credentials.pop(WHATSAPP_CHANNEL, None)
+    if whatsapp is not None:
         credentials[WHATSAPP_CHANNEL] = {
-            "verify_token": env["WHATSAPP_VERIFY_TOKEN"],
-            "app_secret": env["WHATSAPP_APP_SECRET"],
-            "access_token": env["WHATSAPP_ACCESS_TOKEN"],
-            "phone_number_id": env["WHATSAPP_PHONE_NUMBER_ID"],
-            "graph_url": env.get("WHATSAPP_GRAPH_URL") or DEFAULT_GRAPH_URL,
+            "verify_token": whatsapp.verify_token,
+            "app_secret": whatsapp.app_secret,
+            "access_token": whatsapp.access_token,
+            "phone_number_id": whatsapp.phone_number_id,
+            "graph_url": whatsapp.graph_url,
         }
-    else:
-        credentials.pop(WHATSAPP_CHANNEL, None)
     for channel in ("rest", "socketio"):
         credentials.setdefault(channel, None)
     if credentials.get("socketio") in ("", None):
         credentials["socketio"] = {"session_persistence": True}
     else:
         credentials["socketio"]["session_persistence"] = True
-    return credentials, whatsapp
+    return credentials, whatsapp is not None
 
 
 def runtime_endpoints(settings: StackSettings) -> dict[str, Any]:
@@ -241,11 +237,13 @@ class Stack:
 
 def main(argv: list[str] | None = None) -> int:
     """`make run`: start everything on the standard ports and wait for Ctrl-C."""
+    from bot.channels.whatsapp.settings import WhatsAppConfigError
+
     stack = Stack(StackSettings())
     print("Starting the action server, Rasa, the web server and the notification worker…")
     try:
         stack.start()
-    except (RuntimeError, TimeoutError) as exc:
+    except (RuntimeError, TimeoutError, WhatsAppConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if not stack.whatsapp_enabled:

@@ -5,6 +5,7 @@ Texts come from data/replies.yml; this module only fills in clinic details and b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -97,3 +98,27 @@ def clarify_reply(
 def unusable_reply(verdict: str, clinic: ClinicConfig) -> Reply:
     texts = reply_texts()
     return Reply(kind="clarify", body=_fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic))
+
+
+_QUESTION_START = re.compile(
+    r"(?:^|[.!?\n]\s*|,\s*|\b(?:and|but|also|so)\s+)"
+    r"(how|what|when|why|which|will|would|should|can|could|is|are|does|do|did|may|shall)\b",
+    re.IGNORECASE,
+)
+
+
+def question_topic(
+    text: str, intent_ranking: list[dict[str, Any]], min_confidence: float = 0.3
+) -> str | None:
+    """The FAQ topic a message also asked about, when it reads as a question; else None.
+
+    Used after an escalation: "my face is swollen, how long does swelling last?" gets the
+    escalation first and then this topic's answer.
+    """
+    if "?" not in text and not _QUESTION_START.search(text):
+        return None
+    for item in intent_ranking:
+        topic = topic_of_intent(item.get("name"))
+        if topic and item.get("confidence", 0) >= min_confidence:
+            return topic
+    return None

@@ -1,7 +1,7 @@
 """All SQL tables. Each room owns its tables; they share one metadata so one database holds them.
 
 knowledge: Source, EvidenceNoteRow, Topic, TopicSource
-triage:    Ticket, Notification (outbox), AuditEntry, StaffUser
+triage:    Ticket, Notification (outbox), AuditEntry, StaffUser, StaffSession
 channels:  SeenChannelMessage, TemplateFallback
 """
 
@@ -132,6 +132,20 @@ class StaffUser(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime(timezone=True), nullable=True)
+
+
+class StaffSession(Base):
+    """A signed-in clinician: only the SHA-256 of the cookie token is stored. Expiry slides."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    staff_user_id = Column(
+        Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False, index=True)
 
 
 class AuditEntry(Base):

@@ -110,23 +110,31 @@ def callback_text(key: str, clinic: ClinicConfig, **extra: str) -> str:
 # --- escalation reply ------------------------------------------------------------------------
 
 
-def escalation_reply(severity: Severity, ticket_id: str | None, clinic: ClinicConfig) -> Reply:
+def escalation_reply(
+    severity: Severity,
+    ticket_id: str | None,
+    clinic: ClinicConfig,
+    instruction_sent: bool = False,
+) -> Reply:
     """The reply for an escalated report. `ticket_id` is None when the report was spooled.
 
-    emergency: emergency number first, then the clinic phone, nothing else.
+    emergency: emergency number first, then the clinic phone, nothing else; with
+    `instruction_sent` (the domain's rule already gave the instruction) only the reference.
     urgent / routine: advice, the ticket reference, and a callback offer with buttons.
     """
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {severity!r}; expected one of {SEVERITIES}")
     texts = reply_texts().escalation(severity)
-    parts = [_fill(texts["text"], clinic)]
+    reference = (
+        _fill(texts["reference"], clinic, ticket=ticket_reference(ticket_id))
+        if ticket_id
+        else _fill(texts["no_reference"], clinic)
+    )
     buttons: tuple[Button, ...] = ()
-    if severity != "emergency":
-        if ticket_id:
-            parts.append(_fill(texts["reference"], clinic, ticket=ticket_reference(ticket_id)))
-        else:
-            parts.append(_fill(texts["no_reference"], clinic))
-        parts.append(_fill(texts["callback_offer"], clinic))
+    if severity == "emergency":
+        parts = [reference if instruction_sent else _fill(texts["text"], clinic)]
+    else:
+        parts = [_fill(texts["text"], clinic), reference, _fill(texts["callback_offer"], clinic)]
         buttons = tuple(Button(title=b["title"], payload=b["payload"]) for b in texts["buttons"])
     return Reply(
         kind="escalation",

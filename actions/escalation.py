@@ -1,0 +1,124 @@
+"""Escalation actions: record the report, tell the patient what happens next, take a callback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.dispatch import send
+from actions.services import services
+from bot.knowledge.answers import compose_topic_answer
+from bot.replies.reply import Reply
+from bot.replies.standard import question_topic
+from bot.triage.escalation import CallbackRefused, callback_text, escalation_reply, save_callback_number
+from bot.triage.spool import record_report_or_spool
+from bot.triage.tickets import report_from_rasa_events
+
+EMERGENCY_INSTRUCTION = "utter_emergency"
+
+
+def _bot_actions_since_user(tracker: Tracker) -> list[str]:
+    actions: list[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "action":
+            actions.append(event.get("name"))
+    return actions
+
+
+def _note(text: str) -> Reply:
+    return Reply(kind="chitchat", body=text)
+
+
+class ActionEscalate(Action):
+    def name(self) -> str:
+        return "action_escalate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        svc = services()
+        report = report_from_rasa_events(tracker.sender_id, tracker.events)
+        if report is None or report.triage.severity is None:
+            return []
+        outcome = record_report_or_spool(svc.db, report, svc.clinic)
+        severity = report.triage.severity
+        replies = [
+            escalation_reply(
+                severity,
+                outcome.ticket_id,
+                svc.clinic,
+                instruction_sent=EMERGENCY_INSTRUCTION in _bot_actions_since_user(tracker),
+            )
+        ]
+        if severity != "emergency":
+            topic = question_topic(report.text, tracker.latest_message.get("intent_ranking") or [])
+            if topic and svc.kb.topic(topic):
+                replies.append(compose_topic_answer(svc.kb, topic, svc.clinic))
+        send(dispatcher, *replies)
+        return [SlotSet("last_ticket", outcome.ticket_id)]
+
+
+class ActionAskCallbackNumber(Action):
+    def name(self) -> str:
+        return "action_ask_callback_number"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        send(dispatcher, _note(callback_text("ask_number", services().clinic)))
+        return []
+
+
+class ValidateCallbackForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_callback_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        # Nothing to ask when there is no report to attach a number to.
+        return domain_slots if tracker.get_slot("last_ticket") else []
+
+    def validate_callback_number(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        svc = services()
+        try:
+            e164 = save_callback_number(
+                svc.db, tracker.get_slot("last_ticket"), str(slot_value), svc.clinic, consent=True
+            )
+        except CallbackRefused as refusal:
+            send(dispatcher, _note(str(refusal)))
+            return {"callback_number": None}
+        # The number itself stays with the ticket only; the conversation keeps a masked form.
+        return {"callback_number": f"{e164[:3]}…{e164[-3:]}"}
+
+
+class ActionSubmitCallback(Action):
+    def name(self) -> str:
+        return "action_submit_callback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        clinic = services().clinic
+        masked = tracker.get_slot("callback_number")
+        if tracker.get_slot("last_ticket") and masked:
+            send(dispatcher, _note(callback_text("saved", clinic, number=masked)))
+        else:
+            send(dispatcher, _note(callback_text("declined", clinic)))
+        return [SlotSet("callback_number", None)]

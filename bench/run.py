@@ -1,0 +1,222 @@
+"""Benchmark: this assistant against a stock `rasa init` assistant, measured in the same run.
+
+Prints, for each: time from start to ready, resident memory (Rasa server and, for ours, the
+whole stack), and messages/s with p50/p95 latency at 1 and 10 concurrent conversations over the
+REST channel. Compare ratios, not absolute figures: the machine is shared and noisy.
+
+usage: python bench/run.py [--messages 300] [--skip-stock] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import aiohttp
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.serve import Stack, StackSettings, free_port  # noqa: E402
+
+STOCK_DIR = ROOT / "bench" / "stock"
+QUESTIONS = [
+    q["text"]
+    for q in yaml.safe_load((ROOT / "tests" / "nlu_eval" / "questions.yml").read_text())["questions"]
+]
+
+
+@dataclass
+class LoadFigures:
+    concurrency: int
+    messages: int
+    seconds: float
+    messages_per_second: float
+    p50_ms: float
+    p95_ms: float
+    errors: int
+
+
+@dataclass
+class Figures:
+    name: str
+    ready_seconds: float
+    rasa_rss_mb: float
+    total_rss_mb: float
+    loads: list[LoadFigures]
+
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            total += proc.memory_info().rss + sum(
+                c.memory_info().rss for c in proc.children(recursive=True)
+            )
+        except psutil.NoSuchProcess:
+            pass
+    return total / 1e6
+
+
+async def _conversation(
+    session: aiohttp.ClientSession, url: str, sender: str, count: int, latencies: list[float]
+) -> int:
+    errors = 0
+    for i in range(count):
+        text = QUESTIONS[(hash(sender) + i) % len(QUESTIONS)]
+        started = time.perf_counter()
+        async with session.post(url, json={"sender": sender, "message": text}) as response:
+            body = await response.json()
+            if response.status != 200 or not body:
+                errors += 1
+        latencies.append((time.perf_counter() - started) * 1000)
+    return errors
+
+
+async def load(rasa_url: str, concurrency: int, total: int) -> LoadFigures:
+    url = f"{rasa_url}/webhooks/rest/webhook"
+    latencies: list[float] = []
+    per_conversation = max(1, total // concurrency)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await _conversation(session, url, "warmup", 10, [])
+        started = time.perf_counter()
+        errors = await asyncio.gather(
+            *(
+                _conversation(session, url, f"bench-{concurrency}-{c}", per_conversation, latencies)
+                for c in range(concurrency)
+            )
+        )
+        seconds = time.perf_counter() - started
+    latencies.sort()
+    return LoadFigures(
+        concurrency=concurrency,
+        messages=len(latencies),
+        seconds=round(seconds, 2),
+        messages_per_second=round(len(latencies) / seconds, 1),
+        p50_ms=round(statistics.median(latencies), 1),
+        p95_ms=round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+        errors=sum(errors),
+    )
+
+
+def measure_ours(total: int) -> Figures:
+    work = Path(tempfile.mkdtemp(prefix="bench-ours-"))
+    settings = StackSettings(
+        work_dir=work,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        web_port=free_port(),
+        with_web=True,
+        with_worker=True,
+    )
+    with Stack(settings) as stack:
+        loads = [asyncio.run(load(stack.rasa_url, c, total)) for c in (1, 10)]
+        pids = [p.pid for p in stack.processes.values()]
+        return Figures(
+            name="this assistant",
+            ready_seconds=round(stack.ready_seconds or 0, 1),
+            rasa_rss_mb=round(rss_mb([stack.processes["rasa"].pid]), 0),
+            total_rss_mb=round(rss_mb(pids), 0),
+            loads=loads,
+        )
+
+
+def ensure_stock_model() -> Path:
+    models = sorted((STOCK_DIR / "models").glob("*.tar.gz"))
+    if not models:
+        print("training the stock `rasa init` assistant (once; takes a few minutes)…", flush=True)
+        STOCK_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "rasa"), "init", "--no-prompt", "--init-dir",
+             str(STOCK_DIR)],
+            check=True, stdout=subprocess.DEVNULL, cwd=STOCK_DIR,
+        )  # fmt: skip
+        models = sorted((STOCK_DIR / "models").glob("*.tar.gz"))
+    return models[-1]
+
+
+def measure_stock(total: int) -> Figures:
+    model = ensure_stock_model()
+    port = free_port()
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--port",
+         str(port)],
+        cwd=STOCK_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(_wait_ready(url))
+        ready = time.monotonic() - started
+        loads = [asyncio.run(load(url, c, total)) for c in (1, 10)]
+        memory = rss_mb([proc.pid])
+        return Figures("stock rasa init", round(ready, 1), round(memory, 0), round(memory, 0), loads)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=30)
+
+
+async def _wait_ready(url: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(f"{url}/webhooks/rest/") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(url)
+
+
+def report(results: list[Figures]) -> None:
+    print(f"\n{'':20}{'ready s':>9}{'Rasa MB':>9}{'all MB':>8}  per load: msg/s  p50 ms  p95 ms  err")
+    for f in results:
+        for i, lf in enumerate(f.loads):
+            head = (
+                f"{f.name:20}{f.ready_seconds:9.1f}{f.rasa_rss_mb:9.0f}{f.total_rss_mb:8.0f}"
+                if i == 0
+                else " " * 46
+            )
+            print(
+                f"{head}  x{lf.concurrency:<2} {lf.messages_per_second:9.1f} {lf.p50_ms:7.1f} "
+                f"{lf.p95_ms:7.1f} {lf.errors:4d}"
+            )
+    if len(results) == 2:
+        ours, stock = results
+        ratio = ours.loads[1].messages_per_second / stock.loads[1].messages_per_second
+        print(f"\nthroughput at 10 conversations: {ratio:.1f}x the stock assistant")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=300, help="messages per load level")
+    parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results = [measure_ours(args.messages)]
+    if not args.skip_stock:
+        results.append(measure_stock(args.messages))
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

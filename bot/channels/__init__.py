@@ -1,0 +1,1 @@
+"""Messaging channels that connect Rasa to outside services (WhatsApp Cloud API)."""

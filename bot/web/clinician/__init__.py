@@ -1,0 +1,1 @@
+"""Clinician inbox at /clinician: staff sign in, see escalated tickets, acknowledge, resolve."""

@@ -1,0 +1,93 @@
+"""Audit trail of the inbox: sign-ins, sign-outs, ticket views and status changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.storage.db import Database
+from bot.storage.models import AuditEntry
+from bot.web.clinician.clock import as_utc, utcnow
+
+LOGIN_SUCCESS = "login_success"
+LOGIN_FAILURE = "login_failure"
+LOGOUT = "logout"
+TICKET_VIEW = "ticket_view"
+TICKET_ACKNOWLEDGE = "ticket_acknowledge"
+TICKET_RESOLVE = "ticket_resolve"
+
+_ACTOR_MAX = 64
+_DETAIL_MAX = 2000
+
+
+@dataclass(frozen=True)
+class AuditView:
+    at: datetime
+    actor: str
+    action: str
+    ticket_id: str | None
+    detail: str | None
+
+
+def add(
+    session: Session,
+    actor: str,
+    action: str,
+    ticket_id: str | None = None,
+    detail: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Add an entry inside the caller's transaction, so it commits with the change it records."""
+    session.add(
+        AuditEntry(
+            at=at or utcnow(),
+            actor=actor[:_ACTOR_MAX],
+            action=action,
+            ticket_id=ticket_id,
+            detail=detail[:_DETAIL_MAX] if detail else None,
+        )
+    )
+
+
+def record(
+    db: Database,
+    actor: str,
+    action: str,
+    ticket_id: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Add an entry in its own transaction."""
+    with db.session() as session:
+        add(session, actor, action, ticket_id, detail)
+
+
+def recent(db: Database, limit: int = 200) -> list[AuditView]:
+    """The newest `limit` entries, newest first."""
+    with db.session() as session:
+        rows = session.execute(
+            select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        ).scalars()
+        return [_view(row) for row in rows]
+
+
+def for_ticket(session: Session, ticket_id: str) -> list[AuditView]:
+    """A ticket's entries, oldest first."""
+    rows = session.execute(
+        select(AuditEntry)
+        .where(AuditEntry.ticket_id == ticket_id)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    ).scalars()
+    return [_view(row) for row in rows]
+
+
+def _view(row: AuditEntry) -> AuditView:
+    return AuditView(
+        at=as_utc(row.at),
+        actor=row.actor,
+        action=row.action,
+        ticket_id=row.ticket_id,
+        detail=row.detail,
+    )

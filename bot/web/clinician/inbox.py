@@ -1,0 +1,262 @@
+"""Ticket queries and status changes for the inbox.
+
+Statuses move open -> acknowledged -> resolved; an open ticket may also be resolved directly.
+Every change is a conditional UPDATE, so two clinicians pressing the same button get one success
+and one InvalidTransition, and its audit entry commits in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from bot.storage.db import Database
+from bot.storage.models import Ticket
+from bot.triage.result import SEVERITY_ORDER
+from bot.web.clinician import audit
+from bot.web.clinician.audit import AuditView
+from bot.web.clinician.clock import as_utc, utcnow
+
+OPEN = "open"
+ACKNOWLEDGED = "acknowledged"
+RESOLVED = "resolved"
+ACTIVE_STATUSES = (OPEN, ACKNOWLEDGED)
+NOTE_MAX = 2000
+
+# Most severe first; a severity this code does not know sorts last rather than disappearing.
+_SEVERITY_RANK = case(SEVERITY_ORDER, value=Ticket.severity, else_=0)
+_SPEAKERS = {"user": "Patient", "patient": "Patient", "bot": "Assistant", "assistant": "Assistant"}
+
+
+class TicketNotFound(LookupError):
+    pass
+
+
+class InvalidTransition(Exception):
+    """The ticket's status does not allow the requested action."""
+
+    def __init__(self, ticket: TicketSummary, action: str) -> None:
+        self.ticket = ticket
+        self.action = action
+        super().__init__(f"cannot {action} a ticket that is {ticket.status}")
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    id: str
+    severity: str
+    status: str
+    symptoms: list[str]
+    channel: str
+    created_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    callback_requested: bool
+
+    def age_seconds(self, now: datetime) -> int:
+        return max(0, int((now - self.created_at).total_seconds()))
+
+    def as_json(self, now: datetime) -> dict[str, Any]:
+        """Summary fields only: no patient text and no phone number."""
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "status": self.status,
+            "symptoms": self.symptoms,
+            "channel": self.channel,
+            "created_at": self.created_at.isoformat(),
+            "age_seconds": self.age_seconds(now),
+            "acknowledged_by": self.acknowledged_by,
+            "acknowledged_at": _iso(self.acknowledged_at),
+            "callback_requested": self.callback_requested,
+        }
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    speaker: str
+    text: str
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    at: datetime
+    label: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    summary: TicketSummary
+    trigger_text: str
+    transcript: list[TranscriptLine]
+    callback_number: str | None
+    callback_consent_at: datetime | None
+    history: list[StatusEvent]
+    activity: list[AuditView] = field(default_factory=list)
+
+
+def list_open(db: Database) -> list[TicketSummary]:
+    """Open and acknowledged tickets: most severe first, then oldest first."""
+    with db.session() as session:
+        rows = session.execute(
+            select(Ticket)
+            .where(Ticket.status.in_(ACTIVE_STATUSES))
+            .order_by(_SEVERITY_RANK.desc(), Ticket.created_at, Ticket.id)
+        ).scalars()
+        return [_summary(row) for row in rows]
+
+
+def list_resolved(db: Database, limit: int = 100) -> list[TicketSummary]:
+    """The most recently resolved tickets first."""
+    with db.session() as session:
+        rows = session.execute(
+            select(Ticket)
+            .where(Ticket.status == RESOLVED)
+            .order_by(Ticket.resolved_at.desc(), Ticket.id)
+            .limit(limit)
+        ).scalars()
+        return [_summary(row) for row in rows]
+
+
+def view_ticket(db: Database, ticket_id: str, viewer: str) -> TicketDetail:
+    """The ticket in full; records that `viewer` saw it."""
+    with db.session() as session:
+        ticket = _get(session, ticket_id)
+        audit.add(session, viewer, audit.TICKET_VIEW, ticket_id)
+        session.flush()
+        summary = _summary(ticket)
+        return TicketDetail(
+            summary=summary,
+            trigger_text=ticket.trigger_text,
+            transcript=[_transcript_line(entry) for entry in ticket.transcript or []],
+            callback_number=ticket.callback_number,
+            callback_consent_at=_utc_or_none(ticket.callback_consent_at),
+            history=_history(summary),
+            activity=audit.for_ticket(session, ticket_id),
+        )
+
+
+def acknowledge(db: Database, ticket_id: str, actor: str, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    with db.session() as session:
+        changed = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status == OPEN)
+            .values(status=ACKNOWLEDGED, acknowledged_by=actor, acknowledged_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            raise InvalidTransition(_summary(_get(session, ticket_id)), "acknowledge")
+        audit.add(session, actor, audit.TICKET_ACKNOWLEDGE, ticket_id, at=now)
+
+
+def resolve(
+    db: Database, ticket_id: str, actor: str, note: str = "", now: datetime | None = None
+) -> None:
+    """Resolve an open or acknowledged ticket; `note` (optional) goes into the audit entry."""
+    now = now or utcnow()
+    with db.session() as session:
+        previous = session.execute(select(Ticket.status).where(Ticket.id == ticket_id)).scalar()
+        changed = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status.in_(ACTIVE_STATUSES))
+            .values(status=RESOLVED, resolved_by=actor, resolved_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            raise InvalidTransition(_summary(_get(session, ticket_id)), "resolve")
+        detail = f"from {previous}"
+        note = note.strip()[:NOTE_MAX]
+        if note:
+            detail += f"; note: {note}"
+        audit.add(session, actor, audit.TICKET_RESOLVE, ticket_id, detail, at=now)
+
+
+def _get(session: Session, ticket_id: str) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise TicketNotFound(ticket_id)
+    return ticket
+
+
+def _summary(ticket: Ticket) -> TicketSummary:
+    return TicketSummary(
+        id=ticket.id,
+        severity=ticket.severity,
+        status=ticket.status,
+        symptoms=[_symptom_name(s) for s in ticket.symptoms or []],
+        channel=ticket.channel,
+        created_at=as_utc(ticket.created_at),
+        acknowledged_by=ticket.acknowledged_by,
+        acknowledged_at=_utc_or_none(ticket.acknowledged_at),
+        resolved_by=ticket.resolved_by,
+        resolved_at=_utc_or_none(ticket.resolved_at),
+        callback_requested=bool(ticket.callback_number),
+    )
+
+
+def _history(summary: TicketSummary) -> list[StatusEvent]:
+    events = [StatusEvent(summary.created_at, f"Reported via {summary.channel}")]
+    if summary.acknowledged_at:
+        events.append(StatusEvent(summary.acknowledged_at, "Acknowledged", summary.acknowledged_by))
+    if summary.resolved_at:
+        label = "Resolved" if summary.acknowledged_at else "Resolved without acknowledgement first"
+        events.append(StatusEvent(summary.resolved_at, label, summary.resolved_by))
+    return sorted(events, key=lambda event: event.at)
+
+
+def _symptom_name(symptom: object) -> str:
+    if isinstance(symptom, dict):
+        return str(symptom.get("concept") or symptom.get("text") or json.dumps(symptom))
+    return str(symptom)
+
+
+def _transcript_line(entry: object) -> TranscriptLine:
+    """Tolerant of the shapes a transcript entry may take: a dict with a speaker and text
+    under common key names, or a bare string."""
+    if isinstance(entry, str):
+        return TranscriptLine(speaker="", text=entry)
+    if not isinstance(entry, dict):
+        return TranscriptLine(speaker="", text=json.dumps(entry))
+    speaker = _first(entry, ("sender", "role", "speaker", "from", "event")) or ""
+    text = _first(entry, ("text", "message", "body", "content"))
+    return TranscriptLine(
+        speaker=_SPEAKERS.get(str(speaker).lower(), str(speaker)),
+        text="" if text is None else str(text),
+        at=_parse_time(_first(entry, ("at", "timestamp", "time"))),
+    )
+
+
+def _first(entry: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if entry.get(key) is not None:
+            return entry[key]
+    return None
+
+
+def _parse_time(value: object) -> datetime | None:
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        if isinstance(value, str):
+            return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,400 @@
+"""HTTP side of the clinician inbox: every URL under /clinician.
+
+Default deny: the `_guard` middleware lets a request reach a handler without a valid staff
+session only for the routes in `_PUBLIC` (sign-in page and stylesheet). Without a session, HTML
+URLs answer 303 to the sign-in page and /clinician/api/ URLs answer 401 JSON. Every POST must
+carry the session's CSRF token (sign-in: the double-submit cookie) and must not come from a
+foreign Origin/Referer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from bot.web.app import SETTINGS_KEY
+from bot.web.clinician import accounts, audit, csrf, inbox
+from bot.web.clinician.clock import utcnow
+from bot.web.clinician.render import STATIC_DIR
+from bot.web.clinician.sessions import StaffIdentity, new_token
+from bot.web.clinician.state import inbox_state as _state
+from bot.web.clinician.state import start_inbox
+
+PREFIX = "/clinician"
+SESSION_COOKIE = "meso_staff"
+LOGIN_CSRF_COOKIE = "meso_staff_login"
+LOGIN_PATH = f"{PREFIX}/login"
+API_PREFIX = f"{PREFIX}/api/"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
+SIGN_IN_FAILED = (
+    "Sign-in failed: the username or password is wrong, or the account is paused after "
+    "repeated failures. Check both and try again, or ask an administrator."
+)
+MAX_TICKET_ID = 64
+REFRESH_SECONDS = 60
+
+_PUBLIC = frozenset({"clinician.login", "clinician.static"})
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_STAFF = "clinician.staff"
+_SAFE_NEXT = re.compile(r"/clinician(/[A-Za-z0-9_-]+)*")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def register(app: web.Application) -> None:
+    """Add the inbox's routes, guard and headers to `app`; they act only on /clinician URLs."""
+    router = app.router
+    router.add_get(PREFIX, inbox_page, name="clinician.inbox")
+    router.add_get(f"{PREFIX}/", _to_inbox)
+    router.add_get(f"{PREFIX}/resolved", resolved_page, name="clinician.resolved")
+    router.add_get(f"{PREFIX}/tickets/{{ticket_id}}", ticket_page, name="clinician.ticket")
+    router.add_post(f"{PREFIX}/tickets/{{ticket_id}}/acknowledge", acknowledge_action)
+    router.add_post(f"{PREFIX}/tickets/{{ticket_id}}/resolve", resolve_action)
+    router.add_get(f"{PREFIX}/audit", audit_page, name="clinician.audit")
+    router.add_get(f"{PREFIX}/api/tickets", api_tickets, name="clinician.api.tickets")
+    router.add_get(LOGIN_PATH, login_page, name="clinician.login")
+    router.add_post(LOGIN_PATH, login_submit, name="clinician.login")
+    router.add_post(f"{PREFIX}/logout", logout_action)
+    router.add_static(f"{PREFIX}/static", STATIC_DIR, name="clinician.static")
+    # Not a sub-application: with the locked aiohttp 3.9.5 + yarl 1.25, sub-app routing reads
+    # request.url, which fails for any Host header with a port.
+    app.middlewares.append(_guard)
+    app.on_response_prepare.append(_security_headers)
+    app.on_startup.append(start_inbox)
+
+
+def _target(request: web.Request) -> str:
+    """The URL pattern the request was routed to (its path when no route matched), so the checks
+    below do not depend on how the path was spelled."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else request.path
+
+
+def _is_inbox(request: web.Request) -> bool:
+    target = _target(request)
+    return target == PREFIX or target.startswith(f"{PREFIX}/")
+
+
+def _is_api(request: web.Request) -> bool:
+    return _target(request).startswith(API_PREFIX)
+
+
+# --- guard, headers, rendering ---------------------------------------------------------------
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not _is_inbox(request):
+        return await handler(request)
+    unsafe = request.method not in _SAFE_METHODS
+    if unsafe and not csrf.same_origin(request):
+        return _page(request, "error.html", 403, **_FORBIDDEN)
+    if request.match_info.route.name in _PUBLIC:
+        return await handler(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    staff = await asyncio.to_thread(_state(request).sessions.resolve, token) if token else None
+    if staff is None:
+        response = _unauthenticated(request)
+        if token is not None:
+            response.del_cookie(SESSION_COOKIE, path=PREFIX)
+        return response
+    request[_STAFF] = staff
+    if unsafe:
+        form = await _form(request)
+        if form is None or not csrf.tokens_match(staff.csrf_token, form.get(csrf.FIELD)):
+            return _page(request, "error.html", 403, **_FORBIDDEN)
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        if _is_api(request):
+            raise
+        return _page(request, "error.html", 404, title="Page not found", message=None)
+
+
+_FORBIDDEN = {
+    "title": "Form expired",
+    "message": "This form was out of date or was sent from another site, so nothing was "
+    "changed. Go back, reload the page and try again.",
+}
+
+
+def _unauthenticated(request: web.Request) -> web.Response:
+    if _is_api(request):
+        return web.json_response({"error": "not signed in"}, status=401)
+    target = LOGIN_PATH
+    if request.method in _SAFE_METHODS and _SAFE_NEXT.fullmatch(request.path):
+        target += "?" + urlencode({"next": request.path})
+    return _redirect(target)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if not _is_inbox(request):
+        return
+    headers = response.headers
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Frame-Options"] = "DENY"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Content-Type-Options"] = "nosniff"
+    if request.match_info.route.name != "clinician.static":
+        headers["Cache-Control"] = "no-store"
+
+
+def _staff(request: web.Request) -> StaffIdentity:
+    return request[_STAFF]
+
+
+def _page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    staff: StaffIdentity | None = request.get(_STAFF)
+    context.setdefault("section", "")
+    body = _state(request).templates.render(
+        template,
+        staff=staff,
+        csrf_token=staff.csrf_token if staff else "",
+        prefix=PREFIX,
+        ticket_url=ticket_url,
+        now=utcnow(),
+        **context,
+    )
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str) -> None:
+    path = LOGIN_PATH if name == LOGIN_CSRF_COOKIE else PREFIX
+    response.set_cookie(
+        name,
+        value,
+        path=path,
+        httponly=True,
+        samesite="Strict",
+        secure=request.config_dict[SETTINGS_KEY].secure_cookies,
+    )
+
+
+async def _form(request: web.Request) -> MultiDictProxy[Any] | None:
+    try:
+        return await request.post()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _text(form: MultiDictProxy[Any] | None, name: str, limit: int) -> str:
+    value = form.get(name) if form is not None else None
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def ticket_url(ticket_id: str, action: str = "") -> str:
+    path = f"{PREFIX}/tickets/{quote(ticket_id, safe='')}"
+    return f"{path}/{action}" if action else path
+
+
+async def _to_inbox(request: web.Request) -> web.Response:
+    return _redirect(PREFIX)
+
+
+# --- sign-in and sign-out --------------------------------------------------------------------
+
+
+async def login_page(request: web.Request) -> web.Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and await asyncio.to_thread(_state(request).sessions.resolve, token):
+        return _redirect(PREFIX)
+    return _login_form(request, 200, next_url=request.query.get("next", ""))
+
+
+def _login_form(
+    request: web.Request, status: int, error: str = "", username: str = "", next_url: str = ""
+) -> web.Response:
+    # Keep an existing double-submit token so a second open tab still works.
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if len(token) != 43:
+        token = new_token()
+    response = _page(
+        request,
+        "login.html",
+        status,
+        login_csrf=token,
+        error=error,
+        username=username,
+        next_url=_safe_next(next_url),
+    )
+    _set_cookie(request, response, LOGIN_CSRF_COOKIE, token)
+    return response
+
+
+def _safe_next(value: str) -> str:
+    """Only inbox pages are allowed as the place to go after sign-in (no open redirect)."""
+    if _SAFE_NEXT.fullmatch(value) and not value.startswith(
+        (LOGIN_PATH, f"{PREFIX}/logout", f"{PREFIX}/api")
+    ):
+        return value
+    return PREFIX
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    state = _state(request)
+    form = await _form(request)
+    next_url = _text(form, "next", 512)
+    cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if form is None or not csrf.tokens_match(cookie_token, form.get(csrf.FIELD)):
+        return _login_form(
+            request, 403, "The sign-in form expired. Please sign in again.", next_url=next_url
+        )
+    client = request.remote or "unknown"
+    wait = state.throttle.retry_after(client)
+    if wait is not None:
+        minutes = max(1, round(wait / 60))
+        response = _login_form(
+            request,
+            429,
+            f"Too many failed sign-ins from this device. Try again in about {minutes} min.",
+            next_url=next_url,
+        )
+        response.headers["Retry-After"] = str(int(wait))
+        return response
+
+    raw_username = _text(form, "username", 256)
+    password = _text(form, "password", accounts.MAX_PASSWORD_LENGTH + 1)
+    async with state.password_checks:
+        result = await asyncio.to_thread(
+            accounts.authenticate, state.db, raw_username, password, state.config.lockout
+        )
+    if not result.ok:
+        delay = state.throttle.record_failure(client)
+        await asyncio.to_thread(
+            audit.record,
+            state.db,
+            result.username or "(not a valid username)",
+            audit.LOGIN_FAILURE,
+            None,
+            f"{result.reason}; client {client}",
+        )
+        await asyncio.sleep(delay)
+        return _login_form(
+            request, 401, SIGN_IN_FAILED, username=result.username or "", next_url=next_url
+        )
+
+    assert result.staff_user_id is not None and result.username is not None
+    old_token = request.cookies.get(SESSION_COOKIE)
+    if old_token:
+        await asyncio.to_thread(state.sessions.end, old_token)
+    token = await asyncio.to_thread(state.sessions.start, result.staff_user_id)
+    await asyncio.to_thread(
+        audit.record, state.db, result.username, audit.LOGIN_SUCCESS, None, f"client {client}"
+    )
+    response = _redirect(_safe_next(next_url))
+    _set_cookie(request, response, SESSION_COOKIE, token)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
+    return response
+
+
+async def logout_action(request: web.Request) -> web.Response:
+    state = _state(request)
+    await asyncio.to_thread(state.sessions.end, request.cookies.get(SESSION_COOKIE))
+    await asyncio.to_thread(audit.record, state.db, _staff(request).username, audit.LOGOUT)
+    response = _redirect(LOGIN_PATH)
+    response.del_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+# --- inbox pages -----------------------------------------------------------------------------
+
+
+async def inbox_page(request: web.Request) -> web.Response:
+    tickets = await asyncio.to_thread(inbox.list_open, _state(request).db)
+    return _page(
+        request, "inbox.html", section="open", tab="open", tickets=tickets, refresh=REFRESH_SECONDS
+    )
+
+
+async def resolved_page(request: web.Request) -> web.Response:
+    tickets = await asyncio.to_thread(inbox.list_resolved, _state(request).db)
+    return _page(request, "inbox.html", section="resolved", tab="resolved", tickets=tickets)
+
+
+async def ticket_page(request: web.Request) -> web.Response:
+    ticket_id = request.match_info["ticket_id"]
+    if len(ticket_id) > MAX_TICKET_ID:
+        return _not_found(request)
+    try:
+        detail = await asyncio.to_thread(
+            inbox.view_ticket, _state(request).db, ticket_id, _staff(request).username
+        )
+    except inbox.TicketNotFound:
+        return _not_found(request)
+    done = request.query.get("done")
+    return _page(
+        request,
+        "ticket.html",
+        ticket=detail,
+        done=done if done in ("acknowledged", "resolved") else None,
+        note_max=inbox.NOTE_MAX,
+    )
+
+
+async def acknowledge_action(request: web.Request) -> web.Response:
+    return await _transition(request, "acknowledged", inbox.acknowledge)
+
+
+async def resolve_action(request: web.Request) -> web.Response:
+    note = _text(await _form(request), "note", inbox.NOTE_MAX)
+    return await _transition(
+        request,
+        "resolved",
+        lambda db, ticket_id, actor: inbox.resolve(db, ticket_id, actor, note),
+    )
+
+
+async def _transition(
+    request: web.Request, done: str, change: Callable[[Any, str, str], None]
+) -> web.Response:
+    ticket_id = request.match_info["ticket_id"]
+    if len(ticket_id) > MAX_TICKET_ID:
+        return _not_found(request)
+    try:
+        await asyncio.to_thread(change, _state(request).db, ticket_id, _staff(request).username)
+    except inbox.TicketNotFound:
+        return _not_found(request)
+    except inbox.InvalidTransition as exc:
+        return _page(request, "conflict.html", 409, ticket=exc.ticket, action=exc.action)
+    return _redirect(ticket_url(ticket_id) + f"?done={done}")
+
+
+def _not_found(request: web.Request) -> web.Response:
+    return _page(
+        request,
+        "error.html",
+        404,
+        title="Ticket not found",
+        message="There is no ticket with this number. It may have been mistyped.",
+    )
+
+
+async def audit_page(request: web.Request) -> web.Response:
+    entries = await asyncio.to_thread(audit.recent, _state(request).db)
+    return _page(request, "audit.html", section="audit", entries=entries)
+
+
+async def api_tickets(request: web.Request) -> web.Response:
+    """Open tickets in inbox order, summary fields only."""
+    tickets = await asyncio.to_thread(inbox.list_open, _state(request).db)
+    now = utcnow()
+    return web.json_response(
+        {
+            "generated_at": now.isoformat(),
+            "tickets": [{**t.as_json(now), "url": ticket_url(t.id)} for t in tickets],
+        }
+    )

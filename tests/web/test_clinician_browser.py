@@ -1,0 +1,139 @@
+"""The inbox in real headless Chromium on a tablet-sized screen: sign in, read, acknowledge,
+resolve, sign out, with the real CSP and Referrer-Policy in force."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from playwright.sync_api import Page, expect, sync_playwright
+
+from bot.storage.db import Database
+from bot.storage.models import Ticket, utcnow
+from bot.web.app import create_app
+from bot.web.clinician.accounts import create_staff_user
+from bot.web.clinician.state import DATABASE_KEY
+from bot.web.settings import WebSettings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+USER = "nurse.amy"
+PASSWORD = "correct horse battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
+    create_staff_user(database, USER, PASSWORD)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def server(db: Database) -> Iterator[str]:
+    """The project's web app on a free loopback port, served from a background thread."""
+    port = _free_port()
+    app = create_app(WebSettings(port=port))
+    app[DATABASE_KEY] = db
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+
+
+def _ticket(db: Database, severity: str, minutes_ago: int, trigger: str) -> str:
+    with db.session() as session:
+        ticket = Ticket(
+            channel="widget",
+            conversation_id=f"c-{severity}",
+            message_id="m1",
+            severity=severity,
+            symptoms=["swelling"],
+            trigger_text=trigger,
+            transcript=[{"sender": "user", "text": trigger, "at": utcnow().isoformat()}],
+            created_at=utcnow() - timedelta(minutes=minutes_ago),
+        )
+        session.add(ticket)
+        session.flush()
+        return ticket.id
+
+
+def test_a_clinician_works_a_ticket_in_the_browser(server: str, db: Database, page: Page) -> None:
+    _ticket(db, "routine", 60, "a small bruise")
+    hostile = "<script>alert('x')</script><img src=x onerror=alert(2)> my lips are swelling"
+    emergency = _ticket(db, "emergency", 5, hostile)
+    console: list[str] = []
+    dialogs: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    page.goto(f"{server}/clinician/tickets/{emergency}")
+    expect(page).to_have_url(f"{server}/clinician/login?next=%2Fclinician%2Ftickets%2F{emergency}")
+    page.get_by_label("Username").fill(USER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page).to_have_url(f"{server}/clinician/tickets/{emergency}")
+    expect(page.locator("blockquote.patient-text")).to_have_text(hostile)
+    badge = page.locator("h1 .badge")
+    expect(badge).to_have_text("Emergency")
+    expect(badge).to_have_css("background-color", "rgb(176, 0, 32)")  # the stylesheet loaded
+
+    # A real browser POST (Origin: null under Referrer-Policy: no-referrer) passes the checks.
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_role("status")).to_have_text("You acknowledged this ticket.")
+    page.get_by_label("Resolution note (optional, kept in the audit trail)").fill("Called back")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("status")).to_have_text("You resolved this ticket.")
+
+    page.get_by_role("link", name="Open tickets").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open tickets")
+    expect(page.locator(".ticket-card")).to_have_count(1)
+    page.keyboard.press("Tab")  # the skip link, then the first header link
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_css("outline-style", "solid")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{server}/clinician/login")
+    page.goto(f"{server}/clinician")
+    expect(page).to_have_url(f"{server}/clinician/login?next=%2Fclinician")
+
+    assert dialogs == []
+    assert [text for text in console if "Content Security Policy" in text] == []
