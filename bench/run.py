@@ -70,14 +70,19 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1e6
 
 
+TURNS_PER_CONVERSATION = 10  # a patient asks a handful of questions, then leaves
+
+
 async def _conversation(
     session: aiohttp.ClientSession, url: str, sender: str, count: int, latencies: list[float]
 ) -> int:
+    """One simulated visitor slot: `count` messages, a new conversation every 10 turns."""
     errors = 0
     for i in range(count):
         text = QUESTIONS[(hash(sender) + i) % len(QUESTIONS)]
+        visitor = f"{sender}-{i // TURNS_PER_CONVERSATION}"
         started = time.perf_counter()
-        async with session.post(url, json={"sender": sender, "message": text}) as response:
+        async with session.post(url, json={"sender": visitor, "message": text}) as response:
             body = await response.json()
             if response.status != 200 or not body:
                 errors += 1

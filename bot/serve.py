@@ -192,7 +192,7 @@ class Stack:
         rasa_proc, rasa_log = self._spawn(
             "rasa",
             [
-                rasa, "run", "--model", str(self.settings.model),
+                python, "-m", "bot.rasa_server", "run", "--model", str(self.settings.model),
                 "--port", str(self.settings.rasa_port),
                 "--endpoints", str(endpoints), "--credentials", str(credentials),
                 "--cors", "*",

@@ -1,0 +1,41 @@
+"""Performance fixes for Rasa 3.6 internals, applied only in the Rasa server we launch.
+
+Rasa 3.6 checks every action-server response with `jsonschema.validate(result, schema)`. That
+call first validates the (large, fixed) schema itself against the JSON-Schema meta-schema, which
+costs ~150 ms per custom action on this machine. We validate the same response against the same
+schema with a validator compiled once: the errors raised are identical, the cost is ~1 ms.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.constants import DOCS_BASE_URL
+
+
+@lru_cache(maxsize=1)
+def _action_response_validator() -> jsonschema.protocols.Validator:
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)  # once, instead of on every call
+    return validator_class(schema)
+
+
+def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+    error = jsonschema.exceptions.best_match(_action_response_validator().iter_errors(result))
+    if error is not None:
+        error.message += (
+            ". Failed to validate Action server response from API, make sure your response "
+            f"from the Action endpoint is valid. For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+    return True
+
+
+def apply() -> None:
+    """Install the fixes (idempotent)."""
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]

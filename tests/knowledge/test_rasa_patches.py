@@ -1,0 +1,34 @@
+"""The action-response validation fix keeps Rasa's behaviour: valid passes, invalid raises."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+
+from bot import rasa_patches
+
+
+@pytest.fixture
+def action() -> RemoteAction:
+    rasa_patches.apply()
+    return RemoteAction("action_answer_topic", EndpointConfig("http://127.0.0.1:1/webhook"))
+
+
+def test_valid_response_passes(action: RemoteAction) -> None:
+    result = {
+        "events": [{"event": "slot", "name": "last_ticket", "value": "abc"}],
+        "responses": [{"text": "hi", "custom": {"meso": {"kind": "chitchat"}}}],
+    }
+    assert action._validate_action_result(result) is True
+
+
+def test_invalid_response_raises_the_same_error_as_rasa(action: RemoteAction) -> None:
+    bad = {"events": [{"event": "slot"}], "responses": "not a list"}
+    with pytest.raises(jsonschema.ValidationError) as patched:
+        action._validate_action_result(bad)
+    with pytest.raises(jsonschema.ValidationError) as original:
+        jsonschema.validate(bad, RemoteAction.action_response_format_spec())
+    assert patched.value.message.startswith(original.value.message)
+    assert "Failed to validate Action server response" in patched.value.message
