@@ -63,7 +63,7 @@ check: setup
 	@if [ -d "$(SEEDS)" ]; then python3 ../shared/tools/seed_overlap.py --seeds $(SEEDS) .; fi
 
 validate: setup
-	$(BIN)/rasa data validate --data $(RASA_DATA) --fail-on-warnings
+	$(BIN)/python scripts/validate_rasa_data.py
 
 core-tests: $(MODEL)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories \

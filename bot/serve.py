@@ -24,6 +24,7 @@ import yaml
 from bot.paths import PROJECT_ROOT, VAR_DIR
 
 WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
+SOCKETIO_CHANNEL = "bot.channels.socketio.MesoSocketIOInput"
 
 
 def free_port() -> int:
@@ -70,12 +71,9 @@ def runtime_credentials(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
             "phone_number_id": whatsapp.phone_number_id,
             "graph_url": whatsapp.graph_url,
         }
-    for channel in ("rest", "socketio"):
-        credentials.setdefault(channel, None)
-    if credentials.get("socketio") in ("", None):
-        credentials["socketio"] = {"session_persistence": True}
-    else:
-        credentials["socketio"]["session_persistence"] = True
+    credentials.setdefault("rest", None)
+    credentials[SOCKETIO_CHANNEL] = {**(credentials.get(SOCKETIO_CHANNEL) or {}),
+                                     "session_persistence": True}
     return credentials, whatsapp is not None
 
 

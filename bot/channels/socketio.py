@@ -1,0 +1,53 @@
+"""Rasa's socket.io channel with two Rasa 3.6 defects fixed, for the widget and the kiosk.
+
+1. With python-socketio 5.x, `AsyncServer.enter_room` is a coroutine; Rasa 3.6 calls it without
+   `await`, so with session persistence the socket never joins its session's room and no reply
+   reaches the browser.
+2. Rasa emits a custom payload as keyword arguments of `emit`, so `{"meso": …}` raises
+   TypeError. We send it as the event's data, like every other bot message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+
+class MesoSocketIOOutput(SocketIOOutput):
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        await self._send_message(recipient_id, json_message)
+
+
+class MesoSocketIOInput(SocketIOInput):
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def get_output_channel(self) -> MesoSocketIOOutput | None:
+        return MesoSocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def with_fixed_output(message: UserMessage) -> None:
+            message.output_channel = MesoSocketIOOutput(self.sio, self.bot_message_evt)
+            await on_new_message(message)
+
+        blueprint = super().blueprint(with_fixed_output)
+        sio = self.sio
+
+        @sio.on("session_request", namespace=self.namespace)  # replaces Rasa's handler
+        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
+            data = data or {}
+            if not data.get("session_id"):
+                data["session_id"] = uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, data["session_id"], namespace=self.namespace)
+            await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
+
+        return blueprint
