@@ -33,7 +33,9 @@ from bot.serve import Stack, StackSettings, free_port  # noqa: E402
 STOCK_DIR = ROOT / "bench" / "stock"
 QUESTIONS = [
     q["text"]
-    for q in yaml.safe_load((ROOT / "tests" / "nlu_eval" / "questions.yml").read_text())["questions"]
+    for q in yaml.safe_load((ROOT / "tests" / "nlu_eval" / "questions.yml").read_text())[
+        "questions"
+    ]
 ]
 
 
@@ -169,7 +171,9 @@ def measure_stock(total: int) -> Figures:
         ready = time.monotonic() - started
         loads = [asyncio.run(load(url, c, total)) for c in (1, 10)]
         memory = rss_mb([proc.pid])
-        return Figures("stock rasa init", round(ready, 1), round(memory, 0), round(memory, 0), loads)
+        return Figures(
+            "stock rasa init", round(ready, 1), round(memory, 0), round(memory, 0), loads
+        )
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
@@ -190,7 +194,9 @@ async def _wait_ready(url: str, timeout: float = 300) -> None:
 
 
 def report(results: list[Figures]) -> None:
-    print(f"\n{'':20}{'ready s':>9}{'Rasa MB':>9}{'all MB':>8}  per load: msg/s  p50 ms  p95 ms  err")
+    print(
+        f"\n{'':20}{'ready s':>9}{'Rasa MB':>9}{'all MB':>8}  per load: msg/s  p50 ms  p95 ms  err"
+    )
     for f in results:
         for i, lf in enumerate(f.loads):
             head = (

@@ -1,11 +1,11 @@
 """Command line: `python -m bot <command>`.
 
-  kb load            validate data/knowledge and load or update the SQL knowledge base
-  check              validate every clinic-editable data file
-  web                run the web server (widget demo, kiosk, clinician inbox) on port 8080
-  worker [--once]    deliver clinician notifications and drain the durable spool
-  staff ...          manage clinician accounts (add, passwd, list)
-  serve              start everything (what `make run` calls)
+kb load            validate data/knowledge and load or update the SQL knowledge base
+check              validate every clinic-editable data file
+web                run the web server (widget demo, kiosk, clinician inbox) on port 8080
+worker [--once]    deliver clinician notifications and drain the durable spool
+staff ...          manage clinician accounts (add, passwd, list)
+serve              start everything (what `make run` calls)
 """
 
 from __future__ import annotations
@@ -40,14 +40,21 @@ def _check() -> int:
     from bot.channels.whatsapp.texts import load_texts
 
     load_texts()
-    print(f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, clinic settings")
+    print(
+        f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, clinic settings"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=["kb", "check", "web", "worker", "staff", "serve"])
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)

@@ -1,9 +1,9 @@
-"""Clinic settings from data/clinic.yml: name, phone, hours, prices, emergency number, notifications."""
+"""Clinic settings from data/clinic.yml: name, phone, hours, prices, emergency number, alerts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,9 @@ def parse_clinic(data: dict[str, Any]) -> ClinicConfig:
         prices=tuple(Price(**p) for p in clinic.get("prices") or ()),
         notifications=NotificationSettings(
             webhook_url=notifications.get("webhook_url"),
-            email=EmailSettings(**{**email, "recipients": tuple(email["recipients"])}) if email else None,
+            email=EmailSettings(**{**email, "recipients": tuple(email["recipients"])})
+            if email
+            else None,
             max_attempts=notifications.get("max_attempts", 12),
             backoff_seconds=notifications.get("backoff_seconds", 5.0),
         ),
@@ -90,7 +92,7 @@ def load_clinic(path: Path = CLINIC_CONFIG) -> ClinicConfig:
     return parse_clinic(load_checked(path, "clinic"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def clinic_config(path: Path = CLINIC_CONFIG) -> ClinicConfig:
     """The cached clinic settings for this process."""
     return load_clinic(path)

@@ -5,7 +5,7 @@ Every error names the file and, where it can, the entry, so a clinic editor know
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ class DataFileError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> dict[str, Any]:
     """The JSON Schema `bot/schemas/<name>.yml`."""
     with open(SCHEMA_DIR / f"{name}.yml", encoding="utf-8") as fh:

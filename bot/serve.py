@@ -72,8 +72,10 @@ def runtime_credentials(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
             "graph_url": whatsapp.graph_url,
         }
     credentials.setdefault("rest", None)
-    credentials[SOCKETIO_CHANNEL] = {**(credentials.get(SOCKETIO_CHANNEL) or {}),
-                                     "session_persistence": True}
+    credentials[SOCKETIO_CHANNEL] = {
+        **(credentials.get(SOCKETIO_CHANNEL) or {}),
+        "session_persistence": True,
+    }
     return credentials, whatsapp is not None
 
 
@@ -181,19 +183,42 @@ class Stack:
         credentials, endpoints = self.write_runtime_files()
         bin_dir = Path(sys.executable).parent
         python, rasa = str(bin_dir / "python"), str(bin_dir / "rasa")
-        subprocess.run([python, "-m", "bot", "kb", "load"], cwd=PROJECT_ROOT, env=self.env(),
-                       check=True, capture_output=True)
+        subprocess.run(
+            [python, "-m", "bot", "kb", "load"],
+            cwd=PROJECT_ROOT,
+            env=self.env(),
+            check=True,
+            capture_output=True,
+        )
         actions, actions_log = self._spawn(
             "actions",
-            [rasa, "run", "actions", "--actions", "actions", "--port", str(self.settings.action_port)],
+            [
+                rasa,
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.settings.action_port),
+            ],
         )
         rasa_proc, rasa_log = self._spawn(
             "rasa",
             [
-                python, "-m", "bot.rasa_server", "run", "--model", str(self.settings.model),
-                "--port", str(self.settings.rasa_port),
-                "--endpoints", str(endpoints), "--credentials", str(credentials),
-                "--cors", "*",
+                python,
+                "-m",
+                "bot.rasa_server",
+                "run",
+                "--model",
+                str(self.settings.model),
+                "--port",
+                str(self.settings.rasa_port),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials),
+                "--cors",
+                "*",
             ],
         )
         if self.settings.with_web:
@@ -245,8 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if not stack.whatsapp_enabled:
-        print("WhatsApp channel: off (set WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, "
-              "WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID to turn it on)")
+        print(
+            "WhatsApp channel: off (set WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, "
+            "WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID to turn it on)"
+        )
     web = "http://localhost:8080"
     print(
         f"\nReady in {stack.ready_seconds:.1f}s. Talk to the assistant:\n"
@@ -255,10 +282,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  Clinician inbox                 {web}/clinician  (create an account: "
         f"make staff USER=name)\n"
         f"  REST                            curl -s localhost:5005/webhooks/rest/webhook "
-        f"-d '{{\"sender\":\"me\",\"message\":\"how much does it cost\"}}'\n"
+        f'-d \'{{"sender":"me","message":"how much does it cost"}}\'\n'
         f"  Socket.io                       http://localhost:5005/socket.io\n"
-        + (f"  WhatsApp webhook                http://localhost:5005/webhooks/whatsapp/webhook\n"
-           if stack.whatsapp_enabled else "")
+        + (
+            "  WhatsApp webhook                http://localhost:5005/webhooks/whatsapp/webhook\n"
+            if stack.whatsapp_enabled
+            else ""
+        )
         + f"Logs in {stack.log_dir}. Press Ctrl-C to stop."
     )
     stopping = False
@@ -273,8 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         while not stopping:
             for name, proc in stack.processes.items():
                 if proc.poll() is not None:
-                    print(f"{name} stopped unexpectedly (exit {proc.returncode}); see logs",
-                          file=sys.stderr)
+                    print(
+                        f"{name} stopped unexpectedly (exit {proc.returncode}); see logs",
+                        file=sys.stderr,
+                    )
                     stopping = True
             time.sleep(0.5)
     finally:

@@ -19,7 +19,9 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
 
 
-def rest_messages(stack: Stack, sender: str, message: str, timeout: float = 30) -> list[dict[str, Any]]:
+def rest_messages(
+    stack: Stack, sender: str, message: str, timeout: float = 30
+) -> list[dict[str, Any]]:
     """POST one message to the REST channel and return the bot's messages."""
     request = urllib.request.Request(
         f"{stack.rasa_url}/webhooks/rest/webhook",

@@ -48,6 +48,8 @@ class MesoSocketIOInput(SocketIOInput):
                 data["session_id"] = uuid.uuid4().hex
             if self.session_persistence:
                 await sio.enter_room(sid, data["session_id"], namespace=self.namespace)
-            await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
+            await sio.emit(
+                "session_confirm", data["session_id"], room=sid, namespace=self.namespace
+            )
 
         return blueprint

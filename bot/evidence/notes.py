@@ -6,7 +6,7 @@ The notes' texts and the benefit phrases are clinic-editable data under data/kno
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from bot.datafiles import DataFileError, read_yaml
@@ -49,6 +49,6 @@ class BenefitClaimDetector:
         return cls(tuple(patterns))
 
 
-@lru_cache(maxsize=None)
+@cache
 def benefit_detector(path: Path = KNOWLEDGE_DIR / "benefit_claims.yml") -> BenefitClaimDetector:
     return BenefitClaimDetector.from_file(path)

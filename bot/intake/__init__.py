@@ -1,1 +1,1 @@
-"""Intake: recognising messages the assistant cannot treat as a question (empty, unreadable, etc.)."""
+"""Intake: recognising messages the assistant cannot treat as a question (empty, unreadable)."""

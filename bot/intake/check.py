@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -33,7 +33,7 @@ class LanguageMarkers:
         )
 
 
-@lru_cache(maxsize=None)
+@cache
 def language_markers(path: Path = DATA_DIR / "intake" / "languages.yml") -> LanguageMarkers:
     return LanguageMarkers.from_file(path)
 

@@ -22,9 +22,7 @@ from bot.intake.check import check_message
 UNUSABLE_INTENT = "unusable_message"
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class InputGuard(GraphComponent):
     @classmethod
     def create(
@@ -44,5 +42,7 @@ class InputGuard(GraphComponent):
             verdict = check_message(message.get(TEXT))
             message.set("intake", verdict, add_to_output=True)
             if verdict != "ok":
-                message.set(INTENT, {"name": UNUSABLE_INTENT, "confidence": 1.0}, add_to_output=True)
+                message.set(
+                    INTENT, {"name": UNUSABLE_INTENT, "confidence": 1.0}, add_to_output=True
+                )
         return messages

@@ -1,4 +1,4 @@
-"""The cited knowledge base: YAML under data/knowledge/, validated, loaded into SQL, read as answers."""
+"""The cited knowledge base: YAML in data/knowledge/, validated, loaded into SQL, read back."""
 
 from bot.knowledge.files import KnowledgeFiles, read_knowledge_files
 from bot.knowledge.store import KnowledgeBase, load_into_database

@@ -26,7 +26,9 @@ def _price_lines(clinic: ClinicConfig) -> list[str]:
     if not clinic.prices:
         return []
     lines = [f"**{clinic.name}'s own prices:**"]
-    lines += [f"- {p.treatment}: {clinic.format_price(p.amount)} per {p.per}" for p in clinic.prices]
+    lines += [
+        f"- {p.treatment}: {clinic.format_price(p.amount)} per {p.per}" for p in clinic.prices
+    ]
     return lines
 
 

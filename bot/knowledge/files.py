@@ -60,7 +60,9 @@ def _check_topic(
     claims = detector.claims_in("\n".join(shown))
     if claims and note is None:
         raise DataFileError(
-            path, f"the answer states a benefit ({', '.join(claims)}) but has no evidence_note", entry
+            path,
+            f"the answer states a benefit ({', '.join(claims)}) but has no evidence_note",
+            entry,
         )
 
 

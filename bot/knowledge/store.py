@@ -117,7 +117,9 @@ def load_into_database(db: Database, files: KnowledgeFiles) -> LoadSummary:
 
 def _version(db: Database) -> tuple[Any, ...]:
     with db.session() as session:
-        return tuple(session.execute(select(func.count(Topic.id), func.max(Topic.updated_at))).one())
+        return tuple(
+            session.execute(select(func.count(Topic.id), func.max(Topic.updated_at))).one()
+        )
 
 
 class KnowledgeBase:

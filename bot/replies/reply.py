@@ -77,7 +77,9 @@ class Reply:
         )
         if (self.efficacy or states_benefit) and self.evidence_note is None:
             why = "is about efficacy" if self.efficacy else "states a benefit"
-            raise MissingEvidenceNote(f"reply for topic {self.topic!r} {why} but has no evidence note")
+            raise MissingEvidenceNote(
+                f"reply for topic {self.topic!r} {why} but has no evidence note"
+            )
         if self.kind == "answer" and not self.citations:
             raise MissingSources(f"answer for topic {self.topic!r} has no sources")
         if self.kind == "escalation" and self.escalation is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ class ReplyTexts:
     suggested_topics: tuple[str, ...]
 
 
-@lru_cache(maxsize=None)
+@cache
 def reply_texts(path: Path = DATA_DIR / "replies.yml") -> ReplyTexts:
     data = load_checked(path, "replies")
     return ReplyTexts(
@@ -83,7 +83,8 @@ def clarify_reply(
     likely = [
         topic
         for item in intent_ranking
-        if (topic := topic_of_intent(item.get("name"))) and item.get("confidence", 0) >= min_confidence
+        if (topic := topic_of_intent(item.get("name")))
+        and item.get("confidence", 0) >= min_confidence
     ][:most]
     buttons = _suggestions(kb, likely)
     if not buttons:
@@ -97,7 +98,10 @@ def clarify_reply(
 
 def unusable_reply(verdict: str, clinic: ClinicConfig) -> Reply:
     texts = reply_texts()
-    return Reply(kind="clarify", body=_fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic))
+    return Reply(
+        kind="clarify",
+        body=_fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic),
+    )
 
 
 _QUESTION_START = re.compile(

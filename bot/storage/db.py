@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -26,7 +26,9 @@ def database_url() -> str:
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, future=True, connect_args={"check_same_thread": False, "timeout": 30}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -65,7 +67,7 @@ class Database:
         self.engine.dispose()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _database_for(url: str) -> Database:
     return Database(url)
 

@@ -84,7 +84,7 @@ class TopicSource(Base):
 
 
 class Ticket(Base):
-    """One reported message. Unique per (conversation_id, message_id) so a retry never doubles it."""
+    """One reported message; unique per (conversation_id, message_id): a retry never doubles it."""
 
     __tablename__ = "tickets"
     __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_ticket_message"),)
@@ -173,7 +173,7 @@ class SeenChannelMessage(Base):
 
 
 class TemplateFallback(Base):
-    """A reply that could not be sent as free text (24-hour window closed) and went as a template."""
+    """A reply sent as a template because the 24-hour window had closed."""
 
     __tablename__ = "channel_template_fallbacks"
 

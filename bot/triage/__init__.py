@@ -1,1 +1,1 @@
-"""Symptom triage: find symptom mentions, decide whose and whether real, grade severity, escalate."""
+"""Symptom triage: find symptom mentions, decide whose and whether current, grade, escalate."""

@@ -49,7 +49,7 @@ class WebhookReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tickets"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def keys(self) -> list[str]:
+    def idempotency_keys(self) -> list[str]:
         return [r["key"] for r in self.received]
 
 
@@ -122,8 +122,8 @@ def test_each_severity_escalates_writes_one_ticket_and_notifies(
     assert ticket.transcript[-1]["text"] == message
     assert ticket.status == "open"
     assert ticket.id in [e["escalation"]["ticket"] for e in envelopes(messages) if e["escalation"]]
-    assert _wait_for(lambda: ticket.id in receiver.keys()), "notification not delivered"
-    assert receiver.keys().count(ticket.id) == 1
+    assert _wait_for(lambda: ticket.id in receiver.idempotency_keys()), "notification not delivered"
+    assert receiver.idempotency_keys().count(ticket.id) == 1
     db = Database(stack.database_url)
     with db.session() as session:
         [row] = session.execute(select(Notification).where(Notification.ticket_id == ticket.id))
@@ -135,7 +135,9 @@ def test_symptom_with_a_question_escalates_first_then_answers(stack: Stack) -> N
     kinds = [
         (e["kind"], e["topic"])
         for e in envelopes(
-            rest_messages(stack, sender, "my cheek is a bit swollen, how long does the swelling last?")
+            rest_messages(
+                stack, sender, "my cheek is a bit swollen, how long does the swelling last?"
+            )
         )
     ]
     assert kinds[0] == ("escalation", None)
@@ -150,7 +152,9 @@ def test_symptom_with_a_question_escalates_first_then_answers(stack: Stack) -> N
         "what if I get a fever after the injections?",
     ],
 )
-def test_negated_hypothetical_and_risk_questions_do_not_escalate(stack: Stack, message: str) -> None:
+def test_negated_hypothetical_and_risk_questions_do_not_escalate(
+    stack: Stack, message: str
+) -> None:
     sender = f"patient-{uuid.uuid4().hex[:10]}"
     assert all(e["kind"] != "escalation" for e in envelopes(rest_messages(stack, sender, message)))
     assert _tickets(stack, sender) == []
@@ -193,6 +197,6 @@ def test_emergency_still_answered_and_ticketed_with_the_action_server_down(
         assert envelopes(messages)[0]["escalation"]["severity"] == "emergency"
         [ticket] = _wait_for(lambda: _tickets(outage, sender))
         assert ticket.severity == "emergency"
-        assert _wait_for(lambda: ticket.id in receiver.keys())
+        assert _wait_for(lambda: ticket.id in receiver.idempotency_keys())
         log = (outage.log_dir / "rasa.log").read_text()
         assert "action_escalate" in log

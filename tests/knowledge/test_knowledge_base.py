@@ -57,7 +57,7 @@ def _edit_topic(kb_dir: Path, topic: str, **changes: object) -> Path:
 
 def test_required_topics_exist_and_efficacy_topics_carry_a_note() -> None:
     files = read_knowledge_files()
-    assert REQUIRED_TOPICS <= set(files.topics)
+    assert set(files.topics) >= REQUIRED_TOPICS
     for topic_id in EFFICACY_TOPICS:
         topic = files.topics[topic_id]
         assert topic["efficacy"] is True, topic_id
@@ -122,7 +122,9 @@ def test_load_is_idempotent_and_tracks_updates_and_removals(db: Database, kb_dir
     for path in (kb_dir / "topics").glob("*.yml"):
         data = yaml.safe_load(path.read_text())
         if "acne_scars" in data.get("related", []):
-            _edit_topic(kb_dir, path.stem, related=[r for r in data["related"] if r != "acne_scars"])
+            _edit_topic(
+                kb_dir, path.stem, related=[r for r in data["related"] if r != "acne_scars"]
+            )
     third = load_into_database(db, read_knowledge_files(kb_dir))
     assert third.updated >= 1 and third.removed == 1
     kb = KnowledgeBase(db, refresh_seconds=0)
@@ -140,7 +142,9 @@ def test_every_efficacy_answer_renders_its_note(kb: KnowledgeBase, topic_id: str
     reply = compose_topic_answer(kb, topic_id, clinic_config())
     envelope = reply.envelope()
     assert envelope["efficacy"] is True
-    assert envelope["disclaimer"] and envelope["disclaimer"] == kb.topic(topic_id).evidence_note.text
+    assert (
+        envelope["disclaimer"] and envelope["disclaimer"] == kb.topic(topic_id).evidence_note.text
+    )
     assert f"Evidence note: {envelope['disclaimer']}" in reply.rasa_messages()[0]["text"]
 
 

@@ -13,7 +13,9 @@ NOTE = EvidenceNote("general", "There are few good-quality studies of this treat
 
 def test_efficacy_reply_without_note_cannot_exist() -> None:
     with pytest.raises(MissingEvidenceNote):
-        Reply(kind="answer", body="It works.", topic="results", efficacy=True, citations=(CITATION,))
+        Reply(
+            kind="answer", body="It works.", topic="results", efficacy=True, citations=(CITATION,)
+        )
 
 
 def test_a_reply_stating_a_benefit_needs_a_note_even_if_not_marked() -> None:
