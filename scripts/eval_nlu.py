@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""Score a trained Rasa NLU model on the held-out questions in tests/nlu_eval/questions.yml.
+
+usage: python scripts/eval_nlu.py [--model PATH] [--min-accuracy X] [--json PATH]
+
+Figures printed:
+- topic accuracy: share of ask_* questions whose predicted intent is exactly the expected one
+  (a prediction of nlu_fallback counts as wrong; how many there were is reported separately);
+- out-of-scope recall: share of out_of_scope questions predicted as out_of_scope,
+  nlu_fallback or unusable_message (the pipeline's input guard: other language, unreadable);
+  all of them lead to a polite refusal or a clarification rather than a wrong answer, and
+  each count is printed;
+- in-scope questions predicted as out_of_scope (how often a real question gets refused);
+- the ten most frequent (expected, predicted) confusions.
+
+Before anything is parsed the script checks that no evaluation text also appears in
+data/nlu.yml (case-insensitive, whitespace-normalised) and exits 2 if one does.
+Exit 1 when --min-accuracy is given and topic accuracy is below it; otherwise 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import sys
+import warnings
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_QUESTIONS = ROOT / "tests" / "nlu_eval" / "questions.yml"
+DEFAULT_NLU = ROOT / "data" / "nlu.yml"
+DEFAULT_MODELS = ROOT / "models"
+OUT_OF_SCOPE = "out_of_scope"
+FALLBACK = "nlu_fallback"
+UNUSABLE = "unusable_message"
+HANDLED_AS_REFUSAL = (OUT_OF_SCOPE, FALLBACK, UNUSABLE)
+TOPIC_PREFIX = "ask_"
+EXAMPLE_LINE = re.compile(r"^\s*-\s+(.*\S)\s*$")
+
+
+@dataclass
+class Question:
+    """One held-out question and the intent it should get."""
+
+    text: str
+    intent: str
+
+
+@dataclass
+class Prediction:
+    """A question together with the model's answer."""
+
+    text: str
+    expected: str
+    predicted: str
+    confidence: float
+
+
+@dataclass
+class Report:
+    """The figures the script prints (and optionally writes as JSON)."""
+
+    model: str
+    topic_total: int = 0
+    topic_correct: int = 0
+    topic_accuracy: float = 0.0
+    topic_fallbacks: int = 0
+    topic_unusable: int = 0
+    oos_total: int = 0
+    oos_as_out_of_scope: int = 0
+    oos_as_fallback: int = 0
+    oos_as_unusable: int = 0
+    oos_recall: float = 0.0
+    in_scope_total: int = 0
+    in_scope_as_out_of_scope: int = 0
+    in_scope_as_out_of_scope_rate: float = 0.0
+    other_total: int = 0
+    other_correct: int = 0
+    per_intent_accuracy: dict[str, float] = field(default_factory=dict)
+    top_confusions: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def normalise(text: str) -> str:
+    """Lower-case and collapse whitespace, for comparing texts across files."""
+    return " ".join(text.lower().split())
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read the evaluation set."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    items = data.get("questions") or []
+    questions = [Question(text=str(item["text"]), intent=str(item["intent"])) for item in items]
+    if not questions:
+        raise SystemExit(f"no questions in {path}")
+    return questions
+
+
+def training_texts(nlu_path: Path) -> set[str]:
+    """Every example text in a Rasa NLU YAML file, normalised."""
+    data = yaml.safe_load(nlu_path.read_text(encoding="utf-8")) or {}
+    texts: set[str] = set()
+    for block in data.get("nlu") or []:
+        examples = block.get("examples") if isinstance(block, dict) else None
+        if not isinstance(examples, str):
+            continue
+        for line in examples.splitlines():
+            match = EXAMPLE_LINE.match(line)
+            if match:
+                texts.add(normalise(match.group(1)))
+    return texts
+
+
+def leaked_questions(questions: list[Question], nlu_path: Path) -> list[str]:
+    """Evaluation texts that also appear in the training data."""
+    train = training_texts(nlu_path)
+    return [q.text for q in questions if normalise(q.text) in train]
+
+
+def newest_model(models_dir: Path) -> Path:
+    """The most recently modified models/*.tar.gz."""
+    candidates = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        raise SystemExit(f"no trained model in {models_dir}; pass --model")
+    return candidates[-1]
+
+
+async def predict_all(model_path: Path, questions: list[Question]) -> list[Prediction]:
+    """Load the model once and parse every question."""
+    # Custom pipeline components (e.g. bot.*) are imported by dotted path from the project root.
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+    predictions: list[Prediction] = []
+    for q in questions:
+        parsed = await agent.parse_message(q.text)
+        intent = parsed.get("intent") or {}
+        predictions.append(
+            Prediction(
+                text=q.text,
+                expected=q.intent,
+                predicted=str(intent.get("name")),
+                confidence=float(intent.get("confidence") or 0.0),
+            )
+        )
+    return predictions
+
+
+def ratio(part: int, whole: int) -> float:
+    """part / whole, or 0.0 when whole is 0."""
+    return part / whole if whole else 0.0
+
+
+def build_report(model_path: Path, predictions: list[Prediction]) -> Report:
+    """Compute every figure from the predictions."""
+    report = Report(model=str(model_path))
+    per_intent_total: Counter[str] = Counter()
+    per_intent_ok: Counter[str] = Counter()
+    confusions: Counter[tuple[str, str]] = Counter()
+    for p in predictions:
+        ok = p.predicted == p.expected
+        if p.expected == OUT_OF_SCOPE:
+            ok = p.predicted in HANDLED_AS_REFUSAL
+        per_intent_total[p.expected] += 1
+        per_intent_ok[p.expected] += ok
+        if p.expected.startswith(TOPIC_PREFIX):
+            report.topic_total += 1
+            report.topic_correct += ok
+            report.topic_fallbacks += p.predicted == FALLBACK
+            report.topic_unusable += p.predicted == UNUSABLE
+        elif p.expected == OUT_OF_SCOPE:
+            report.oos_total += 1
+            report.oos_as_out_of_scope += p.predicted == OUT_OF_SCOPE
+            report.oos_as_fallback += p.predicted == FALLBACK
+            report.oos_as_unusable += p.predicted == UNUSABLE
+        else:
+            report.other_total += 1
+            report.other_correct += ok
+        if p.expected != OUT_OF_SCOPE:
+            report.in_scope_total += 1
+            report.in_scope_as_out_of_scope += p.predicted == OUT_OF_SCOPE
+        if not ok:
+            confusions[(p.expected, p.predicted)] += 1
+            report.errors.append(asdict(p))
+    report.topic_accuracy = ratio(report.topic_correct, report.topic_total)
+    handled = report.oos_as_out_of_scope + report.oos_as_fallback + report.oos_as_unusable
+    report.oos_recall = ratio(handled, report.oos_total)
+    report.in_scope_as_out_of_scope_rate = ratio(
+        report.in_scope_as_out_of_scope, report.in_scope_total
+    )
+    report.per_intent_accuracy = {
+        name: round(ratio(per_intent_ok[name], total), 3)
+        for name, total in sorted(per_intent_total.items())
+    }
+    report.top_confusions = [
+        {"expected": e, "predicted": pr, "count": n} for (e, pr), n in confusions.most_common(10)
+    ]
+    return report
+
+
+def print_report(report: Report, verbose: bool) -> None:
+    """Human-readable summary."""
+    print(f"model: {report.model}")
+    print(
+        f"topic accuracy: {report.topic_accuracy:.1%} "
+        f"({report.topic_correct}/{report.topic_total}; "
+        f"{report.topic_fallbacks} predicted {FALLBACK}, {report.topic_unusable} {UNUSABLE}; "
+        "counted wrong)"
+    )
+    print(
+        f"out-of-scope recall: {report.oos_recall:.1%} "
+        f"({report.oos_as_out_of_scope} as {OUT_OF_SCOPE} + {report.oos_as_fallback} as "
+        f"{FALLBACK} + {report.oos_as_unusable} as {UNUSABLE}, of {report.oos_total})"
+    )
+    print(
+        f"in-scope predicted {OUT_OF_SCOPE}: {report.in_scope_as_out_of_scope}/"
+        f"{report.in_scope_total} ({report.in_scope_as_out_of_scope_rate:.1%})"
+    )
+    if report.other_total:
+        print(f"small-talk intents correct: {report.other_correct}/{report.other_total}")
+    print("most confused (expected -> predicted):")
+    if not report.top_confusions:
+        print("  none")
+    for c in report.top_confusions:
+        print(f"  {c['count']:3d}  {c['expected']} -> {c['predicted']}")
+    if verbose:
+        print("errors:")
+        for e in report.errors:
+            print(f"  [{e['expected']} -> {e['predicted']} {e['confidence']:.2f}] {e['text']}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, help="model .tar.gz (default: newest models/*.tar.gz)")
+    ap.add_argument(
+        "--min-accuracy", type=float, help="exit 1 if topic accuracy is below this (0.85 or 85)"
+    )
+    ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    ap.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    ap.add_argument("--nlu", type=Path, default=DEFAULT_NLU, help="training data to check")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list every wrong prediction")
+    return ap.parse_args(argv)
+
+
+def quiet_rasa() -> None:
+    """Keep TensorFlow and Rasa start-up chatter (and per-message debug logs) out of the report."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    warnings.filterwarnings("ignore")
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("rasa", "tensorflow", "absl", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    questions = load_questions(args.questions)
+    leaked = leaked_questions(questions, args.nlu)
+    if leaked:
+        print(f"{len(leaked)} evaluation question(s) also appear in {args.nlu}:", file=sys.stderr)
+        for text in leaked:
+            print(f"  {text}", file=sys.stderr)
+        return 2
+    model = args.model or newest_model(DEFAULT_MODELS)
+    if not model.is_file():
+        raise SystemExit(f"model not found: {model}")
+    quiet_rasa()
+    predictions = asyncio.run(predict_all(model, questions))
+    report = build_report(model, predictions)
+    print_report(report, args.verbose)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False) + "\n")
+    threshold = args.min_accuracy
+    if threshold is not None and threshold > 1:
+        threshold /= 100  # accept 85 as well as 0.85
+    if threshold is not None and report.topic_accuracy < threshold:
+        print(
+            f"topic accuracy {report.topic_accuracy:.1%} is below {threshold:.1%}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
