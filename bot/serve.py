@@ -83,12 +83,15 @@ def runtime_endpoints(settings: StackSettings) -> dict[str, Any]:
     with open(PROJECT_ROOT / "endpoints.yml", encoding="utf-8") as fh:
         endpoints = yaml.safe_load(fh)
     endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
+    store = endpoints["tracker_store"]
     tracker_url = os.environ.get("MESO_TRACKER_URL") or settings.extra_env.get("MESO_TRACKER_URL")
     if tracker_url:
-        endpoints["tracker_store"] = {"type": "SQL", "host": tracker_url}
+        for key in ("dialect", "db"):
+            store.pop(key, None)
+        store["host"] = tracker_url  # a full SQLAlchemy URL, e.g. postgresql://…
     else:
-        tracker_db = settings.work_dir / "rasa_tracker.db"
-        endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(tracker_db)}
+        store["db"] = str(settings.work_dir / "rasa_tracker.db")
+    store["spool_dir"] = str(settings.work_dir / "spool")
     return endpoints
 
 

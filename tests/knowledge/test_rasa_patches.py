@@ -32,3 +32,16 @@ def test_invalid_response_raises_the_same_error_as_rasa(action: RemoteAction) ->
         jsonschema.validate(bad, RemoteAction.action_response_format_spec())
     assert patched.value.message.startswith(original.value.message)
     assert "Failed to validate Action server response" in patched.value.message
+
+
+def test_event_types_resolve_as_before() -> None:
+    from rasa.shared.core.events import ActionExecuted, Event, UserUttered
+
+    rasa_patches.apply()
+    assert Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("action") is ActionExecuted
+    assert Event.resolve_by_type("user") is UserUttered  # cached
+    assert Event.resolve_by_type("no_such_event", default=UserUttered) is UserUttered
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no_such_event")

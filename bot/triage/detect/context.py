@@ -1,0 +1,57 @@
+"""meso_context: medspaCy's ConText, configured from data/triage/context_rules.yml.
+
+ConText attaches to each symptom entity the cues whose reach covers it (`Span._.modifiers`, each
+with a `category` such as NEGATED_EXISTENCE or OTHER_PERSON); meso_mention_status turns those
+categories into a status. Cues are matched on NORM, like the symptoms.
+"""
+
+from typing import Any
+
+from medspacy.context import ConText, ConTextRule
+from spacy.language import Language
+from spacy.schemas import validate_token_pattern
+from spacy.tokens import Doc
+
+from bot.datafiles import DataFileError, load_checked
+
+from .files import data_path
+from .lexicon import MATCH_ATTR
+
+
+def _rule(entry: dict[str, Any], path: Any) -> ConTextRule:
+    pattern = entry.get("pattern")
+    if isinstance(pattern, list):
+        errors = validate_token_pattern(pattern)
+        if errors:
+            raise DataFileError(
+                path, f"invalid token pattern: {'; '.join(errors)}", entry["literal"]
+            )
+    return ConTextRule.from_dict(entry)
+
+
+class MentionContext:
+    """Runs ConText on a Doc that has symptom entities; a Doc without any is left as it is
+    (ConText's cost grows with cues times cues, so a long text of cue words alone stays cheap)."""
+
+    def __init__(self, name: str, context: ConText) -> None:
+        self.name = name
+        self.context = context
+
+    def __call__(self, doc: Doc) -> Doc:
+        return self.context(doc) if doc.ents else doc
+
+
+@Language.factory("meso_context", default_config={"context_path": None})
+def make_context(nlp: Language, name: str, context_path: str | None) -> MentionContext:
+    path = data_path(context_path, "context_rules.yml")
+    data = load_checked(path, "triage_context")
+    context = ConText(
+        nlp,
+        name=name,
+        rules=None,
+        phrase_matcher_attr=MATCH_ATTR,
+        terminating_types=data.get("terminating_types"),
+        span_attrs=None,  # statuses come from the categories, see meso_mention_status
+    )
+    context.add([_rule(entry, path) for entry in data["context_rules"]])
+    return MentionContext(name, context)

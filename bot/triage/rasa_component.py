@@ -1,0 +1,128 @@
+"""SymptomTriage: the Rasa NLU component that runs symptom triage on every user message.
+
+Place it after the intent classifier and FallbackClassifier in config.yml:
+
+    - name: bot.triage.rasa_component.SymptomTriage
+      rules_dir: data/triage        # the triage data files (default)
+      clinic_config: data/clinic.yml  # for the emergency number and clinic phone (default)
+
+For each message it stores the TriageResult as `message["triage"]` (in the parse data). When the
+result escalates, it sets the intent to report_emergency or report_symptom with confidence 1.0,
+leaves `intent_ranking` as the classifiers made it (so the question that came with the symptom
+can still be answered), and adds the entities `emergency_number` and `clinic_phone` (start and
+end 0) so a domain response can show them without the action server.
+Relative paths are read from the project root; the two defaults follow bot.paths, so the
+MESO_DATA_DIR and MESO_CLINIC_CONFIG environment variables apply to them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    INTENT,
+    INTENT_NAME_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.clinic import ClinicConfig, clinic_config
+from bot.paths import CLINIC_CONFIG, PROJECT_ROOT, TRIAGE_DIR
+from bot.triage.detect import pipeline, triage
+from bot.triage.result import TriageResult
+
+TRIAGE_KEY = "triage"
+EMERGENCY_INTENT = "report_emergency"
+SYMPTOM_INTENT = "report_symptom"
+DEFAULT_RULES_DIR = "data/triage"
+DEFAULT_CLINIC_CONFIG = "data/clinic.yml"
+
+
+def resolve(value: str, default: str, default_path: Path) -> Path:
+    """The configured path: the default follows bot.paths; other relative paths the project root."""
+    if value == default:
+        return default_path
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class SymptomTriage(GraphComponent, IntentClassifier):
+    """Triage of reported symptoms; overrides the intent when a symptom escalates."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"rules_dir": DEFAULT_RULES_DIR, "clinic_config": DEFAULT_CLINIC_CONFIG}
+
+    def __init__(self, rules_dir: Path, clinic: ClinicConfig) -> None:
+        self.rules_dir = rules_dir
+        self.clinic = clinic
+        pipeline(rules_dir)  # build now: bad data files fail at model load, not on a message
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SymptomTriage:
+        rules_dir = resolve(config["rules_dir"], DEFAULT_RULES_DIR, TRIAGE_DIR)
+        clinic_path = resolve(config["clinic_config"], DEFAULT_CLINIC_CONFIG, CLINIC_CONFIG)
+        return cls(rules_dir, clinic_config(clinic_path))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if text:
+                self.annotate(message, triage(text, self.rules_dir))
+        return messages
+
+    def annotate(self, message: Message, result: TriageResult) -> None:
+        """Store the result; on escalation, override the intent and add the contact entities."""
+        message.set(TRIAGE_KEY, result.as_dict(), add_to_output=True)
+        if not result.escalate:
+            return
+        name = EMERGENCY_INTENT if result.severity == "emergency" else SYMPTOM_INTENT
+        message.set(
+            INTENT, {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True
+        )
+        contacts = [
+            ("emergency_number", self.clinic.emergency_number),
+            ("clinic_phone", self.clinic.phone),
+        ]
+        entities = [
+            *message.get(ENTITIES, []),
+            *(
+                {
+                    ENTITY_ATTRIBUTE_TYPE: entity,
+                    ENTITY_ATTRIBUTE_VALUE: value,
+                    ENTITY_ATTRIBUTE_START: 0,
+                    ENTITY_ATTRIBUTE_END: 0,
+                    EXTRACTOR: type(self).__name__,
+                }
+                for entity, value in contacts
+            ),
+        ]
+        message.set(ENTITIES, entities, add_to_output=True)

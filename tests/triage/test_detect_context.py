@@ -1,0 +1,58 @@
+"""Mention statuses from ConText and statuses.yml: whose symptom, and is it real and current."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.triage.detect import triage
+
+
+def statuses(text: str) -> dict[str, str]:
+    return {m.concept: m.status for m in triage(text).mentions}
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "status"),
+    [
+        ("my face is swollen", "swelling", "affirmed"),
+        ("is it normal that my face is swollen?", "swelling", "affirmed"),
+        ("I have bruising, is that normal?", "bruising", "affirmed"),
+        ("no swelling", "swelling", "negated"),
+        ("not swollen", "swelling", "negated"),
+        ("without any fever", "fever", "negated"),
+        ("my face isn't swollen at all", "swelling", "negated"),
+        ("I've never had swelling like this before", "swelling", "affirmed"),
+        ("what if I get a fever", "fever", "hypothetical"),
+        ("in case of swelling should I use ice?", "swelling", "hypothetical"),
+        ("if I bruise, how long does it take to go?", "bruising", "hypothetical"),
+        ("can it cause swelling?", "swelling", "risk_question"),
+        ("is bruising normal after meso?", "bruising", "risk_question"),
+        ("does it give fever", "fever", "risk_question"),
+        ("can meso help with dark spots", "hyperpigmentation", "risk_question"),
+        ("my sister has a fever", "fever", "other_absent"),
+        ("my friend next to me can't breathe", "breathing_difficulty", "other_present"),
+        ("my mum who just had it is dizzy", "dizziness", "other_present"),
+        ("I had a bruise last year, it went away", "bruising", "historical"),
+    ],
+)
+def test_status_of_a_mention(text: str, concept: str, status: str) -> None:
+    assert statuses(text)[concept] == status
+
+
+def test_a_question_about_risks_beside_a_report_keeps_both_readings() -> None:
+    result = triage("my face is swollen, how long does swelling last?")
+    assert [m.status for m in result.mentions] == ["affirmed", "risk_question"]
+    assert result.severity == "routine"
+
+
+def test_but_ends_a_negation() -> None:
+    assert statuses("I'm not dizzy but my throat feels tight") == {
+        "dizziness": "negated",
+        "throat_swelling": "affirmed",
+    }
+
+
+def test_only_escalating_statuses_grade_the_message() -> None:
+    assert triage("my sister has a fever").severity is None
+    assert triage("my friend next to me can't breathe").severity == "emergency"
+    assert triage("what if my lips swell after treatment").severity is None
