@@ -38,10 +38,15 @@ def _check() -> int:
     reply_texts()
     language_markers()
     from bot.channels.whatsapp.texts import load_texts
+    from bot.triage.detect import build_pipeline
+    from bot.triage.escalation import load_reply_texts
 
     load_texts()
+    load_reply_texts()
+    build_pipeline()  # checks every data/triage file and the rules' cross-references
     print(
-        f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, clinic settings"
+        f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, clinic "
+        "settings, replies, triage rules and word lists"
     )
     return 0
 

@@ -49,9 +49,7 @@ class SpoolingSQLTrackerStore(SQLTrackerStore):
     def spool_latest_report(self, tracker: DialogueStateTracker) -> None:
         """Append the latest user message to the spool if triage escalated it. Never raises."""
         try:
-            event = next(
-                (e for e in reversed(tracker.events) if isinstance(e, UserUttered)), None
-            )
+            event = next((e for e in reversed(tracker.events) if isinstance(e, UserUttered)), None)
             if event is None or not (event.parse_data or {}).get("triage", {}).get("severity"):
                 return
             key = (tracker.sender_id, str(event.message_id))
