@@ -69,8 +69,11 @@ core-tests: $(MODEL)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories \
 		--fail-on-prediction-errors --out results/core
 
+# Browser tests run on their own: Playwright's sync API keeps an event loop running in the main
+# thread, which pytest-asyncio tests after it cannot share.
 pytest: setup $(MODEL) $(CHROMIUM)
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra -m "not browser"
+	$(BIN)/pytest -q -ra -m browser
 
 test: lint check validate core-tests pytest
 

@@ -71,7 +71,7 @@ def test_disputed_points_say_sources_differ(rasa_stack: Stack) -> None:
 @pytest.mark.parametrize(
     "question",
     [
-        "how many mg of ibuprofen should I take for a headache",
+        "how many mg of vitamin C tablets should I take every day",
         "what's the weather in Dubai tomorrow",
         "is my mole cancer",
     ],
