@@ -25,6 +25,7 @@ from bot.paths import PROJECT_ROOT, VAR_DIR
 
 WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
 SOCKETIO_CHANNEL = "bot.channels.socketio.MesoSocketIOInput"
+API_TOKEN_ENV = "MESO_RASA_API_TOKEN"
 
 
 def free_port() -> int:
@@ -171,6 +172,11 @@ class Stack:
         self.processes[name] = proc
         return proc, log
 
+    def _api_args(self) -> list[str]:
+        """Rasa's HTTP API exposes every conversation: on only with MESO_RASA_API_TOKEN set."""
+        token = self.env().get(API_TOKEN_ENV)
+        return ["--enable-api", "--auth-token", token] if token else []
+
     def write_runtime_files(self) -> tuple[Path, Path]:
         work = self.settings.work_dir
         work.mkdir(parents=True, exist_ok=True)
@@ -222,6 +228,7 @@ class Stack:
                 str(credentials),
                 "--cors",
                 "*",
+                *self._api_args(),
             ],
         )
         if self.settings.with_web:

@@ -4,8 +4,9 @@ Prints per-severity recall (exact, and "at least as severe"), any-severity recal
 over-triage rates, false escalations on messages expected to escalate nothing (FAQ-tagged vs
 others, plus tests/nlu_eval/questions.yml), timings, and every misclassified message.
 
-usage: python scripts/eval_triage.py [--json PATH] [--check]
-  --check  exit 1 when a goal in bot.triage.detect.evaluation.GOALS is not met
+usage: python scripts/eval_triage.py [--messages PATH] [--json PATH] [--check]
+  --messages  a labelled set other than the tuning set, e.g. tests/triage_eval/blind_messages.yml
+  --check     exit 1 when a goal in bot.triage.detect.evaluation.GOALS is not met
 """
 
 from __future__ import annotations
@@ -58,11 +59,12 @@ def print_report(report: Report) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=Path, default=MESSAGES, help="labelled messages")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args()
 
-    items = load_items(MESSAGES) + load_nlu_questions(NLU_QUESTIONS)
+    items = load_items(args.messages) + load_nlu_questions(NLU_QUESTIONS)
     triage("warm-up")  # build the pipeline before timing
     report = score(run(items, triage))
     print_report(report)

@@ -44,3 +44,12 @@ def test_bad_clinic_file_names_the_problem(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(DataFileError, match="clinic.yml: 'call 112' does not match"):
         load_clinic(path)
+
+
+def test_rasa_http_api_is_off_unless_a_token_is_set(tmp_path: Path) -> None:
+    from bot.serve import API_TOKEN_ENV, Stack, StackSettings
+
+    stack = Stack(StackSettings(work_dir=tmp_path, extra_env={API_TOKEN_ENV: ""}))
+    assert stack._api_args() == []
+    stack = Stack(StackSettings(work_dir=tmp_path, extra_env={API_TOKEN_ENV: "s3cret"}))
+    assert stack._api_args() == ["--enable-api", "--auth-token", "s3cret"]
