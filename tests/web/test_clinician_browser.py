@@ -3,16 +3,13 @@ resolve, sign out, with the real CSP and Referrer-Policy in force."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.storage.db import Database
 from bot.storage.models import Ticket, utcnow
@@ -20,10 +17,10 @@ from bot.web.app import create_app
 from bot.web.clinician.accounts import create_staff_user
 from bot.web.clinician.state import DATABASE_KEY
 from bot.web.settings import WebSettings
+from tests.browser.harness import serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 USER = "nurse.amy"
 PASSWORD = "correct horse battery"
 
@@ -45,37 +42,19 @@ def db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def server(db: Database) -> Iterator[str]:
     """The project's web app on a free loopback port, served from a background thread."""
-    port = _free_port()
-    app = create_app(WebSettings(port=port))
+    app = create_app(WebSettings())
     app[DATABASE_KEY] = db
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture
-def page() -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
 
 
 def _ticket(db: Database, severity: str, minutes_ago: int, trigger: str) -> str:

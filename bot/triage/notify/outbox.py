@@ -13,6 +13,7 @@ once; receivers dedupe by ticket id).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -89,7 +90,8 @@ class Outbox:
         return self.clinic.notifications.max_attempts
 
     async def deliver_due(self, db: Database) -> OutboxPass:
-        """Send every due row once (most severe first). DB errors propagate."""
+        """Send every due row once: all emergencies before any urgent row, and so on down;
+        rows of one severity go out concurrently. DB errors propagate."""
         result = OutboxPass()
         limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -97,7 +99,8 @@ class Outbox:
             async with limit:
                 await self._deliver(db, row, result)
 
-        await asyncio.gather(*(one(row) for row in self._due(db)))
+        for _, rows in itertools.groupby(self._due(db), key=lambda d: d.severity):
+            await asyncio.gather(*(one(row) for row in rows))
         return result
 
     def _due(self, db: Database) -> list[_Due]:
