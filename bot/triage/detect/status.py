@@ -2,12 +2,14 @@
 
 Reads the ConText categories on each entity (`Span._.modifiers`) and applies the ordered entries
 of data/triage/statuses.yml; the first that applies sets `Span._.status`, else "affirmed".
+Before that, `carry_across_lists` passes chosen categories along a list of mentions
+("no fever or pain": the negation reaches "pain" too).
 """
 
 from dataclasses import dataclass
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from bot.datafiles import load_checked
 from bot.triage.result import MentionStatus
@@ -31,12 +33,30 @@ class StatusRule:
         return bool(self.when_any & categories)
 
 
+@dataclass(frozen=True)
+class ListCarry:
+    """Which categories a mention passes to the next one when only `joiners` stand between them."""
+
+    joiners: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    def carried(self, doc: Doc, before: Span, after: Span, categories: set[str]) -> set[str]:
+        """The categories of `before` (given) that `after` also gets."""
+        between = doc[before.end : after.start]
+        if not len(between) or before.sent != after.sent:
+            return set()
+        if any(token.norm_ not in self.joiners for token in between):
+            return set()
+        return categories & self.categories
+
+
 class MentionStatusResolver:
     """Sets `Span._.status` on every symptom entity."""
 
-    def __init__(self, name: str, rules: list[StatusRule]) -> None:
+    def __init__(self, name: str, rules: list[StatusRule], carry: ListCarry | None = None) -> None:
         self.name = name
         self.rules = rules
+        self.carry = carry or ListCarry()
 
     def status(self, categories: set[str]) -> MentionStatus:
         for rule in self.rules:
@@ -45,9 +65,13 @@ class MentionStatusResolver:
         return "affirmed"
 
     def __call__(self, doc: Doc) -> Doc:
+        previous: tuple[Span, set[str]] | None = None
         for ent in doc.ents:
             categories = {modifier.category for modifier in ent._.modifiers}
+            if previous is not None:
+                categories |= self.carry.carried(doc, previous[0], ent, previous[1])
             ent._.set(extensions.SPAN_STATUS, self.status(categories))
+            previous = (ent, categories)
         return doc
 
 
@@ -65,4 +89,9 @@ def make_mention_status(
         )
         for entry in data["statuses"]
     ]
-    return MentionStatusResolver(name, rules)
+    lists = data.get("carry_across_lists") or {}
+    carry = ListCarry(
+        joiners=frozenset(word.lower() for word in lists.get("joiners", ())),
+        categories=frozenset(lists.get("categories", ())),
+    )
+    return MentionStatusResolver(name, rules, carry)

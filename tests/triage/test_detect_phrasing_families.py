@@ -1,0 +1,94 @@
+"""Phrasing families found missing by the blind evaluation set (new example sentences)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.triage.detect import triage
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Chest, a few filler words, then the complaint; Hinglish too.
+        ("seene mein dard hai since the injections", "emergency"),
+        ("chest me thoda pressure lag raha hai", "emergency"),
+        ("bro my chest is kind of hurting on the left", "emergency"),
+        ("my chest feels really heavy and I'm clammy", "emergency"),
+        ("cold sweats and shaky after my session", "urgent"),
+        # Vision: chat spellings of "can't see", something dark IN the vision, losing vision.
+        ("cnt see clearly out of my left eye", "emergency"),
+        ("i cudnt see properly for a few minutes after the forehead meso", "emergency"),
+        ("there's a black shadow in my vision since the forehead shots", "emergency"),
+        ("a grey curtain came down over my right eye", "emergency"),
+        ("I think I'm losing vision in my left eye", "emergency"),
+        ("half of my vision is gone", "emergency"),
+        # Red streaks or lines travelling from the site.
+        ("red line spreading from the injection point towards my elbow", "urgent"),
+        ("the redness is moving down my neck", "urgent"),
+        # Fluid coming, leaking or oozing out of a spot; a smell from the spot.
+        ("there's yellow stuff leaking out of one of the bumps", "urgent"),
+        ("clear liquid keeps dripping from the injection site", "urgent"),
+        ("the bump on my jaw smells bad", "urgent"),
+        # Still escalated: back after going away, still there, getting worse, only partly better.
+        ("the bruising went away and then came back", "urgent"),
+        ("the lump healed but now it's back", "routine"),
+        ("the bruise from last week is still there", "routine"),
+        ("the bruise is almost gone now", "routine"),
+        ("the swelling went down a bit but my cheek is still puffy", "routine"),
+        # A passing emergency sign is never "resolved".
+        ("my vision went blurry for a minute but it's fine now, it went away", "emergency"),
+        ("I felt dizzy for a minute but it went away", "emergency"),
+    ],
+)
+def test_the_family_escalates(text: str, severity: str) -> None:
+    assert triage(text).severity == severity
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Negation carries along an "or" list.
+        "I haven't had any bruising or soreness",
+        "do not have fever nor chills",
+        "no redness or any swelling at all, thanks",
+        # Past and over.
+        "the bruise from my first session has healed, can I book the next one?",
+        "had a rash last month but it cleared up within a week",
+        "my cheek had some swelling but it is completely gone now",
+        "got hives back in 2019 after a peel, should I mention it before meso?",
+        # Not symptoms.
+        "what fluid do you inject in meso",
+        "can I sweat at the gym after meso",
+    ],
+)
+def test_the_family_does_not_escalate(text: str) -> None:
+    assert triage(text).severity is None
+
+
+def test_a_dark_patch_on_the_skin_stays_pigmentation() -> None:
+    result = triage("I have a dark patch on my cheek after meso")
+    assert [m.concept for m in result.mentions] == ["hyperpigmentation"]
+    assert result.severity == "routine"
+
+
+def test_a_negation_does_not_carry_past_and_into_a_new_clause() -> None:
+    result = triage("I don't have fever and my lips are swelling")
+    assert {m.concept: m.status for m in result.mentions} == {
+        "fever": "negated",
+        "lip_swelling": "affirmed",
+    }
+    assert result.severity == "emergency"
+
+
+def test_a_resolved_cue_does_not_reach_across_a_comma() -> None:
+    result = triage("there is a lump on my cheek, the bruising cleared up")
+    assert {m.concept: m.status for m in result.mentions} == {
+        "lump": "affirmed",
+        "bruising": "historical",
+    }
+
+
+def test_my_does_not_keep_a_healed_symptom_current() -> None:
+    assert triage("my bruise healed after a week").severity is None
+    assert triage("my bruise is still there").severity == "routine"
