@@ -47,7 +47,7 @@ class LoadFigures:
     messages_per_second: float
     p50_ms: float
     p95_ms: float
-    errors: int
+    errors: int  # non-200 answers or replies with no message at all
 
 
 @dataclass
