@@ -19,17 +19,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.serve import free_port
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CLINIC_PHONE = "+91 80 4000 1234"  # data/clinic.yml
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:

@@ -3,7 +3,6 @@ resolve, sign out, with the real CSP and Referrer-Policy in force."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,12 +22,6 @@ pytestmark = pytest.mark.browser
 
 USER = "nurse.amy"
 PASSWORD = "correct horse battery"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
