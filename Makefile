@@ -23,7 +23,7 @@ help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
 	@echo "make test   everything CI checks"
 	@echo "make eval   NLU and triage evaluation figures;  make bench  speed and memory figures"
-	@echo "make staff USER=name   create a clinician account"
+	@echo "make staff NAME=name   create a clinician account"
 
 $(BIN)/uv-synced: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -43,7 +43,8 @@ run: setup $(MODEL)
 	$(BIN)/python -m bot serve
 
 staff: setup
-	$(BIN)/python -m bot staff add $(USER)
+	@test -n "$(NAME)" || { echo "usage: make staff NAME=username"; exit 2; }
+	$(BIN)/python -m bot staff add $(NAME)
 
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

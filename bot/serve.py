@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  Demo page with the chat widget  {web}/\n"
         f"  Waiting-room kiosk              {web}/kiosk\n"
         f"  Clinician inbox                 {web}/clinician  (create an account: "
-        f"make staff USER=name)\n"
+        f"make staff NAME=name)\n"
         f"  REST                            curl -s localhost:5005/webhooks/rest/webhook "
         f'-d \'{{"sender":"me","message":"how much does it cost"}}\'\n'
         f"  Socket.io                       http://localhost:5005/socket.io\n"
