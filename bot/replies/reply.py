@@ -45,15 +45,19 @@ class Button:
 
 @dataclass(frozen=True)
 class Escalation:
+    """`ticket` is the full id; `reference` the short form a patient can quote on the phone."""
+
     severity: Severity
     ticket: str | None
     emergency_number: str
     clinic_phone: str
+    reference: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "severity": self.severity,
             "ticket": self.ticket,
+            "reference": self.reference,
             "emergency_number": self.emergency_number,
             "clinic_phone": self.clinic_phone,
         }

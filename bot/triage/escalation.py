@@ -144,6 +144,7 @@ def escalation_reply(
             ticket=ticket_id,
             emergency_number=clinic.emergency_number,
             clinic_phone=clinic.phone,
+            reference=ticket_reference(ticket_id) if ticket_id else None,
         ),
         buttons=buttons,
     )

@@ -48,6 +48,7 @@ def test_emergency_sends_to_emergency_services_first_and_nothing_else() -> None:
     assert envelope["escalation"] == {
         "severity": "emergency",
         "ticket": TICKET,
+        "reference": ticket_reference(TICKET),
         "emergency_number": clinic.emergency_number,
         "clinic_phone": clinic.phone,
     }

@@ -49,5 +49,6 @@ def test_escalation_reply_needs_details() -> None:
     esc = Escalation(severity="emergency", ticket="t1", emergency_number="112", clinic_phone="+91")
     reply = Reply(kind="escalation", body="Call now", escalation=esc)
     assert reply.envelope()["escalation"] == {
-        "severity": "emergency", "ticket": "t1", "emergency_number": "112", "clinic_phone": "+91",
+        "severity": "emergency", "ticket": "t1", "reference": None,
+        "emergency_number": "112", "clinic_phone": "+91",
     }  # fmt: skip

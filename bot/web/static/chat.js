@@ -117,7 +117,7 @@
       box.append(el("strong", {}, s.urgent), " ");
       if (esc.clinic_phone) box.append(link(telHref(esc.clinic_phone), esc.clinic_phone));
     } else box.append(s.routine);
-    if (esc.ticket) box.append(el("span", { class: "meso-ticket" }, fmt(s.ticket, { ticket: esc.ticket })));
+    if (esc.reference) box.append(el("span", { class: "meso-ticket" }, fmt(s.ticket, { ticket: esc.reference })));
     return box;
   }
 
