@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -61,6 +62,10 @@ def test_emergency_shows_the_red_banner_with_a_call_link(site: str, page: Page, 
     expect(banner.locator("a.meso-call")).to_have_attribute("href", f"tel:{number}")
     color = banner.evaluate("el => getComputedStyle(el).backgroundColor")
     assert color == "rgb(185, 28, 28)"
+    # Then the ticket: the short reference a patient can quote, not the internal id.
+    expect(page.locator(".meso-ticket")).to_have_text(
+        re.compile(r"^Reference: [0-9A-F]{8}$"), timeout=30_000
+    )
     shot(page, "1-emergency")
 
 
