@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -13,8 +15,19 @@ from aiosmtpd.smtp import Envelope
 
 from bot.clinic import ClinicConfig, EmailSettings, NotificationSettings, load_clinic
 from bot.serve import free_port
+from bot.storage.db import Database
 from bot.triage.result import SymptomMention, TriageResult
 from bot.triage.tickets import Report
+
+
+def unreachable_db(tmp_path: Path) -> Database:
+    """A Database whose file and directory vanished after start-up: every query fails."""
+    directory = tmp_path / "gone"
+    directory.mkdir()
+    database = Database(f"sqlite:///{directory / 'meso.db'}")
+    database.dispose()
+    shutil.rmtree(directory)
+    return database
 
 
 def make_clinic(

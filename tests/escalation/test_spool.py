@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from bot.triage.spool import (
 )
 from bot.triage.tickets import record_report
 
-from .helpers import make_clinic, make_report
+from .helpers import make_clinic, make_report, unreachable_db
 
 SECRET_TEXT = "my lip is swollen and I feel dizzy"
 
@@ -34,13 +33,7 @@ def ticket_count(db: Database) -> int:
 
 @pytest.fixture
 def down_db(tmp_path: Path) -> Database:
-    """A Database whose file and directory vanished after start-up: every query fails."""
-    directory = tmp_path / "gone"
-    directory.mkdir()
-    database = Database(f"sqlite:///{directory / 'meso.db'}")
-    database.dispose()
-    shutil.rmtree(directory)
-    return database
+    return unreachable_db(tmp_path)
 
 
 def test_database_down_spools_then_drain_makes_one_ticket(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -19,21 +18,12 @@ from bot.triage.notify.outbox import Outbox
 from bot.triage.notify.worker import Worker
 from bot.triage.spool import Spool, record_report_or_spool
 
-from .helpers import FakeClock, WebhookReceiver, make_clinic, make_report
+from .helpers import FakeClock, WebhookReceiver, make_clinic, make_report, unreachable_db
 
 
 def ticket_ids(db: Database) -> list[str]:
     with db.session() as session:
         return list(session.execute(select(Ticket.id)).scalars())
-
-
-def unreachable_db(tmp_path: Path) -> Database:
-    directory = tmp_path / "gone"
-    directory.mkdir()
-    database = Database(f"sqlite:///{directory / 'meso.db'}")
-    database.dispose()
-    shutil.rmtree(directory)
-    return database
 
 
 async def test_one_pass_drains_the_spool_then_notifies(
