@@ -7,6 +7,9 @@ PYTHON310 ?= $(shell pyenv prefix 3.10 2>/dev/null | head -n1)/bin/python
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/current.tar.gz
+DETECTOR := models/triage_detector.joblib
+DETECTOR_INPUTS := data/triage/detector.yml data/nlu.yml bot/triage/statistical.py \
+	$(wildcard data/triage/corpus/*.yml)
 RASA_DATA := data/nlu.yml data/rules.yml data/stories.yml
 MODEL_INPUTS := config.yml domain.yml $(RASA_DATA) \
 	$(wildcard bot/intake/rasa_component.py bot/triage/rasa_component.py)
@@ -17,7 +20,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test train lint format check validate core-tests pytest eval bench staff browser
+.PHONY: help setup run test train detector lint format check validate core-tests pytest eval bench staff browser
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
@@ -38,7 +41,13 @@ $(MODEL): $(MODEL_INPUTS) | setup
 
 train: $(MODEL)
 
-run: setup $(MODEL)
+# The statistical symptom-report detector (data/triage/detector.yml), beside the triage rules.
+$(DETECTOR): $(DETECTOR_INPUTS) | setup
+	$(BIN)/python -m bot detector train
+
+detector: $(DETECTOR)
+
+run: setup $(MODEL) $(DETECTOR)
 	$(BIN)/python -m bot check
 	$(BIN)/python -m bot serve
 
@@ -66,19 +75,19 @@ check: setup
 validate: setup
 	$(BIN)/python scripts/validate_rasa_data.py
 
-core-tests: $(MODEL)
+core-tests: $(MODEL) $(DETECTOR)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories \
 		--fail-on-prediction-errors --out results/core
 
 # Browser tests run on their own: Playwright's sync API keeps an event loop running in the main
 # thread, which pytest-asyncio tests after it cannot share.
-pytest: setup $(MODEL) $(CHROMIUM)
+pytest: setup $(MODEL) $(DETECTOR) $(CHROMIUM)
 	$(BIN)/pytest -q -ra -m "not browser"
 	$(BIN)/pytest -q -ra -m browser
 
 test: lint check validate core-tests pytest
 
-eval: $(MODEL)
+eval: $(MODEL) $(DETECTOR)
 	$(BIN)/python scripts/eval_nlu.py --model $(MODEL)
 	$(BIN)/python scripts/eval_triage.py
 

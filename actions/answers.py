@@ -65,5 +65,6 @@ class ActionUnusableMessage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         verdict = tracker.latest_message.get("intake") or "unreadable"
-        send(dispatcher, unusable_reply(verdict, services().clinic))
+        lang = (tracker.latest_message.get("triage") or {}).get("reply_language")
+        send(dispatcher, unusable_reply(verdict, services().clinic, lang))
         return []

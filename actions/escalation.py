@@ -59,6 +59,7 @@ class ActionEscalate(Action):
                 outcome.ticket_id,
                 svc.clinic,
                 instruction_sent=EMERGENCY_INSTRUCTION in _bot_actions_since_user(tracker),
+                lang=report.triage.reply_language,
             )
         ]
         if severity != "emergency":

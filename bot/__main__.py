@@ -6,6 +6,8 @@ web                run the web server (widget demo, kiosk, clinician inbox) on p
 worker [--once]    deliver clinician notifications and drain the durable spool
 staff ...          manage clinician accounts (add, passwd, list)
 serve              start everything (what `make run` calls)
+domain             write the responses Rasa sends without the action server into domain.yml
+detector train     train the statistical symptom-report detector (what `make detector` calls)
 """
 
 from __future__ import annotations
@@ -29,25 +31,40 @@ def _kb_load() -> int:
 
 def _check() -> int:
     from bot.clinic import load_clinic
-    from bot.intake.check import language_markers
     from bot.knowledge import read_knowledge_files
+    from bot.language.identify import language_settings
     from bot.replies.standard import reply_texts
 
     files = read_knowledge_files()
     load_clinic()
     reply_texts()
-    language_markers()
+    language_settings()
     from bot.channels.whatsapp.texts import load_texts
     from bot.triage.detect import build_pipeline
-    from bot.triage.escalation import load_reply_texts
+    from bot.triage.escalation import load_all_reply_texts
 
     load_texts()
-    load_reply_texts()
+    load_all_reply_texts()
     build_pipeline()  # checks every data/triage file and the rules' cross-references
+    from bot.triage.rasa_responses import check_domain
+
+    check_domain()
+    from bot.triage.statistical import detector_settings, read_corpus
+
+    corpus = read_corpus(detector_settings().corpus_dir)
     print(
         f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, clinic "
-        "settings, replies, triage rules and word lists"
+        f"settings, replies, triage rules and word lists, detector corpus ({len(corpus)} messages)"
     )
+    return 0
+
+
+def _train_detector() -> int:
+    from bot.paths import TRIAGE_DETECTOR_MODEL
+    from bot.triage.statistical import build_model
+
+    count = build_model()
+    print(f"statistical triage detector: trained on {count} messages -> {TRIAGE_DETECTOR_MODEL}")
     return 0
 
 
@@ -60,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["kb", "check", "web", "worker", "staff", "serve"])
+    parser.add_argument(
+        "command", choices=["kb", "check", "web", "worker", "staff", "serve", "detector", "domain"]
+    )
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     try:
@@ -70,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
             return _kb_load()
         if args.command == "check":
             return _check()
+        if args.command == "domain":
+            from bot.triage.rasa_responses import write_domain
+
+            print("domain.yml updated" if write_domain() else "domain.yml already up to date")
+            return 0
+        if args.command == "detector":
+            if args.rest != ["train"]:
+                parser.error("usage: python -m bot detector train")
+            return _train_detector()
         if args.command == "web":
             from bot.web.app import main as web_main
 

@@ -45,6 +45,7 @@ class ClinicConfig:
     currency: str
     opening_hours: str
     region: str = "IN"
+    local_language: str = "en"
     address: str | None = None
     prices: tuple[Price, ...] = ()
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
@@ -70,6 +71,7 @@ def parse_clinic(data: dict[str, Any]) -> ClinicConfig:
         currency=clinic["currency"],
         opening_hours=clinic["opening_hours"],
         region=clinic.get("region", "IN"),
+        local_language=clinic.get("local_language", "en"),
         address=clinic.get("address"),
         prices=tuple(Price(**p) for p in clinic.get("prices") or ()),
         notifications=NotificationSettings(

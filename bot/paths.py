@@ -12,3 +12,5 @@ KNOWLEDGE_DIR = DATA_DIR / "knowledge"
 TRIAGE_DIR = DATA_DIR / "triage"
 CLINIC_CONFIG = Path(os.environ.get("MESO_CLINIC_CONFIG", DATA_DIR / "clinic.yml"))
 SEEDS_DIR = Path(os.environ.get("MESO_SEEDS_DIR", PROJECT_ROOT.parent / "shared" / "seeds"))
+MODELS_DIR = Path(os.environ.get("MESO_MODELS_DIR", PROJECT_ROOT / "models"))
+TRIAGE_DETECTOR_MODEL = MODELS_DIR / "triage_detector.joblib"

@@ -7,6 +7,10 @@
 2. `Event.resolve_by_type` walks every Event subclass for every event it deserialises (about an
    eighth of the server's time under load). We remember each name's class once found; unknown
    names still go through Rasa's own code and errors.
+3. Conversation context for symptom triage: before a message is parsed, the last few patient
+   messages of the current session are passed to the NLU graph as `metadata["meso_history"]`
+   (on a copy of the message, so nothing extra is stored in the conversation). Rasa 3.6's NLU
+   components see only the message itself; this is the one place that knows the tracker.
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ from typing import Any
 
 import jsonschema
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
 _resolve_by_type_uncached = Event.resolve_by_type
+_parse_with_graph = MessageProcessor._parse_message_with_graph
+HISTORY_KEY = "meso_history"  # read by bot.triage.rasa_component
+HISTORY_TURNS = 3
 _event_classes: dict[str, type[Event]] = {}
 
 
@@ -54,7 +64,42 @@ def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type
     return found
 
 
+def recent_patient_messages(tracker: DialogueStateTracker, turns: int = HISTORY_TURNS) -> list[str]:
+    """The text of the last `turns` patient messages of the current session, oldest first
+    (button payloads such as "/deny" left out)."""
+    found: list[str] = []
+    for event in reversed(tracker.events):
+        if isinstance(event, SessionStarted):
+            break
+        if isinstance(event, UserUttered) and event.text and not event.text.startswith("/"):
+            found.append(event.text)
+            if len(found) == turns:
+                break
+    return found[::-1]
+
+
+def _parse_with_history(
+    self: MessageProcessor,
+    message: UserMessage,
+    tracker: DialogueStateTracker,
+    only_output_properties: bool = True,
+) -> dict[str, Any]:
+    history = recent_patient_messages(tracker)
+    if history:
+        message = UserMessage(
+            text=message.text,
+            output_channel=message.output_channel,
+            sender_id=message.sender_id,
+            parse_data=message.parse_data,
+            input_channel=message.input_channel,
+            message_id=message.message_id,
+            metadata={**(message.metadata or {}), HISTORY_KEY: history},
+        )
+    return _parse_with_graph(self, message, tracker, only_output_properties)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
+    MessageProcessor._parse_message_with_graph = _parse_with_history  # type: ignore[method-assign]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]

@@ -3,57 +3,19 @@
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Literal
 
-from bot.datafiles import load_checked
-from bot.paths import DATA_DIR
+from bot.language import identify
 
 IntakeVerdict = Literal["ok", "empty", "unreadable", "other_language", "too_long"]
 MAX_QUESTION_CHARS = 2000
+# Languages the FAQ understanding is trained on; other messages get a reply in their own language
+# (Hindi, Arabic) or in English and the clinic's language, and symptom triage reads them all.
+ANSWERED_LANGUAGES = frozenset({"en", "hinglish", "arabizi"})
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
 
-@dataclass(frozen=True)
-class LanguageMarkers:
-    min_hits: int
-    english: frozenset[str]
-    other: dict[str, frozenset[str]]
-
-    @classmethod
-    def from_file(cls, path: Path) -> LanguageMarkers:
-        data = load_checked(path, "languages")
-        return cls(
-            min_hits=data["min_hits"],
-            english=frozenset(w.lower() for w in data["english"]),
-            other={k: frozenset(w.lower() for w in v) for k, v in data["other"].items()},
-        )
-
-
-@cache
-def language_markers(path: Path = DATA_DIR / "intake" / "languages.yml") -> LanguageMarkers:
-    return LanguageMarkers.from_file(path)
-
-
-def _latin_share(letters: list[str]) -> float:
-    latin = sum(1 for ch in letters if ch.isascii() or "LATIN" in unicodedata.name(ch, ""))
-    return latin / len(letters)
-
-
-def _looks_foreign(words: list[str], markers: LanguageMarkers) -> bool:
-    lowered = [w.lower() for w in words]
-    english_hits = sum(w in markers.english for w in lowered)
-    for vocabulary in markers.other.values():
-        hits = sum(w in vocabulary for w in lowered)
-        if hits >= markers.min_hits and hits > english_hits:
-            return True
-    return False
-
-
-def check_message(text: str | None, markers: LanguageMarkers | None = None) -> IntakeVerdict:
+def check_message(text: str | None) -> IntakeVerdict:
     """'ok' for a message worth classifying; otherwise why the assistant cannot use it.
 
     A long message is 'too_long' only as a question: symptom triage still reads all of it.
@@ -67,7 +29,7 @@ def check_message(text: str | None, markers: LanguageMarkers | None = None) -> I
     printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\t\r")
     if printable / len(text) < 0.9:
         return "unreadable"
-    if _latin_share(letters) < 0.5 or _looks_foreign(words, markers or language_markers()):
+    if identify(text).code not in ANSWERED_LANGUAGES:
         return "other_language"
     if len(text) > MAX_QUESTION_CHARS:
         return "too_long"

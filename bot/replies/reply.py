@@ -73,6 +73,7 @@ class Reply:
     citations: tuple[Citation, ...] = ()
     escalation: Escalation | None = None
     buttons: tuple[Button, ...] = ()
+    lang: str = "en"  # the language the body is written in
     benefit_detector: BenefitClaimDetector | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +106,7 @@ class Reply:
             "escalation": self.escalation.as_dict() if self.escalation else None,
             "body": self.body,
             "buttons": [b.as_dict() for b in self.buttons],
+            "lang": self.lang,
         }
 
     def plain_text(self) -> str:

@@ -1,6 +1,8 @@
 """The assistant's own replies: out of scope, "did you mean", and unusable input.
 
-Texts come from data/replies.yml; this module only fills in clinic details and buttons.
+Texts come from data/replies.yml; this module only fills in clinic details and buttons. None of
+these is a confident answer, so each ends with the emergency line ("If this is an emergency, call
+… now") in the patient's language (data/triage/replies*.yml, `safety_line`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot.knowledge.answers import topic_button
 from bot.knowledge.store import KnowledgeBase
 from bot.paths import DATA_DIR
 from bot.replies.reply import Reply
+from bot.triage.escalation import other_language_text, reply_languages, safety_line
 
 TOPIC_INTENT_PREFIX = "ask_"
 
@@ -62,11 +65,15 @@ def _suggestions(kb: KnowledgeBase, topic_ids: list[str]) -> tuple[Any, ...]:
     return tuple(topic_button(e) for e in entries if e is not None)
 
 
+def _with_safety_line(body: str, clinic: ClinicConfig, lang: str = "en") -> str:
+    return f"{body}\n\n{safety_line(clinic, lang)}"
+
+
 def out_of_scope_reply(kb: KnowledgeBase, clinic: ClinicConfig) -> Reply:
     texts = reply_texts()
     return Reply(
         kind="out_of_scope",
-        body=_fill(texts.out_of_scope, clinic),
+        body=_with_safety_line(_fill(texts.out_of_scope, clinic), clinic),
         buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
     )
 
@@ -90,18 +97,27 @@ def clarify_reply(
     if not buttons:
         return Reply(
             kind="clarify",
-            body=_fill(texts.clarify_none, clinic),
+            body=_with_safety_line(_fill(texts.clarify_none, clinic), clinic),
             buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
         )
-    return Reply(kind="clarify", body=_fill(texts.clarify, clinic), buttons=buttons)
+    body = _with_safety_line(_fill(texts.clarify, clinic), clinic)
+    return Reply(kind="clarify", body=body, buttons=buttons)
 
 
-def unusable_reply(verdict: str, clinic: ClinicConfig) -> Reply:
+def unusable_reply(verdict: str, clinic: ClinicConfig, lang: str | None = None) -> Reply:
+    """Why the message could not be used, in the patient's reply language `lang` when the
+    assistant has one for it; a language it does not know gets English plus the emergency line
+    in the clinic's local language too."""
     texts = reply_texts()
-    return Reply(
-        kind="clarify",
-        body=_fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic),
+    if verdict == "other_language" and lang in reply_languages() and lang != "en":
+        body = _with_safety_line(other_language_text(clinic, lang), clinic, lang)
+        return Reply(kind="clarify", body=body, lang=lang)
+    body = _with_safety_line(
+        _fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic), clinic
     )
+    if verdict == "other_language" and clinic.local_language != "en":
+        body = f"{body}\n{safety_line(clinic, clinic.local_language)}"
+    return Reply(kind="clarify", body=body)
 
 
 _QUESTION_START = re.compile(

@@ -1,7 +1,8 @@
 """What the patient is told when a symptom is escalated, and the callback number they may leave.
 
-Texts live in data/triage/replies.yml (schema bot/schemas/triage_replies.yml); this module only
-fills in clinic details and the ticket reference.
+Texts live in data/triage/replies.yml (English) and replies.<lang>.yml for every other reply
+language of data/languages.yml (schema bot/schemas/triage_replies.yml); this module only picks
+the patient's language and fills in clinic details and the ticket reference.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.storage.models import AuditEntry, Ticket, utcnow
 logger = logging.getLogger(__name__)
 
 REPLIES_FILE = TRIAGE_DIR / "replies.yml"
+DEFAULT_LANGUAGE = "en"
 CLINIC_FIELDS = frozenset({"emergency_number", "clinic_phone", "clinic_name", "opening_hours"})
 # Extra placeholders allowed per text, by key path.
 EXTRA_FIELDS = {"reference": {"ticket"}, "saved": {"number"}}
@@ -56,6 +58,37 @@ class ReplyTexts:
 
     def callback_error(self, reason: str) -> str:
         return self.data["callback"]["errors"][reason]
+
+    def text(self, key: str) -> str:
+        """A top-level text: safety_line, describe_symptoms or other_language."""
+        return self.data[key]
+
+    @property
+    def help_request(self) -> dict[str, Any]:
+        return self.data["help_request"]
+
+
+def replies_file(lang: str) -> Path:
+    """The replies file of a reply language (English: replies.yml)."""
+    return REPLIES_FILE if lang == DEFAULT_LANGUAGE else TRIAGE_DIR / f"replies.{lang}.yml"
+
+
+def reply_languages() -> tuple[str, ...]:
+    from bot.language.identify import language_settings
+
+    return language_settings().replies
+
+
+def texts_for(lang: str | None) -> ReplyTexts:
+    """The reply texts in `lang`; English for a language without a replies file."""
+    if lang and lang != DEFAULT_LANGUAGE and lang in reply_languages():
+        return reply_texts(replies_file(lang))
+    return reply_texts()
+
+
+def load_all_reply_texts() -> dict[str, ReplyTexts]:
+    """Every reply language's texts, each file checked (what `bot check` calls)."""
+    return {lang: load_reply_texts(replies_file(lang)) for lang in reply_languages()}
 
 
 def load_reply_texts(path: Path = REPLIES_FILE) -> ReplyTexts:
@@ -102,9 +135,18 @@ def _fill(text: str, clinic: ClinicConfig, **extra: str) -> str:
     )
 
 
-def callback_text(key: str, clinic: ClinicConfig, **extra: str) -> str:
+def callback_text(key: str, clinic: ClinicConfig, lang: str | None = None, **extra: str) -> str:
     """A callback-flow text: "ask_number", "saved" (needs number=...), or "declined"."""
-    return _fill(reply_texts().callback(key), clinic, **extra)
+    return _fill(texts_for(lang).callback(key), clinic, **extra)
+
+
+def safety_line(clinic: ClinicConfig, lang: str | None = None) -> str:
+    """ "If this is an emergency, call {emergency_number} now", in `lang`."""
+    return _fill(texts_for(lang).text("safety_line"), clinic)
+
+
+def other_language_text(clinic: ClinicConfig, lang: str | None = None) -> str:
+    return _fill(texts_for(lang).text("other_language"), clinic)
 
 
 # --- escalation reply ------------------------------------------------------------------------
@@ -115,6 +157,7 @@ def escalation_reply(
     ticket_id: str | None,
     clinic: ClinicConfig,
     instruction_sent: bool = False,
+    lang: str | None = None,
 ) -> Reply:
     """The reply for an escalated report. `ticket_id` is None when the report was spooled.
 
@@ -124,7 +167,7 @@ def escalation_reply(
     """
     if severity not in SEVERITIES:
         raise ValueError(f"unknown severity {severity!r}; expected one of {SEVERITIES}")
-    texts = reply_texts().escalation(severity)
+    texts = texts_for(lang).escalation(severity)
     reference = (
         _fill(texts["reference"], clinic, ticket=ticket_reference(ticket_id))
         if ticket_id
@@ -138,6 +181,7 @@ def escalation_reply(
         buttons = tuple(Button(title=b["title"], payload=b["payload"]) for b in texts["buttons"])
     return Reply(
         kind="escalation",
+        lang=lang if lang in reply_languages() else DEFAULT_LANGUAGE,
         body="\n\n".join(parts),
         escalation=Escalation(
             severity=severity,
@@ -174,7 +218,9 @@ class UnknownTicket(CallbackRefused, LookupError):
     """No ticket with that id."""
 
 
-def normalize_callback_number(raw_number: str, clinic: ClinicConfig) -> str:
+def normalize_callback_number(
+    raw_number: str, clinic: ClinicConfig, lang: str | None = None
+) -> str:
     """E.164 form of `raw_number` (national numbers read in clinic.region); raises
     InvalidCallbackNumber with the reason."""
     try:
@@ -185,19 +231,24 @@ def normalize_callback_number(raw_number: str, clinic: ClinicConfig) -> str:
             NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
             NumberParseException.TOO_LONG: "too_long",
         }.get(exc.error_type, "unreadable")
-        raise _refusal(InvalidCallbackNumber, reason, clinic) from None
+        raise _refusal(InvalidCallbackNumber, reason, clinic, lang) from None
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible == ValidationResult.TOO_SHORT:
-        raise _refusal(InvalidCallbackNumber, "too_short", clinic)
+        raise _refusal(InvalidCallbackNumber, "too_short", clinic, lang)
     if possible == ValidationResult.TOO_LONG:
-        raise _refusal(InvalidCallbackNumber, "too_long", clinic)
+        raise _refusal(InvalidCallbackNumber, "too_long", clinic, lang)
     if not phonenumbers.is_valid_number(number):
-        raise _refusal(InvalidCallbackNumber, "invalid", clinic)
+        raise _refusal(InvalidCallbackNumber, "invalid", clinic, lang)
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
 def save_callback_number(
-    db: Database, ticket_id: str, raw_number: str, clinic: ClinicConfig, consent: bool
+    db: Database,
+    ticket_id: str,
+    raw_number: str,
+    clinic: ClinicConfig,
+    consent: bool,
+    lang: str | None = None,
 ) -> str:
     """Validate and store the callback number on the ticket (and nowhere else); returns E.164.
 
@@ -205,8 +256,8 @@ def save_callback_number(
     UnknownTicket for an unknown ticket id; database errors propagate.
     """
     if not consent:
-        raise _refusal(CallbackConsentMissing, "no_consent", clinic)
-    e164 = normalize_callback_number(raw_number, clinic)
+        raise _refusal(CallbackConsentMissing, "no_consent", clinic, lang)
+    e164 = normalize_callback_number(raw_number, clinic, lang)
     with db.session() as session:
         changed = session.execute(
             update(Ticket)
@@ -215,7 +266,7 @@ def save_callback_number(
             .execution_options(synchronize_session=False)
         ).rowcount
         if changed != 1:
-            raise _refusal(UnknownTicket, "unknown_ticket", clinic)
+            raise _refusal(UnknownTicket, "unknown_ticket", clinic, lang)
         session.add(
             AuditEntry(actor=PATIENT_ACTOR, action="callback_requested", ticket_id=ticket_id)
         )
@@ -223,5 +274,7 @@ def save_callback_number(
     return e164
 
 
-def _refusal(kind: type[CallbackRefused], reason: str, clinic: ClinicConfig) -> CallbackRefused:
-    return kind(reason, _fill(reply_texts().callback_error(reason), clinic))
+def _refusal(
+    kind: type[CallbackRefused], reason: str, clinic: ClinicConfig, lang: str | None = None
+) -> CallbackRefused:
+    return kind(reason, _fill(texts_for(lang).callback_error(reason), clinic))

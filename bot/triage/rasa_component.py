@@ -6,11 +6,14 @@ Place it after the intent classifier and FallbackClassifier in config.yml:
       rules_dir: data/triage        # the triage data files (default)
       clinic_config: data/clinic.yml  # for the emergency number and clinic phone (default)
 
-For each message it stores the TriageResult as `message["triage"]` (in the parse data). When the
-result escalates, it sets the intent to report_emergency or report_symptom with confidence 1.0,
-leaves `intent_ranking` as the classifiers made it (so the question that came with the symptom
-can still be answered), and adds the entities `emergency_number` and `clinic_phone` (start and
-end 0) so a domain response can show them without the action server.
+For each message it stores the TriageResult as `message["triage"]` (in the parse data), judged
+together with the conversation's last patient messages (`metadata["meso_history"]`, which
+bot.rasa_patches adds from the tracker). When the result escalates, it sets the intent to
+report_emergency or report_symptom with confidence 1.0, leaves `intent_ranking` as the
+classifiers made it (so the question that came with the symptom can still be answered), and adds
+the entities `emergency_number`, `clinic_phone`, `clinic_name` and `reply_lang` (start and end 0)
+so a domain response can show them, in the patient's language, without the action server. A cry
+for help that names no symptom gets the intent help_request and the same entities.
 Relative paths are read from the project root; the two defaults follow bot.paths, so the
 MESO_DATA_DIR and MESO_CLINIC_CONFIG environment variables apply to them.
 """
@@ -34,6 +37,7 @@ from rasa.shared.nlu.constants import (
     EXTRACTOR,
     INTENT,
     INTENT_NAME_KEY,
+    METADATA,
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
@@ -48,6 +52,8 @@ from bot.triage.result import TriageResult
 TRIAGE_KEY = "triage"
 EMERGENCY_INTENT = "report_emergency"
 SYMPTOM_INTENT = "report_symptom"
+HELP_INTENT = "help_request"
+HISTORY_KEY = "meso_history"  # earlier patient messages, oldest first (bot.rasa_patches)
 DEFAULT_RULES_DIR = "data/triage"
 DEFAULT_CLINIC_CONFIG = "data/clinic.yml"
 
@@ -96,21 +102,27 @@ class SymptomTriage(GraphComponent, IntentClassifier):
         for message in messages:
             text = message.get(TEXT)
             if text:
-                self.annotate(message, triage(text, self.rules_dir))
+                history = (message.get(METADATA) or {}).get(HISTORY_KEY) or ()
+                self.annotate(message, triage(text, self.rules_dir, history=tuple(history)))
         return messages
 
     def annotate(self, message: Message, result: TriageResult) -> None:
         """Store the result; on escalation, override the intent and add the contact entities."""
         message.set(TRIAGE_KEY, result.as_dict(), add_to_output=True)
-        if not result.escalate:
+        if result.escalate:
+            name = EMERGENCY_INTENT if result.severity == "emergency" else SYMPTOM_INTENT
+        elif result.help_request:
+            name = HELP_INTENT
+        else:
             return
-        name = EMERGENCY_INTENT if result.severity == "emergency" else SYMPTOM_INTENT
         message.set(
             INTENT, {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True
         )
         contacts = [
             ("emergency_number", self.clinic.emergency_number),
             ("clinic_phone", self.clinic.phone),
+            ("clinic_name", self.clinic.name),
+            ("reply_lang", result.reply_language or "en"),
         ]
         entities = [
             *message.get(ENTITIES, []),

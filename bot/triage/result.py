@@ -56,6 +56,14 @@ class TriageResult:
     severity: Severity | None
     mentions: tuple[SymptomMention, ...] = ()
     rules: tuple[str, ...] = field(default=())
+    # Which detectors escalated: "rules", "statistical" (both, or neither when not escalated).
+    caught_by: tuple[str, ...] = ()
+    # The statistical detector's vote ({"report": p, "emergency": p, "severity": ...}), if run.
+    detector: dict[str, Any] | None = None
+    language: str | None = None  # bot.language code of the message (en, hinglish, hi, ...)
+    reply_language: str | None = None  # the language the patient is answered in
+    # A cry for help that names no symptom ("help", "ambulance", "🆘"); never set on escalation.
+    help_request: bool = False
 
     @property
     def escalate(self) -> bool:
@@ -75,6 +83,11 @@ class TriageResult:
             "severity": self.severity,
             "mentions": [m.as_dict() for m in self.mentions],
             "rules": list(self.rules),
+            "caught_by": list(self.caught_by),
+            "detector": self.detector,
+            "language": self.language,
+            "reply_language": self.reply_language,
+            "help_request": self.help_request,
         }
 
     @classmethod
@@ -95,6 +108,11 @@ class TriageResult:
                 for m in data.get("mentions", ())
             ),
             rules=tuple(data.get("rules", ())),
+            caught_by=tuple(data.get("caught_by", ())),
+            detector=data.get("detector"),
+            language=data.get("language"),
+            reply_language=data.get("reply_language"),
+            help_request=bool(data.get("help_request")),
         )
 
 

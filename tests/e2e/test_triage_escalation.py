@@ -193,3 +193,82 @@ def test_emergency_still_answered_and_ticketed_with_the_action_server_down(
         assert _wait_for(lambda: ticket.id in receiver.idempotency_keys())
         log = (outage.log_dir / "rasa.log").read_text()
         assert "action_escalate" in log
+
+
+@pytest.mark.parametrize(
+    ("message", "opening"),
+    [
+        ("मेरे होंठ सूज गए हैं और साँस नहीं आ रही", "अभी तुरंत 112"),
+        ("شفايفي منتفخة وما اقدر اتنفس", "اتصل بالإسعاف الآن على 112"),
+        ("mere lips sooj gaye hai aur saans nahi aa rahi", "Call emergency services now on 112"),
+        ("shfayfi mntf5a w ma agdar atnafas", "Call emergency services now on 112"),
+    ],
+    ids=["hindi", "arabic", "hinglish", "arabizi"],
+)
+def test_emergency_in_each_language_gets_the_instruction_in_its_reply_language(
+    stack: Stack, message: str, opening: str
+) -> None:
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    messages = rest_messages(stack, sender, message)
+    assert messages[0]["text"].startswith(opening)
+    assert envelopes(messages)[0]["escalation"]["severity"] == "emergency"
+    [ticket] = _wait_for(lambda: _tickets(stack, sender))
+    assert ticket.severity == "emergency"
+    assert ticket.trigger_text == message
+
+
+def test_report_told_across_two_messages_is_judged_with_its_context(stack: Stack) -> None:
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    rest_messages(stack, sender, "my wife is here with me, she had meso on her face an hour ago")
+    messages = rest_messages(stack, sender, "she can't breathe properly")
+    assert envelopes(messages)[0]["escalation"]["severity"] == "emergency"
+    [ticket] = _wait_for(lambda: _tickets(stack, sender))
+    assert ticket.severity == "emergency"
+
+
+def test_resolved_symptom_with_a_question_is_not_a_report(stack: Stack) -> None:
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    rest_messages(stack, sender, "how long does bruising last after meso?")
+    messages = rest_messages(stack, sender, "it's completely gone now, when can I book?")
+    assert all(e["kind"] != "escalation" for e in envelopes(messages))
+    assert _tickets(stack, sender) == []
+
+
+@pytest.mark.parametrize("message", ["help", "please help urgent", "🆘", "ساعدوني", "बचाओ"])
+def test_cry_for_help_gets_the_emergency_number_and_a_question(stack: Stack, message: str) -> None:
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    [reply] = rest_messages(stack, sender, message)
+    assert "112" in reply["text"]
+    assert [b["payload"] for b in reply["buttons"]] == ["/report_unwell", "/deny"]
+    asked = rest_messages(stack, sender, "/report_unwell")
+    assert "112" in asked[0]["text"]
+    assert _tickets(stack, sender) == []
+
+
+def test_unsupported_language_gets_the_emergency_line_in_english_and_the_clinics_language(
+    stack: Stack,
+) -> None:
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    [reply] = rest_messages(stack, sender, "Combien coûte une séance de mésothérapie ?")
+    assert "If this is an emergency, call 112 now." in reply["text"]
+    assert "अगर यह आपातकाल है, तो अभी 112 पर फ़ोन करें।" in reply["text"]
+
+
+def test_same_report_five_times_makes_five_tickets_in_one_conversation(stack: Stack) -> None:
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    for _ in range(5):
+        messages = rest_messages(stack, sender, "I have a fever and chills after the meso")
+        assert envelopes(messages)[0]["escalation"]["severity"] == "urgent"
+    tickets = _wait_for(lambda: len(_tickets(stack, sender)) == 5 and _tickets(stack, sender))
+    assert tickets and {t.conversation_id for t in tickets} == {sender}
+
+
+def test_long_story_with_the_symptom_in_the_middle_is_escalated(stack: Stack) -> None:
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    filler = "We drove to the clinic in the morning and parked near the market. " * 38
+    story = f"{filler}Now my lips are swelling up fast. {filler}"[:5000]
+    assert len(story) == 5000 and "lips are swelling" in story
+    messages = rest_messages(stack, sender, story)
+    assert envelopes(messages)[0]["escalation"]["severity"] == "emergency"
+    [ticket] = _wait_for(lambda: _tickets(stack, sender))
+    assert ticket.severity == "emergency"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.triage.detect import triage
+from bot.triage.detect import triage_rules as triage
 
 
 def statuses(text: str) -> dict[str, str]:

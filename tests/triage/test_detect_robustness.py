@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.triage.detect import triage
+from bot.triage.detect import triage_rules as triage
 from bot.triage.detect.pipeline import passages
 
 MESSAGES = Path(__file__).resolve().parents[1] / "triage_eval" / "messages.yml"

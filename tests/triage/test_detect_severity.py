@@ -11,7 +11,8 @@ import yaml
 
 from bot.datafiles import DataFileError
 from bot.paths import TRIAGE_DIR
-from bot.triage.detect import build_pipeline, triage
+from bot.triage.detect import build_pipeline
+from bot.triage.detect import triage_rules as triage
 from bot.triage.detect.severity import SeverityGrader, SeverityRule
 from bot.triage.result import SymptomMention
 

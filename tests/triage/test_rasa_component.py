@@ -73,20 +73,19 @@ def test_urgent_and_routine_report_a_symptom(component: SymptomTriage) -> None:
 def test_question_without_symptom_keeps_its_intent(component: SymptomTriage) -> None:
     [message] = component.process([classified("is swelling normal after meso?")])
     assert message.get("intent") == RANKING[0]
-    assert message.get("triage") == {
-        "severity": None,
-        "mentions": [
-            {
-                "text": "swelling",
-                "concept": "swelling",
-                "start": 3,
-                "end": 11,
-                "status": "risk_question",
-                "modifiers": [],
-            }
-        ],
-        "rules": [],
-    }
+    found = message.get("triage")
+    assert found["severity"] is None and found["caught_by"] == []
+    assert found["mentions"] == [
+        {
+            "text": "swelling",
+            "concept": "swelling",
+            "start": 3,
+            "end": 11,
+            "status": "risk_question",
+            "modifiers": [],
+        }
+    ]
+    assert found["rules"] == [] and found["language"] == "en" and not found["help_request"]
     assert "entities" not in message.data
 
 
@@ -167,7 +166,8 @@ async def test_trained_model_overrides_intent_and_carries_triage(tmp_path: Path)
 
     plain = await agent.parse_message("what is the price")
     assert plain["intent"]["name"] == "ask_cost"
-    assert plain["triage"] == {"severity": None, "mentions": [], "rules": []}
+    assert plain["triage"]["severity"] is None
+    assert plain["triage"]["mentions"] == [] and plain["triage"]["rules"] == []
     assert plain["entities"] == []
 
     emergency = await agent.parse_message("my lips are swelling, what is the price?")
@@ -178,6 +178,8 @@ async def test_trained_model_overrides_intent_and_carries_triage(tmp_path: Path)
     assert entities == {
         "emergency_number": clinic_config().emergency_number,
         "clinic_phone": clinic_config().phone,
+        "clinic_name": clinic_config().name,
+        "reply_lang": "en",
     }
 
     urgent = await agent.parse_message("the redness is spreading and hot, any downtime?")

@@ -10,6 +10,6 @@ meso_symptom_matcher, meso_context (medspaCy ConText), meso_mention_status, meso
 meso_severity.
 """
 
-from .pipeline import build_pipeline, pipeline, triage
+from .pipeline import build_pipeline, pipeline, triage, triage_rules
 
-__all__ = ["build_pipeline", "pipeline", "triage"]
+__all__ = ["build_pipeline", "pipeline", "triage", "triage_rules"]

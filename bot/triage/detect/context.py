@@ -13,8 +13,10 @@ from spacy.schemas import validate_token_pattern
 from spacy.tokens import Doc
 
 from bot.datafiles import DataFileError, load_checked
+from bot.language import normalise_text
 
 from .files import data_path
+from .languages import language_entries, languages_dir
 from .lexicon import MATCH_ATTR
 
 
@@ -29,6 +31,10 @@ def _rule(entry: dict[str, Any], path: Any) -> ConTextRule:
     return ConTextRule.from_dict(entry)
 
 
+def _normalised(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, "literal": normalise_text(entry["literal"]).lower()}
+
+
 class MentionContext:
     """Runs ConText on a Doc that has symptom entities; a Doc without any is left as it is
     (ConText's cost grows with cues times cues, so a long text of cue words alone stays cheap)."""
@@ -41,10 +47,13 @@ class MentionContext:
         return self.context(doc) if doc.ents else doc
 
 
-@Language.factory("meso_context", default_config={"context_path": None})
-def make_context(nlp: Language, name: str, context_path: str | None) -> MentionContext:
+@Language.factory("meso_context", default_config={"context_path": None, "languages_path": None})
+def make_context(
+    nlp: Language, name: str, context_path: str | None, languages_path: str | None
+) -> MentionContext:
     path = data_path(context_path, "context_rules.yml")
     data = load_checked(path, "triage_context")
+    added = language_entries(languages_dir(languages_path, path.parent))
     context = ConText(
         nlp,
         name=name,
@@ -54,4 +63,6 @@ def make_context(nlp: Language, name: str, context_path: str | None) -> MentionC
         span_attrs=None,  # statuses come from the categories, see meso_mention_status
     )
     context.add([_rule(entry, path) for entry in data["context_rules"]])
+    # Cue literals are matched on NORM, so other scripts' cues are normalised like the text.
+    context.add([_rule(_normalised(entry), path) for entry in added.context_rules])
     return MentionContext(name, context)

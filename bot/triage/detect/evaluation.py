@@ -25,7 +25,9 @@ GOALS = {
     "any_severity_recall": 0.97,  # minimum
     "under_triage_rate": 0.05,  # maximum
     "faq_false_escalation_rate": 0.03,  # maximum (FAQ-tagged items and the NLU questions)
+    "false_escalation_rate": 0.03,  # maximum (every message labelled none)
 }
+LANGUAGES = ("en", "hinglish", "hi", "ar", "arabizi")
 
 
 def rank(level: str | None) -> int:
@@ -38,6 +40,8 @@ class Item:
     expected: str  # emergency | urgent | routine | none
     tag: str
     source: str = "triage_eval"
+    lang: str = "en"
+    history: tuple[str, ...] = ()  # earlier patient messages of the conversation, oldest first
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Report:
     timing_ms: dict[str, float] = field(default_factory=dict)
     misclassified: list[dict[str, Any]] = field(default_factory=list)
     goals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    per_language: dict[str, Report] = field(default_factory=dict)
 
     @property
     def goals_met(self) -> bool:
@@ -70,10 +75,23 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "goals_met": self.goals_met}
 
+    @property
+    def count(self) -> int:
+        return int(sum(row["count"] for row in self.per_level.values()))
+
 
 def load_items(path: Path) -> list[Item]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [Item(text=m["text"], expected=m["expected"], tag=m["tag"]) for m in data["messages"]]
+    return [
+        Item(
+            text=m["text"],
+            expected=m["expected"],
+            tag=m.get("tag", ""),
+            lang=m.get("lang", "en"),
+            history=tuple(m.get("history") or ()),
+        )
+        for m in data["messages"]
+    ]
 
 
 def load_nlu_questions(path: Path) -> list[Item]:
@@ -87,11 +105,12 @@ def load_nlu_questions(path: Path) -> list[Item]:
     ]
 
 
-def run(items: Iterable[Item], triage: Callable[[str], TriageResult]) -> list[Outcome]:
+def run(items: Iterable[Item], triage: Callable[..., TriageResult]) -> list[Outcome]:
+    """Triage every item (with its history, when it has one) and time each call."""
     outcomes = []
     for item in items:
         started = time.perf_counter()
-        result = triage(item.text)
+        result = triage(item.text, history=item.history) if item.history else triage(item.text)
         outcomes.append(
             Outcome(item, result.severity or "none", result, time.perf_counter() - started)
         )
@@ -107,8 +126,14 @@ def _describe(mention: SymptomMention) -> str:
     return f"{mention.text}={mention.concept}/{mention.status}{extra}"
 
 
-def score(outcomes: list[Outcome]) -> Report:
+def score(outcomes: list[Outcome], by_language: bool = True) -> Report:
+    """Every figure over all outcomes and, with `by_language`, for each language on its own."""
     report = Report()
+    if by_language:
+        for lang in LANGUAGES:
+            group = [o for o in outcomes if o.item.lang == lang and o.item.source == "triage_eval"]
+            if group:
+                report.per_language[lang] = score(group, by_language=False)
     labelled = [o for o in outcomes if o.item.source == "triage_eval"]
     for level in LEVELS:
         group = [o for o in labelled if o.item.expected == level]
@@ -136,6 +161,7 @@ def score(outcomes: list[Outcome]) -> Report:
         "nlu_questions": [o for o in nones if o.item.source == "nlu_eval"],
     }
     splits["faq_and_nlu"] = splits["faq"] + splits["nlu_questions"]
+    splits["all_none"] = nones
     for name, group in splits.items():
         escalated = sum(o.predicted != "none" for o in group)
         report.false_escalation[name] = {
@@ -154,6 +180,8 @@ def score(outcomes: list[Outcome]) -> Report:
         {
             "text": o.item.text,
             "tag": o.item.tag,
+            "lang": o.item.lang,
+            "history": list(o.item.history),
             "source": o.item.source,
             "expected": o.item.expected,
             "predicted": o.predicted,
@@ -167,6 +195,7 @@ def score(outcomes: list[Outcome]) -> Report:
         "any_severity_recall": report.any_severity_recall,
         "under_triage_rate": report.under_triage_rate,
         "faq_false_escalation_rate": report.false_escalation["faq_and_nlu"]["rate"],
+        "false_escalation_rate": report.false_escalation["all_none"]["rate"],
     }
     for name, target in GOALS.items():
         maximum = name.endswith("_rate")

@@ -16,6 +16,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from bot.datafiles import DataFileError
+from bot.language import normalise_text
 
 MATCH_ATTR = "NORM"
 _WORD_KEYS = ("NORM", "LOWER", "ORTH", "TEXT")
@@ -32,7 +33,8 @@ class LexiconMatcher:
         self._patterns = Matcher(nlp.vocab, validate=True)
         for label, entry in entries.items():
             if entry.get("phrases"):
-                self._phrases.add(label, list(nlp.tokenizer.pipe(entry["phrases"])))
+                phrases = [normalise_text(p).lower() for p in entry["phrases"]]
+                self._phrases.add(label, list(nlp.tokenizer.pipe(phrases)))
             if entry.get("patterns"):
                 try:
                     self._patterns.add(label, entry["patterns"])
@@ -50,12 +52,12 @@ def entry_words(entries: Iterable[Mapping[str, Any]]) -> set[str]:
     words: set[str] = set()
     for entry in entries:
         for phrase in entry.get("phrases") or ():
-            words.update(phrase.lower().split())
+            words.update(normalise_text(phrase).lower().split())
         for pattern in entry.get("patterns") or ():
             for token in pattern:
                 for key in _WORD_KEYS:
                     words.update(_strings(token.get(key)))
-    return {w for w in words if w.isalpha()}
+    return {w for w in words if w and not any(ch in w for ch in ".,?!;:")}
 
 
 def _strings(value: Any) -> list[str]:

@@ -12,9 +12,11 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from bot.datafiles import load_checked
+from bot.language import normalise_word
 
 from . import extensions
 from .files import data_path
+from .languages import language_entries, languages_dir, with_languages
 from .lexicon import LexiconMatcher
 
 
@@ -58,14 +60,20 @@ class ModifierFinder:
         return doc
 
 
-@Language.factory("meso_modifiers", default_config={"modifiers_path": None})
-def make_modifier_finder(nlp: Language, name: str, modifiers_path: str | None) -> ModifierFinder:
+@Language.factory("meso_modifiers", default_config={"modifiers_path": None, "languages_path": None})
+def make_modifier_finder(
+    nlp: Language, name: str, modifiers_path: str | None, languages_path: str | None
+) -> ModifierFinder:
     path = data_path(modifiers_path, "modifiers.yml")
     data = load_checked(path, "triage_modifiers")
+    added = language_entries(languages_dir(languages_path, path.parent))
     cancel = data.get("cancel") or {"window": 0, "cues": []}
+    cues = [*cancel["cues"], *added.cancel_cues]
     return ModifierFinder(
         name,
-        LexiconMatcher(nlp, data["modifiers"], path),
-        cancel_cues=frozenset(c.lower() for c in cancel["cues"]),
+        LexiconMatcher(
+            nlp, with_languages(data["modifiers"], added.modifiers, path, "modifiers"), path
+        ),
+        cancel_cues=frozenset(normalise_word(c) for c in cues),
         cancel_window=cancel["window"],
     )

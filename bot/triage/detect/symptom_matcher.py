@@ -12,6 +12,7 @@ from spacy.util import filter_spans
 from bot.datafiles import load_checked
 
 from .files import data_path
+from .languages import language_entries, languages_dir, with_languages
 from .lexicon import LexiconMatcher
 
 STOP_LABEL = "STOP_PHRASE"  # concept names are lower case, so this cannot clash
@@ -34,9 +35,16 @@ class SymptomMatcher:
         return doc
 
 
-@Language.factory("meso_symptom_matcher", default_config={"symptoms_path": None})
-def make_symptom_matcher(nlp: Language, name: str, symptoms_path: str | None) -> SymptomMatcher:
+@Language.factory(
+    "meso_symptom_matcher", default_config={"symptoms_path": None, "languages_path": None}
+)
+def make_symptom_matcher(
+    nlp: Language, name: str, symptoms_path: str | None, languages_path: str | None
+) -> SymptomMatcher:
     path = data_path(symptoms_path, "symptoms.yml")
     data = load_checked(path, "triage_symptoms")
-    entries = {STOP_LABEL: {"phrases": data.get("stop_phrases") or []}, **data["concepts"]}
+    added = language_entries(languages_dir(languages_path, path.parent))
+    concepts = with_languages(data["concepts"], added.concepts, path, "concepts")
+    stops = [*(data.get("stop_phrases") or []), *added.stop_phrases]
+    entries = {STOP_LABEL: {"phrases": stops}, **concepts}
     return SymptomMatcher(name, LexiconMatcher(nlp, entries, path))

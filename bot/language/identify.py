@@ -1,0 +1,122 @@
+"""Language identification: script shares, then py3langid for Latin script, plus the Hinglish and
+Arabizi signals of data/languages.yml (py3langid knows neither)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bot.datafiles import load_checked
+from bot.paths import DATA_DIR
+
+from .normalise import normalise_word, script_shares
+
+LANGUAGES_FILE = DATA_DIR / "languages.yml"
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+# A word that mixes Latin letters with the digits Arabizi uses for Arabic sounds ("3ndi", "7ar").
+_DIGIT_WORD = re.compile(r"^(?=.*[a-z])(?=.*[235679])[a-z235679']+$")
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    """`code`: en, hinglish, hi, ar, arabizi, "unknown" (no words) or another language's ISO
+    code; `reply`: the language to answer in; `supported`: whether the assistant knows it."""
+
+    code: str
+    reply: str
+    supported: bool
+
+
+@dataclass(frozen=True)
+class Variety:
+    name: str
+    reply: str
+    markers: frozenset[str]
+    digit_words: bool
+
+    def hits(self, words: list[str]) -> int:
+        count = sum(w in self.markers for w in words)
+        if self.digit_words:
+            count += sum(bool(_DIGIT_WORD.match(w)) and w not in self.markers for w in words)
+        return count
+
+
+@dataclass(frozen=True)
+class LanguageSettings:
+    replies: tuple[str, ...]
+    script_languages: dict[str, str]
+    min_script_share: float
+    min_markers: int
+    other_min_probability: float
+    other_min_words: int
+    varieties: tuple[Variety, ...]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> LanguageSettings:
+        return cls(
+            replies=tuple(data["replies"]),
+            script_languages=dict(data["script_languages"]),
+            min_script_share=data["min_script_share"],
+            min_markers=data["min_markers"],
+            other_min_probability=data["other_min_probability"],
+            other_min_words=data["other_min_words"],
+            varieties=tuple(
+                Variety(
+                    name=name,
+                    reply=entry["reply"],
+                    markers=frozenset(normalise_word(w) for w in entry["markers"]),
+                    digit_words=entry.get("digit_words", False),
+                )
+                for name, entry in data["varieties"].items()
+            ),
+        )
+
+
+@cache
+def language_settings(path: Path = LANGUAGES_FILE) -> LanguageSettings:
+    return LanguageSettings.from_data(load_checked(path, "languages"))
+
+
+@cache
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+
+
+def latin_language(text: str) -> tuple[str, float]:
+    """py3langid's best guess for `text` and its probability."""
+    code, probability = _identifier().classify(text)
+    return str(code), float(probability)
+
+
+def identify(text: str | None, settings: LanguageSettings | None = None) -> LanguageGuess:
+    """The language of a patient message (see LanguageGuess)."""
+    settings = settings or language_settings()
+    default = settings.replies[0]
+    shares = script_shares(text or "")
+    if not shares:
+        return LanguageGuess("unknown", default, False)
+    for script, code in settings.script_languages.items():
+        if shares.get(script, 0.0) >= settings.min_script_share:
+            return LanguageGuess(code, code, code in settings.replies)
+    if shares.get("other", 0.0) > 0.5:
+        code, _ = latin_language(text or "")
+        return LanguageGuess(code, default, False)
+    words = [normalise_word(w) for w in _WORD.findall(text or "")]
+    code, probability = latin_language(text or "")
+    scored = sorted(((v.hits(words), v) for v in settings.varieties), key=lambda p: -p[0])
+    if scored and scored[0][0] and (scored[0][0] >= settings.min_markers or code != default):
+        variety = scored[0][1]
+        return LanguageGuess(variety.name, variety.reply, True)
+    if (
+        code != default
+        and code not in settings.replies
+        and probability >= settings.other_min_probability
+        and len(words) >= settings.other_min_words
+    ):
+        return LanguageGuess(code, default, False)
+    return LanguageGuess(default, default, True)

@@ -1,0 +1,205 @@
+"""The second, independent symptom-report detector: character n-grams and logistic regression.
+
+It shares nothing with the rules but the text: no word list, no spaCy. Trained on the labelled
+corpus of data/triage/corpus/ (every supported language) plus the FAQ examples of the Rasa
+training data as ordinary questions; settings and thresholds in data/triage/detector.yml.
+
+    detector = load_detector()          # models/triage_detector.joblib, built by `make`
+    detector.vote("mere hoth sooj gaye")  # DetectorVote(report=0.93, emergency=0.71, ...)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import joblib
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from bot.datafiles import DataFileError, load_checked
+from bot.language import normalise_text
+from bot.paths import TRIAGE_DETECTOR_MODEL, TRIAGE_DIR
+from bot.triage.result import Severity
+
+logger = logging.getLogger(__name__)
+
+SETTINGS_FILE = TRIAGE_DIR / "detector.yml"
+_NLU_EXAMPLE = re.compile(r"^\s*-\s+(.*\S)\s*$")
+_ENTITY_MARKUP = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+
+
+@dataclass(frozen=True)
+class LabelledMessage:
+    text: str
+    expected: str  # emergency | urgent | routine | none
+    lang: str
+
+
+@dataclass(frozen=True)
+class DetectorVote:
+    """Probabilities of "reports a current symptom" and "may be an emergency", and the level
+    they imply (None: the detector does not escalate)."""
+
+    report: float
+    emergency: float
+    severity: Severity | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "report": round(self.report, 4),
+            "emergency": round(self.emergency, 4),
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    corpus_dir: Path
+    nlu_negatives: Path | None
+    excluded_intents: frozenset[str]
+    report_threshold: float
+    emergency_threshold: float
+
+
+def detector_settings(path: Path = SETTINGS_FILE) -> DetectorSettings:
+    data = load_checked(path, "triage_detector")
+    nlu = data.get("nlu_negatives")
+    return DetectorSettings(
+        corpus_dir=(path.parent / data["corpus"]).resolve(),
+        nlu_negatives=(path.parent / nlu).resolve() if nlu else None,
+        excluded_intents=frozenset(data.get("nlu_negative_intents_exclude") or ()),
+        report_threshold=data["thresholds"]["report"],
+        emergency_threshold=data["thresholds"]["emergency"],
+    )
+
+
+def read_corpus(corpus_dir: Path) -> list[LabelledMessage]:
+    """Every labelled message of the corpus folder, each file checked against its schema."""
+    files = sorted(corpus_dir.glob("*.yml"))
+    if not files:
+        raise DataFileError(corpus_dir, "no corpus files (*.yml)")
+    return [
+        LabelledMessage(m["text"], m["expected"], m["lang"])
+        for path in files
+        for m in load_checked(path, "triage_corpus")["messages"]
+    ]
+
+
+def read_nlu_negatives(path: Path, excluded: frozenset[str]) -> list[LabelledMessage]:
+    """The examples of the Rasa NLU file's intents (ordinary questions), labelled none."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    found = []
+    for block in data.get("nlu") or ():
+        if "intent" not in block or block["intent"] in excluded:
+            continue
+        for line in str(block.get("examples") or "").splitlines():
+            if match := _NLU_EXAMPLE.match(line):
+                found.append(LabelledMessage(_ENTITY_MARKUP.sub(r"\1", match[1]), "none", "en"))
+    return found
+
+
+def training_messages(settings: DetectorSettings) -> list[LabelledMessage]:
+    messages = read_corpus(settings.corpus_dir)
+    if settings.nlu_negatives and settings.nlu_negatives.exists():
+        messages += read_nlu_negatives(settings.nlu_negatives, settings.excluded_intents)
+    return messages
+
+
+def prepare(text: str) -> str:
+    """The detector's view of a message: normalised script, lower case, bounded length."""
+    return normalise_text(text[:4000]).lower()
+
+
+def _features() -> FeatureUnion:
+    return FeatureUnion(
+        [
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=2,
+                    sublinear_tf=True,
+                    max_features=200_000,
+                ),
+            ),
+            ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)),
+        ]
+    )
+
+
+def _classifier() -> Pipeline:
+    return Pipeline(
+        [
+            ("features", _features()),
+            ("model", LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000)),
+        ]
+    )
+
+
+@dataclass
+class TrainedModels:
+    report: Pipeline
+    emergency: Pipeline
+
+
+def train(messages: list[LabelledMessage]) -> TrainedModels:
+    """Fit both classifiers on `messages`."""
+    texts = [prepare(m.text) for m in messages]
+    report = _classifier().fit(texts, [m.expected != "none" for m in messages])
+    emergency = _classifier().fit(texts, [m.expected == "emergency" for m in messages])
+    return TrainedModels(report=report, emergency=emergency)
+
+
+class StatisticalDetector:
+    """Votes on one message with the trained models and the thresholds of detector.yml."""
+
+    def __init__(self, models: TrainedModels, settings: DetectorSettings) -> None:
+        self.models = models
+        self.settings = settings
+
+    def probabilities(self, text: str) -> tuple[float, float]:
+        prepared = [prepare(text)]
+        report = float(self.models.report.predict_proba(prepared)[0][1])
+        emergency = float(self.models.emergency.predict_proba(prepared)[0][1])
+        return report, emergency
+
+    def vote(self, text: str) -> DetectorVote:
+        report, emergency = self.probabilities(text)
+        severity: Severity | None = None
+        if emergency >= self.settings.emergency_threshold:
+            severity = "emergency"
+        elif report >= self.settings.report_threshold:
+            severity = "routine"
+        return DetectorVote(report=report, emergency=emergency, severity=severity)
+
+
+def build_model(
+    model_path: Path = TRIAGE_DETECTOR_MODEL, settings_path: Path = SETTINGS_FILE
+) -> int:
+    """Train on the corpus and save the models; returns the number of training messages."""
+    messages = training_messages(detector_settings(settings_path))
+    models = train(messages)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(models, model_path)
+    return len(messages)
+
+
+@cache
+def load_detector(
+    model_path: Path = TRIAGE_DETECTOR_MODEL, settings_path: Path = SETTINGS_FILE
+) -> StatisticalDetector | None:
+    """The trained detector, or None (logged) when its model has not been built: the rules then
+    decide alone. `make run` and `make test` build it when it is missing."""
+    settings = detector_settings(settings_path)
+    if not model_path.exists():
+        logger.error("statistical triage detector missing (%s): run `make detector`", model_path)
+        return None
+    return StatisticalDetector(joblib.load(model_path), settings)

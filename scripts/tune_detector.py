@@ -1,0 +1,106 @@
+"""Choose the statistical detector's thresholds on the development set, and say what they cost.
+
+The development set is every labelled set under tests/triage_eval/ that has already been
+measured blind (the tuning set, and blind sets after their first contact: see DEV_SETS) plus the
+NLU evaluation questions as ordinary questions. Never add a blind set here before its first
+contact has been recorded in the README.
+
+- emergency threshold: the highest value at which every development emergency is still graded
+  emergency by the rules or the detector (recall first);
+- report threshold: the highest value at which any-severity recall (rules or detector) reaches
+  REPORT_RECALL on the development set.
+Prints, for the chosen pair, recall and false escalations overall and per language; with
+--write, stores them in data/triage/detector.yml.
+
+usage: python scripts/tune_detector.py [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.triage.detect import triage_rules  # noqa: E402
+from bot.triage.detect.evaluation import Item, load_items, load_nlu_questions, rank  # noqa: E402
+from bot.triage.statistical import SETTINGS_FILE, load_detector  # noqa: E402
+
+EVAL_DIR = ROOT / "tests" / "triage_eval"
+DEV_SETS = ("messages.yml", "blind_messages.yml", "blind_a.yml")
+REPORT_RECALL = 0.99
+MARGIN = 0.005  # chosen thresholds sit this far below the deciding probability
+
+
+def dev_items() -> list[Item]:
+    items = [i for name in DEV_SETS for i in load_items(EVAL_DIR / name)]
+    return items + load_nlu_questions(ROOT / "tests" / "nlu_eval" / "questions.yml")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="store the thresholds")
+    args = parser.parse_args()
+    detector = load_detector()
+    if detector is None:
+        print("no detector model: run `make detector` first")
+        return 1
+    rows = []
+    for item in dev_items():
+        rules = triage_rules(item.text, history=item.history).severity or "none"
+        report, emergency = detector.probabilities(item.text)
+        rows.append((item, rules, report, emergency))
+
+    missed_emergencies = [e for i, r, _, e in rows if i.expected == "emergency" and r != i.expected]
+    emergency_t = max(0.01, min(missed_emergencies, default=1.0) - MARGIN)
+    reports = [(i, r, p) for i, r, p, _ in rows if i.expected != "none"]
+    need = int(len(reports) * REPORT_RECALL + 0.999)
+    caught_by_rules = sum(r != "none" for _, r, _ in reports)
+    others = sorted((p for _, r, p in reports if r == "none"), reverse=True)
+    extra = max(0, need - caught_by_rules)
+    report_t = max(0.01, (others[extra - 1] if extra and others else 1.0) - MARGIN)
+    report_t = min(report_t, 0.99)
+    emergency_t = min(emergency_t, 0.99)
+
+    def combined(rules: str, report: float, emergency: float) -> str:
+        stat = (
+            "emergency" if emergency >= emergency_t else "routine" if report >= report_t else "none"
+        )
+        return max(rules, stat, key=rank)
+
+    print(
+        f"development set: {len(rows)} messages; thresholds report {report_t:.3f}, "
+        f"emergency {emergency_t:.3f}"
+    )
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault(row[0].lang, []).append(row)
+    for lang, group in [("all", rows), *groups.items()]:
+        final = [(i, r, combined(r, p, e)) for i, r, p, e in group]
+        emerg = [(i, r, f) for i, r, f in final if i.expected == "emergency"]
+        esc = [(i, r, f) for i, r, f in final if i.expected != "none"]
+        nones = [(i, r, f) for i, r, f in final if i.expected == "none"]
+        non_emerg = [(i, r, f) for i, r, f in final if i.expected != "emergency"]
+        print(
+            f"  {lang:<9} emergency recall {sum(f == 'emergency' for *_, f in emerg)}/{len(emerg)}"
+            f"  any-severity recall {sum(f != 'none' for *_, f in esc)}/{len(esc)}"
+            f" (rules alone {sum(r != 'none' for _, r, _ in esc)})"
+            f"  false escalations {sum(f != 'none' for *_, f in nones)}/{len(nones)}"
+            f" (rules alone {sum(r != 'none' for _, r, _ in nones)})"
+            f"  false emergencies {sum(f == 'emergency' for *_, f in non_emerg)}/{len(non_emerg)}"
+            f" (rules alone {sum(r == 'emergency' for _, r, _ in non_emerg)})"
+        )
+    if args.write:
+        text = SETTINGS_FILE.read_text(encoding="utf-8")
+        text = re.sub(r"(\n  report: )[0-9.]+", rf"\g<1>{report_t:.3f}", text)
+        text = re.sub(r"(\n  emergency: )[0-9.]+", rf"\g<1>{emergency_t:.3f}", text)
+        SETTINGS_FILE.write_text(text, encoding="utf-8")
+        print(f"written to {SETTINGS_FILE.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Language identification and script normalisation (bot.language)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.language import identify, normalise_text, normalise_word
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "reply"),
+    [
+        ("my lips are swelling and I can't breathe", "en", "en"),
+        ("how much does it cost", "en", "en"),
+        ("mere hoth sooj gaye hain aur saans nahi aa rahi", "hinglish", "en"),
+        ("kitna kharcha hoga", "hinglish", "en"),
+        ("मेरे होंठ सूज गए हैं", "hi", "hi"),
+        ("मेरा face swell हो गया", "hi", "hi"),  # mixed scripts: Devanagari decides
+        ("شفايفي منتفخة", "ar", "ar"),
+        ("وجهي احمر after the session", "ar", "ar"),
+        ("ana 3ndi 7asasiya w wayed 7ikka", "arabizi", "en"),
+        ("je ne peux pas respirer du tout", "fr", "en"),
+        ("¿Cuánto cuesta la mesoterapia en su clínica?", "es", "en"),
+    ],
+)
+def test_identify(text: str, code: str, reply: str) -> None:
+    guess = identify(text)
+    assert (guess.code, guess.reply) == (code, reply)
+
+
+def test_supported_and_unknown() -> None:
+    assert identify("hello there how are you").supported
+    assert not identify("je ne peux pas respirer du tout").supported
+    assert identify("🆘🆘").code == "unknown"
+    assert identify("").code == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("HELPPPP", "help"),
+        ("ज़्यादा", "ज्यादा"),  # nukta dropped
+        ("साँस", "सांस"),  # chandrabindu reads anusvara
+        ("أُصِيبَ", "اصيب"),  # diacritics and alef hamza
+        ("الحقـــوووني", "الحقوني"),  # tatweel, repeated letters
+        ("مستشفى", "مستشفي"),
+        ("حرارة", "حراره"),
+        ("٣٨", "38"),
+    ],
+)
+def test_normalise_word(raw: str, normal: str) -> None:
+    assert normalise_word(raw) == normal
+
+
+def test_normalise_text_keeps_spacing_and_case() -> None:
+    assert normalise_text("Soooo   bad!!!") == "So   bad!!!"  # letters only

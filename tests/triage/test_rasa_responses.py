@@ -1,0 +1,63 @@
+"""The responses Rasa sends without the action server have one source: the reply files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.datafiles import DataFileError
+from bot.triage.escalation import load_all_reply_texts
+from bot.triage.rasa_responses import (
+    DOMAIN_FILE,
+    check_domain,
+    generated_responses,
+    write_domain,
+)
+
+
+def test_domain_is_in_step_with_the_reply_files() -> None:
+    check_domain()
+
+
+def test_emergency_has_a_variation_per_reply_language_from_the_reply_files() -> None:
+    texts = load_all_reply_texts()
+    variations = generated_responses()["utter_emergency"]
+    by_lang = {
+        (v.get("condition") or [{"value": "en"}])[0]["value"]: v["text"] for v in variations
+    }
+    assert set(by_lang) == set(texts) == {"en", "hi", "ar"}
+    for lang, text in by_lang.items():
+        assert text == texts[lang].escalation("emergency")["text"]
+        assert "{emergency_number}" in text
+    assert "condition" not in variations[-1]  # the default comes last
+
+
+def test_drift_is_caught_and_rewritten(tmp_path: Path) -> None:
+    domain = tmp_path / "domain.yml"
+    domain.write_text(
+        DOMAIN_FILE.read_text(encoding="utf-8").replace("Call emergency services now", "Call us"),
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError, match="bot domain"):
+        check_domain(domain)
+    assert write_domain(domain)
+    check_domain(domain)
+    assert not write_domain(domain)
+    parsed = yaml.safe_load(domain.read_text(encoding="utf-8"))
+    assert {"utter_emergency", "utter_help_request", "utter_describe_symptoms"} <= set(
+        parsed["responses"]
+    )
+
+
+def test_fallback_without_the_safety_line_is_caught(tmp_path: Path) -> None:
+    domain = tmp_path / "domain.yml"
+    domain.write_text(
+        DOMAIN_FILE.read_text(encoding="utf-8").replace(
+            "\\n\\nIf this is an emergency, call {emergency_number} now.", ""
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError, match="utter_default"):
+        check_domain(domain)

@@ -1,0 +1,113 @@
+"""The statistical detector: training, voting, thresholds, and how it combines with the rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.datafiles import DataFileError
+from bot.triage.detect import triage
+from bot.triage.statistical import (
+    DetectorSettings,
+    LabelledMessage,
+    StatisticalDetector,
+    build_model,
+    load_detector,
+    read_corpus,
+    read_nlu_negatives,
+    train,
+)
+
+SMALL = [
+    *(LabelledMessage(t, "emergency", "en") for t in [
+        "cant breathe at all", "my throat is closing", "i cannot breathe help",
+        "lips swelling and breathing hard", "fainted twice now", "chest pain crushing",
+    ]),
+    *(LabelledMessage(t, "routine", "en") for t in [
+        "small bruise on my cheek", "a bit red where the needle went", "mild itching today",
+        "slight swelling on forehead", "some soreness at the spots", "little bumps on skin",
+    ]),
+    *(LabelledMessage(t, "none", "en") for t in [
+        "how much does it cost", "how many sessions do i need", "is it painful",
+        "what is mesotherapy", "when will i see results", "can i wear makeup after",
+        "do you open on sunday", "where is the clinic", "what are the side effects",
+    ]),
+]
+
+
+def _settings(tmp_path: Path, report: float = 0.5, emergency: float = 0.5) -> DetectorSettings:
+    return DetectorSettings(tmp_path, None, frozenset(), report, emergency)
+
+
+def test_votes_follow_thresholds(tmp_path: Path) -> None:
+    models = train(SMALL)
+    detector = StatisticalDetector(models, _settings(tmp_path))
+    report, emergency = detector.probabilities("i cant breathe and my lips swell")
+    assert report > 0.5 and emergency > 0.5
+    assert detector.vote("i cant breathe and my lips swell").severity == "emergency"
+    quiet = StatisticalDetector(models, _settings(tmp_path, report=0.999, emergency=0.999))
+    assert quiet.vote("i cant breathe and my lips swell").severity is None
+    assert detector.vote("how much does a session cost").severity is None
+
+
+def test_a_report_only_the_detector_flags_reaches_a_clinician(tmp_path: Path) -> None:
+    eager = StatisticalDetector(train(SMALL), _settings(tmp_path, report=0.01, emergency=0.999))
+    result = triage("zzkq wibble florp", detector=eager)
+    assert result.severity == "routine"
+    assert result.caught_by == ("statistical",)
+
+
+def test_the_higher_level_wins(tmp_path: Path) -> None:
+    alarmed = StatisticalDetector(train(SMALL), _settings(tmp_path, report=0.01, emergency=0.01))
+    result = triage("small bruise on my cheek", detector=alarmed)
+    assert result.severity == "emergency"
+    assert set(result.caught_by) == {"rules", "statistical"}
+    assert result.detector and result.detector["severity"] == "emergency"
+
+
+def test_corpus_files_are_checked(tmp_path: Path) -> None:
+    (tmp_path / "bad.yml").write_text(yaml.safe_dump({"messages": [{"text": "x"}]}))
+    with pytest.raises(DataFileError, match="bad.yml"):
+        read_corpus(tmp_path)
+    with pytest.raises(DataFileError, match="no corpus files"):
+        read_corpus(tmp_path / "empty")
+
+
+def test_nlu_examples_become_ordinary_questions(tmp_path: Path) -> None:
+    nlu = tmp_path / "nlu.yml"
+    nlu.write_text(
+        'version: "3.1"\nnlu:\n- intent: ask_cost\n  examples: |\n    - how much is it\n'
+        "    - price of [face](area) meso\n- intent: skip_me\n  examples: |\n    - nope\n"
+    )
+    found = read_nlu_negatives(nlu, frozenset({"skip_me"}))
+    assert [(m.text, m.expected) for m in found] == [
+        ("how much is it", "none"),
+        ("price of face meso", "none"),
+    ]
+
+
+def test_shipped_corpus_is_large_and_covers_every_language() -> None:
+    from bot.triage.statistical import detector_settings
+
+    corpus = read_corpus(detector_settings().corpus_dir)
+    assert len(corpus) >= 2000
+    langs = {m.lang for m in corpus}
+    assert langs == {"en", "hinglish", "hi", "ar", "arabizi"}
+    for lang in langs:
+        levels = {m.expected for m in corpus if m.lang == lang}
+        assert levels == {"emergency", "urgent", "routine", "none"}, lang
+
+
+def test_build_and_load_round_trip(tmp_path: Path) -> None:
+    model = tmp_path / "detector.joblib"
+    count = build_model(model)
+    assert count >= 2000 and model.exists()
+    detector = load_detector(model)
+    assert detector is not None
+    assert detector.vote("मेरे होंठ सूज गए हैं और साँस नहीं आ रही").severity is not None
+
+
+def test_missing_model_leaves_the_rules_alone(tmp_path: Path) -> None:
+    assert load_detector(tmp_path / "absent.joblib") is None
