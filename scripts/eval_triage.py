@@ -10,6 +10,7 @@ usage: python scripts/eval_triage.py [--messages PATH ...] [--no-nlu] [--json PA
   --messages  labelled sets (default: the tuning set tests/triage_eval/messages.yml)
   --no-nlu    leave out the NLU evaluation questions (English FAQ) from the false-escalation count
   --summary   figures only, without the list of misclassified messages
+  --rules-only  the rules alone, without the statistical detector
   --check     exit 1 when a goal in bot.triage.detect.evaluation.GOALS is missed, overall or
               in any language
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.triage.detect import triage  # noqa: E402
+from bot.triage.detect import triage, triage_rules  # noqa: E402
 from bot.triage.detect.evaluation import (  # noqa: E402
     Report,
     load_items,
@@ -95,13 +96,15 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--summary", action="store_true", help="no list of misclassified")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument("--rules-only", action="store_true", help="leave the detector out")
     args = parser.parse_args()
 
     items = [item for path in args.messages for item in load_items(path)]
     if not args.no_nlu:
         items += load_nlu_questions(NLU_QUESTIONS)
-    triage("warm-up")  # build the pipeline before timing
-    report = score(run(items, triage))
+    decide = triage_rules if args.rules_only else triage
+    decide("warm-up")  # build the pipeline (and load the detector) before timing
+    report = score(run(items, decide))
     print_report(report, summary=args.summary)
     if args.json:
         args.json.write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")

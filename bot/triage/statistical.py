@@ -139,7 +139,7 @@ def _classifier() -> Pipeline:
     return Pipeline(
         [
             ("features", _features()),
-            ("model", LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000)),
+            ("model", LogisticRegression(C=32.0, class_weight="balanced", max_iter=2000)),
         ]
     )
 
