@@ -1,25 +1,42 @@
-"""Start the whole assistant: action server, Rasa server, web server and notification worker.
+"""Start the whole assistant under supervisord: action server, Rasa server, web server and
+notification worker.
 
 `Stack` is used both by `make run` (`python -m bot serve`) and by the end-to-end tests, so the
-way the system is started is written once. Runtime copies of endpoints.yml and credentials.yml
-are written under the work directory with the chosen ports and databases.
+way the system is started is written once. `start()` writes, under the work directory, runtime
+copies of endpoints.yml and credentials.yml (with the chosen ports and databases) and
+`supervisord.conf`, then runs supervisord in the foreground (nodaemon) as its child.
+
+Restarts are supervisor's own: every program has `autorestart=true`. A program that exits after
+running at least STARTSECS is started again at once; one that exits sooner is retried after 1 s,
+then 2 s, 3 s, … (supervisor's linear backoff) and given up (state FATAL) after STARTRETRIES quick
+exits in a row. Stopping sends SIGTERM to a program's whole process group and SIGKILL after
+STOPWAITSECS. A running stack can be inspected with
+`.venv/bin/supervisorctl -c var/supervisord.conf status`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import http.client
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from supervisor.xmlrpc import Faults as xmlrpc_faults
+from supervisor.xmlrpc import SupervisorTransport
 
 from bot.paths import PROJECT_ROOT, VAR_DIR
 
@@ -27,11 +44,32 @@ WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
 SOCKETIO_CHANNEL = "bot.channels.socketio.MesoSocketIOInput"
 API_TOKEN_ENV = "MESO_RASA_API_TOKEN"
 
+STARTSECS = 10  # a program must stay up this long to count as started
+STARTRETRIES = 20  # quick exits in a row before supervisor gives up (1 s, 2 s, … 20 s apart)
+STOPWAITSECS = 15  # SIGTERM to the process group, then SIGKILL after this long
+GROUP = "meso"  # one supervisor group, so that stopping stops every program at once
+LOG_MAXBYTES = "10MB"
+LOG_BACKUPS = 3
+
+# supervisord not (yet) answering, or a connection left mid-request by an interrupted call
+RPC_ERRORS = (OSError, xmlrpc.client.ProtocolError, http.client.HTTPException)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    """True when something listens on `port` (on any address) so a server could not bind it."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
 
 
 @dataclass
@@ -50,6 +88,34 @@ class StackSettings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.work_dir / 'meso.db'}"
+
+
+@dataclass(frozen=True)
+class FromEnv:
+    """A command-line argument supervisord fills in from its environment, so that it is not
+    written to disk; the value must be one shell word (no spaces or quotes)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Program:
+    """One supervised program; it serves once `ready_url` answers with a status below 500."""
+
+    name: str
+    label: str
+    command: list[str | FromEnv]
+    ready_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ProgramState:
+    """What supervisor reports about a program; `pid` is 0 when it is not running."""
+
+    name: str
+    state: str  # STARTING, RUNNING, BACKOFF, STOPPING, STOPPED, EXITED, FATAL or UNKNOWN
+    pid: int
+    description: str
 
 
 def runtime_credentials(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
@@ -96,29 +162,47 @@ def runtime_endpoints(settings: StackSettings) -> dict[str, Any]:
     return endpoints
 
 
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float, name: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status < 500:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{name} not ready at {url} after {timeout:.0f}s; see {log}")
+def _conf(value: object) -> str:
+    """`value` for supervisord.conf, which expands %(…)s and cuts inline ' ;' / ' #' comments."""
+    text = str(value)
+    if "\n" in text or " ;" in text or " #" in text:
+        raise ValueError(f"cannot write {text!r} into supervisord.conf")
+    return text.replace("%", "%%")
+
+
+def _conf_command(args: list[str | FromEnv]) -> str:
+    return " ".join(
+        f"%(ENV_{arg.name})s" if isinstance(arg, FromEnv) else _conf(shlex.quote(arg))
+        for arg in args
+    )
+
+
+def _conf_environment(env: dict[str, str]) -> str:
+    for key, value in env.items():
+        if '"' in value:
+            raise ValueError(f"cannot write {key}={value!r} into supervisord.conf")
+    return ",".join(f'{key}="{_conf(value)}"' for key, value in env.items())
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 class Stack:
-    """The running system. Use as a context manager; `start()` returns once all parts answer."""
+    """The running system under one supervisord. Use as a context manager; `start()` returns
+    once every part answers, `stop()` stops supervisord and with it every program."""
 
     def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
-        self.processes: dict[str, subprocess.Popen] = {}
         self.whatsapp_enabled = False
         self.ready_seconds: float | None = None
+        self._supervisord: subprocess.Popen | None = None
+        self._transport: SupervisorTransport | None = None
+        self._proxy: xmlrpc.client.ServerProxy | None = None
 
     @property
     def rasa_url(self) -> str:
@@ -144,38 +228,78 @@ class Stack:
     def log_dir(self) -> Path:
         return self.settings.log_dir or self.settings.work_dir / "logs"
 
-    def env(self) -> dict[str, str]:
-        env = {
-            **os.environ,
-            **self.settings.extra_env,
+    @property
+    def config_path(self) -> Path:
+        return self.settings.work_dir / "supervisord.conf"
+
+    @property
+    def socket_path(self) -> Path:
+        """supervisord's unix socket: in the work dir unless that path is too long for AF_UNIX."""
+        path = self.settings.work_dir.resolve() / "supervisord.sock"
+        if len(str(path)) <= 100:
+            return path
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"meso-supervisord-{digest}.sock"
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def stack_env(self) -> dict[str, str]:
+        """The variables the stack sets for every program (written into supervisord.conf)."""
+        return {
             "PYTHONPATH": str(PROJECT_ROOT),
             "MESO_DATABASE_URL": self.settings.db_url,
             "MESO_VAR_DIR": str(self.settings.work_dir),
             "MESO_WEB_PORT": str(self.settings.web_port),
             "MESO_RASA_URL": f"http://localhost:{self.settings.rasa_port}",
+            "TF_CPP_MIN_LOG_LEVEL": self.settings.extra_env.get(
+                "TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
+            ),
         }
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        return env
 
-    def _spawn(self, name: str, args: list[str]) -> tuple[subprocess.Popen, Path]:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_dir / f"{name}.log"
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                args,
-                cwd=PROJECT_ROOT,
-                env=self.env(),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.processes[name] = proc
-        return proc, log
+    def env(self) -> dict[str, str]:
+        """Everything a program sees: the caller's environment, extra_env, then stack_env()."""
+        return {**os.environ, **self.settings.extra_env, **self.stack_env()}
 
     def _api_args(self) -> list[str]:
         """Rasa's HTTP API exposes every conversation: on only with MESO_RASA_API_TOKEN set."""
         token = self.env().get(API_TOKEN_ENV)
         return ["--enable-api", "--auth-token", token] if token else []
+
+    def programs(self) -> list[Program]:
+        """The supervised programs, in start order."""
+        python = sys.executable
+        rasa = str(Path(sys.executable).parent / "rasa")
+        work = self.settings.work_dir
+        # The token reaches Rasa's command line through supervisord's environment, not the file.
+        api = ["--enable-api", "--auth-token", FromEnv(API_TOKEN_ENV)] if self._api_args() else []
+        programs = [
+            Program(
+                "actions",
+                "action server",
+                [rasa, "run", "actions", "--actions", "actions"]
+                + ["--port", str(self.settings.action_port)],
+                f"{self.action_url}/health",
+            ),
+            Program(
+                "rasa",
+                "Rasa",
+                [python, "-m", "bot.rasa_server", "run", "--model", str(self.settings.model)]
+                + ["--port", str(self.settings.rasa_port), "--cors", "*"]
+                + ["--endpoints", str(work / "endpoints.run.yml")]
+                + ["--credentials", str(work / "credentials.run.yml"), *api],
+                f"{self.rasa_url}/webhooks/rest/",
+            ),
+        ]
+        if self.settings.with_web:
+            programs.append(
+                Program("web", "web server", [python, "-m", "bot", "web"], f"{self.web_url}/")
+            )
+        if self.settings.with_worker:
+            programs.append(
+                Program("worker", "notification worker", [python, "-m", "bot", "worker"])
+            )
+        return programs
 
     def write_runtime_files(self) -> tuple[Path, Path]:
         work = self.settings.work_dir
@@ -187,79 +311,252 @@ class Stack:
         endpoints_path.write_text(yaml.safe_dump(runtime_endpoints(self.settings), sort_keys=False))
         return credentials_path, endpoints_path
 
-    def start(self, timeout: float = 180.0) -> Stack:
-        started = time.monotonic()
-        credentials, endpoints = self.write_runtime_files()
-        bin_dir = Path(sys.executable).parent
-        python, rasa = str(bin_dir / "python"), str(bin_dir / "rasa")
-        subprocess.run(
-            [python, "-m", "bot", "kb", "load"],
+    def supervisor_config(self) -> str:
+        """supervisord.conf for this stack. Secrets (the API token, WhatsApp variables) are not in
+        it: programs inherit them from supervisord's environment."""
+        sections = [
+            "; Written by bot/serve.py at every start: edits here are overwritten.",
+            "[unix_http_server]",
+            f"file={_conf(self.socket_path)}",
+            "chmod=0700",
+            "",
+            "[supervisord]",
+            "nodaemon=true",
+            "silent=true",
+            f"logfile={_conf(self.log_path('supervisord'))}",
+            f"logfile_maxbytes={LOG_MAXBYTES}",
+            f"logfile_backups={LOG_BACKUPS}",
+            "loglevel=info",
+            f"pidfile={_conf(self.settings.work_dir / 'supervisord.pid')}",
+            f"childlogdir={_conf(self.log_dir)}",
+            f"environment={_conf_environment(self.stack_env())}",
+            "",
+            "[rpcinterface:supervisor]",
+            "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+            "",
+            "[supervisorctl]",
+            f"serverurl=unix://{_conf(self.socket_path)}",
+            "",
+            f"[group:{GROUP}]",
+            f"programs={','.join(p.name for p in self.programs())}",
+        ]
+        for priority, program in enumerate(self.programs(), start=1):
+            sections += [
+                "",
+                f"[program:{program.name}]",
+                f"command={_conf_command(program.command)}",
+                f"directory={_conf(PROJECT_ROOT)}",
+                f"priority={priority * 10}",
+                "autostart=true",
+                "autorestart=true",
+                f"startsecs={STARTSECS}",
+                f"startretries={STARTRETRIES}",
+                "stopsignal=TERM",
+                f"stopwaitsecs={STOPWAITSECS}",
+                "stopasgroup=true",
+                "killasgroup=true",
+                "redirect_stderr=true",
+                f"stdout_logfile={_conf(self.log_path(program.name))}",
+                f"stdout_logfile_maxbytes={LOG_MAXBYTES}",
+                f"stdout_logfile_backups={LOG_BACKUPS}",
+            ]
+        return "\n".join(sections) + "\n"
+
+    def write_supervisor_config(self) -> Path:
+        self.config_path.write_text(self.supervisor_config())
+        self.config_path.chmod(0o600)  # the database URL may hold a password
+        return self.config_path
+
+    @property
+    def supervisor(self) -> Any:
+        """supervisord's XML-RPC interface (`getProcessInfo`, `stopProcess`, …) over its socket.
+
+        Raises OSError while supervisord is not answering.
+        """
+        if self._proxy is None:
+            self._transport = SupervisorTransport(None, None, f"unix://{self.socket_path}")
+            self._proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=self._transport)
+        return self._proxy.supervisor
+
+    def _reset_rpc(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+        self._transport = self._proxy = None
+
+    @property
+    def processes(self) -> dict[str, ProgramState]:
+        """Every program by name, as supervisor reports it; empty when supervisord is not up."""
+        if not self.running:
+            return {}
+        try:
+            infos = self.supervisor.getAllProcessInfo()
+        except RPC_ERRORS:
+            self._reset_rpc()
+            return {}
+        return {
+            i["name"]: ProgramState(i["name"], i["statename"], i["pid"], i["description"])
+            for i in infos
+        }
+
+    def pid(self, name: str) -> int:
+        """The process id of program `name` as supervisor knows it; 0 when it is not running."""
+        return int(self.supervisor.getProcessInfo(f"{GROUP}:{name}")["pid"])
+
+    @property
+    def running(self) -> bool:
+        return self._supervisord is not None and self._supervisord.poll() is None
+
+    def _check_can_start(self) -> None:
+        try:
+            pid = self.supervisor.getPID()
+        except RPC_ERRORS:
+            self._reset_rpc()
+        else:
+            self._reset_rpc()
+            raise RuntimeError(
+                f"a stack is already running from {self.settings.work_dir} (supervisord pid "
+                f"{pid}); stop it with Ctrl-C or: supervisorctl -c {self.config_path} shutdown"
+            )
+        ports = [self.settings.action_port, self.settings.rasa_port]
+        ports += [self.settings.web_port] if self.settings.with_web else []
+        taken = [port for port in ports if port_in_use(port)]
+        if taken:
+            raise RuntimeError(f"port {', '.join(map(str, taken))} already in use")
+        if not self.settings.model.exists():
+            raise RuntimeError(f"no Rasa model at {self.settings.model} (make train)")
+
+    def _load_knowledge_base(self) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "kb", "load"],
             cwd=PROJECT_ROOT,
             env=self.env(),
-            check=True,
             capture_output=True,
+            text=True,
         )
-        actions, actions_log = self._spawn(
-            "actions",
-            [
-                rasa,
-                "run",
-                "actions",
-                "--actions",
-                "actions",
-                "--port",
-                str(self.settings.action_port),
-            ],
-        )
-        rasa_proc, rasa_log = self._spawn(
-            "rasa",
-            [
-                python,
-                "-m",
-                "bot.rasa_server",
-                "run",
-                "--model",
-                str(self.settings.model),
-                "--port",
-                str(self.settings.rasa_port),
-                "--endpoints",
-                str(endpoints),
-                "--credentials",
-                str(credentials),
-                "--cors",
-                "*",
-                *self._api_args(),
-            ],
-        )
-        if self.settings.with_web:
-            web, web_log = self._spawn("web", [python, "-m", "bot", "web"])
-        if self.settings.with_worker:
-            self._spawn("worker", [python, "-m", "bot", "worker"])
+        if result.returncode != 0:
+            raise RuntimeError(f"knowledge base load failed:\n{result.stderr[-2000:]}")
+
+    def start(self, timeout: float = 180.0) -> Stack:
+        """Start supervisord with every program; return once all of them answer.
+
+        Raises RuntimeError when the stack cannot start (a port is taken, a stack already runs
+        from this work dir, supervisord exits, supervisor gives up on a program) and TimeoutError
+        when a program does not answer within `timeout` s; everything started is stopped first.
+        """
+        started = time.monotonic()
+        deadline = started + timeout
+        self._check_can_start()
+        self.write_runtime_files()
+        self._load_knowledge_base()
+        self.write_supervisor_config()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
-            _wait_http(f"{self.action_url}/health", actions, timeout, "action server", actions_log)
-            _wait_http(f"{self.rasa_url}/webhooks/rest/", rasa_proc, timeout, "Rasa", rasa_log)
-            if self.settings.with_web:
-                _wait_http(f"{self.web_url}/", web, timeout, "web server", web_log)
-        except Exception:
+            with open(self.log_path("supervisord"), "ab") as out:
+                self._supervisord = subprocess.Popen(
+                    [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.config_path)],
+                    cwd=PROJECT_ROOT,
+                    env={**os.environ, **self.settings.extra_env},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # signals reach it from us only
+                )
+            self._wait_supervisord(deadline)
+            for program in self.programs():
+                if program.ready_url:
+                    self._wait_ready(program, deadline, timeout)
+        except BaseException:
             self.stop()
             raise
         self.ready_seconds = time.monotonic() - started
         return self
 
+    def _check_supervisord(self) -> None:
+        if self._supervisord is not None and self._supervisord.poll() is not None:
+            log = self.log_path("supervisord")
+            raise RuntimeError(
+                f"supervisord exited with {self._supervisord.returncode}; see {log}:\n{_tail(log)}"
+            )
+
+    def _wait_supervisord(self, deadline: float) -> None:
+        while True:
+            self._check_supervisord()
+            try:
+                self.supervisor.getState()
+                return
+            except RPC_ERRORS:
+                self._reset_rpc()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"supervisord not answering at {self.socket_path}")
+            time.sleep(0.05)
+
+    def _wait_ready(self, program: Program, deadline: float, timeout: float) -> None:
+        assert program.ready_url is not None
+        log = self.log_path(program.name)
+        while True:
+            try:
+                with urllib.request.urlopen(program.ready_url, timeout=2) as response:
+                    if response.status < 500:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            self._check_supervisord()
+            state = self.processes.get(program.name)
+            if state is not None and state.state == "FATAL":
+                raise RuntimeError(
+                    f"{program.label} could not start ({state.description}); see {log}:\n"
+                    + _tail(log)
+                )
+            if time.monotonic() > deadline:
+                now = f" (supervisor: {state.state} {state.description})" if state else ""
+                raise TimeoutError(
+                    f"{program.label} not ready at {program.ready_url} after {timeout:.0f}s"
+                    f"{now}; see {log}"
+                )
+            time.sleep(0.2)
+
     def stop_process(self, name: str) -> None:
-        proc = self.processes.pop(name, None)
-        if proc is None or proc.poll() is not None:
+        """Stop program `name` through supervisor (it stays stopped); no-op if it is not running
+        or not part of this stack."""
+        if not self.running:
             return
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=15)
+            self.supervisor.stopProcess(f"{GROUP}:{name}", True)
+        except xmlrpc.client.Fault as fault:
+            if fault.faultCode not in (xmlrpc_faults.NOT_RUNNING, xmlrpc_faults.BAD_NAME):
+                raise
+
+    def start_process(self, name: str) -> None:
+        """Start program `name` through supervisor; returns once it counts as started."""
+        self.supervisor.startProcess(f"{GROUP}:{name}", True)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """supervisord's exit status once it exits, or None after `timeout` s."""
+        if self._supervisord is None:
+            return None
+        try:
+            return self._supervisord.wait(timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            return None
 
     def stop(self) -> None:
-        for name in list(self.processes):
-            self.stop_process(name)
+        """Stop supervisord, which stops every program (see the module docstring). Idempotent."""
+        proc = self._supervisord
+        if proc is None:
+            return
+        self._reset_rpc()  # a call interrupted by Ctrl-C leaves the connection unusable
+        pids = [p.pid for p in self.processes.values() if p.pid]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOPWAITSECS + 10)  # one group: all stop at once
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for pid in pids:  # left behind only if supervisord itself died or hung
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        self._supervisord = None
+        self._reset_rpc()
 
     def __enter__(self) -> Stack:
         return self.start()
@@ -268,17 +565,77 @@ class Stack:
         self.stop()
 
 
+RESTART_NOTES = {
+    "STARTING": "restarted by supervisor",
+    "RUNNING": "restarted by supervisor",
+    "EXITED": "exited; supervisor restarts it",
+    "BACKOFF": "exited too quickly; supervisor retries after a pause",
+    "FATAL": f"supervisor gave up after {STARTRETRIES} quick exits in a row",
+}
+
+
+def _report_restarts(stack: Stack, interval: float = 1.0) -> int:
+    """Print what supervisor restarts or gives up on; return 1 if supervisord itself exits."""
+    seen = {p.name: (p.state, p.pid) for p in stack.processes.values()}
+    while True:
+        status = stack.wait(timeout=interval)
+        if status is not None:
+            log = stack.log_path("supervisord")
+            print(f"error: supervisord exited ({status}); see {log}", file=sys.stderr, flush=True)
+            return 1
+        for p in stack.processes.values():
+            before = seen.get(p.name)
+            seen[p.name] = (p.state, p.pid)
+            if before is None or before == (p.state, p.pid):
+                continue
+            restarted = p.pid not in (0, before[1])
+            if (restarted or p.state not in ("RUNNING", "STARTING")) and p.state != "STOPPING":
+                note = RESTART_NOTES.get(p.state, p.state)
+                pid = f" (pid {p.pid})" if p.pid else ""
+                print(f"{p.name}: {note}{pid}; see {stack.log_path(p.name)}", flush=True)
+                if p.state == "FATAL":
+                    print(
+                        f"  retry: supervisorctl -c {stack.config_path} start {GROUP}:{p.name}",
+                        flush=True,
+                    )
+
+
+def _raise_keyboard_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`make run`: start everything on the standard ports and wait for Ctrl-C."""
+    """`make run`: start everything on the standard ports, keep it running until Ctrl-C/SIGTERM.
+
+    Returns 1 when the stack cannot start (or supervisord dies), 0 when stopped by a signal.
+    """
     from bot.channels.whatsapp.settings import WhatsAppConfigError
 
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_keyboard_interrupt)
     stack = Stack(StackSettings())
-    print("Starting the action server, Rasa, the web server and the notification worker…")
+    print(
+        "Starting the action server, Rasa, the web server and the notification worker "
+        "under supervisord…",
+        flush=True,
+    )
     try:
         stack.start()
-    except (RuntimeError, TimeoutError, WhatsAppConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _print_ready(stack)
+        return _report_restarts(stack)
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+        return 0
+    except (RuntimeError, TimeoutError, OSError, ValueError, WhatsAppConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # let the stop finish
+        stack.stop()
+
+
+def _print_ready(stack: Stack) -> None:
     if not stack.whatsapp_enabled:
         print(
             "WhatsApp channel: off (set WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, "
@@ -299,26 +656,8 @@ def main(argv: list[str] | None = None) -> int:
             if stack.whatsapp_enabled
             else ""
         )
-        + f"Logs in {stack.log_dir}. Press Ctrl-C to stop."
+        + f"Logs in {stack.log_dir}. supervisord restarts any part that exits "
+        f"(status: .venv/bin/supervisorctl -c {stack.config_path} status).\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
     )
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        while not stopping:
-            for name, proc in stack.processes.items():
-                if proc.poll() is not None:
-                    print(
-                        f"{name} stopped unexpectedly (exit {proc.returncode}); see logs",
-                        file=sys.stderr,
-                    )
-                    stopping = True
-            time.sleep(0.5)
-    finally:
-        stack.stop()
-    return 0

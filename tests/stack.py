@@ -1,4 +1,5 @@
-"""Starting the real system for end-to-end tests (the same `Stack` that `make run` uses)."""
+"""Starting the real system for end-to-end tests: the same supervisord-based `Stack` that
+`make run` uses, so a test can also kill a part and watch supervisor restart it."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def start_stack(
     with_web: bool = True,
     with_worker: bool = False,
 ) -> Iterator[Stack]:
-    """Action server, Rasa and (optionally) web server and worker on free loopback ports."""
+    """Action server, Rasa and (optionally) web server and worker on free loopback ports, under
+    one supervisord whose files and logs are in `workdir`."""
     settings = StackSettings(
         work_dir=workdir,
         model=ensure_model(),

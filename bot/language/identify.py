@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.datafiles import load_checked
+from bot.datafiles import DataFileError, load_checked
 from bot.paths import DATA_DIR
 
 from .normalise import normalise_word, script_shares
@@ -53,9 +53,19 @@ class LanguageSettings:
     other_min_probability: float
     other_min_words: int
     varieties: tuple[Variety, ...]
+    english_words: frozenset[str] = frozenset()
+    english_min_share: float = 1.0
+    candidates: tuple[str, ...] = ()
+
+    def looks_english(self, words: list[str]) -> bool:
+        if not self.english_words or not words:
+            return False
+        known = sum(w in self.english_words for w in words)
+        return known / len(words) >= self.english_min_share
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> LanguageSettings:
+    def from_data(cls, data: dict[str, Any], base: Path = DATA_DIR) -> LanguageSettings:
+        vocabulary = data.get("english_vocabulary")
         return cls(
             replies=tuple(data["replies"]),
             script_languages=dict(data["script_languages"]),
@@ -72,24 +82,41 @@ class LanguageSettings:
                 )
                 for name, entry in data["varieties"].items()
             ),
+            english_words=_vocabulary(base / vocabulary) if vocabulary else frozenset(),
+            english_min_share=data.get("english_min_share", 1.0),
+            candidates=tuple(data.get("candidates") or ()),
         )
+
+
+def _vocabulary(path: Path) -> frozenset[str]:
+    """The lower-case words of a text file (the English the assistant is trained on)."""
+    text = path.read_text(encoding="utf-8")
+    return frozenset(normalise_word(w) for w in _WORD.findall(text) if not w.isdigit())
 
 
 @cache
 def language_settings(path: Path = LANGUAGES_FILE) -> LanguageSettings:
-    return LanguageSettings.from_data(load_checked(path, "languages"))
+    settings = LanguageSettings.from_data(load_checked(path, "languages"), path.parent)
+    try:
+        _identifier(settings.candidates)
+    except ValueError as exc:  # py3langid names the unknown code
+        raise DataFileError(path, f"candidates: {exc}") from exc
+    return settings
 
 
 @cache
-def _identifier() -> Any:
+def _identifier(candidates: tuple[str, ...] = ()) -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    if candidates:
+        identifier.set_languages(list(candidates))
+    return identifier
 
 
-def latin_language(text: str) -> tuple[str, float]:
-    """py3langid's best guess for `text` and its probability."""
-    code, probability = _identifier().classify(text)
+def latin_language(text: str, candidates: tuple[str, ...] = ()) -> tuple[str, float]:
+    """py3langid's best guess for `text` (among `candidates`, if given) and its probability."""
+    code, probability = _identifier(candidates).classify(text)
     return str(code), float(probability)
 
 
@@ -104,10 +131,10 @@ def identify(text: str | None, settings: LanguageSettings | None = None) -> Lang
         if shares.get(script, 0.0) >= settings.min_script_share:
             return LanguageGuess(code, code, code in settings.replies)
     if shares.get("other", 0.0) > 0.5:
-        code, _ = latin_language(text or "")
+        code, _ = latin_language(text or "", settings.candidates)
         return LanguageGuess(code, default, False)
     words = [normalise_word(w) for w in _WORD.findall(text or "")]
-    code, probability = latin_language(text or "")
+    code, probability = latin_language(text or "", settings.candidates)
     scored = sorted(((v.hits(words), v) for v in settings.varieties), key=lambda p: -p[0])
     if scored and scored[0][0] and (scored[0][0] >= settings.min_markers or code != default):
         variety = scored[0][1]
@@ -115,6 +142,7 @@ def identify(text: str | None, settings: LanguageSettings | None = None) -> Lang
     if (
         code != default
         and code not in settings.replies
+        and not settings.looks_english(words)
         and probability >= settings.other_min_probability
         and len(words) >= settings.other_min_words
     ):

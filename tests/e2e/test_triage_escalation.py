@@ -222,8 +222,10 @@ def test_report_told_across_two_messages_is_judged_with_its_context(stack: Stack
     rest_messages(stack, sender, "my wife is here with me, she had meso on her face an hour ago")
     messages = rest_messages(stack, sender, "she can't breathe properly")
     assert envelopes(messages)[0]["escalation"]["severity"] == "emergency"
-    [ticket] = _wait_for(lambda: _tickets(stack, sender))
-    assert ticket.severity == "emergency"
+    tickets = _wait_for(
+        lambda: [t for t in _tickets(stack, sender) if t.trigger_text.startswith("she can't")]
+    )
+    assert [t.severity for t in tickets] == ["emergency"]
 
 
 def test_resolved_symptom_with_a_question_is_not_a_report(stack: Stack) -> None:
@@ -237,7 +239,7 @@ def test_resolved_symptom_with_a_question_is_not_a_report(stack: Stack) -> None:
 @pytest.mark.parametrize("message", ["help", "please help urgent", "🆘", "ساعدوني", "बचाओ"])
 def test_cry_for_help_gets_the_emergency_number_and_a_question(stack: Stack, message: str) -> None:
     sender = f"patient-{uuid.uuid4().hex[:10]}"
-    [reply] = rest_messages(stack, sender, message)
+    reply, *_ = rest_messages(stack, sender, message)
     assert "112" in reply["text"]
     assert [b["payload"] for b in reply["buttons"]] == ["/report_unwell", "/deny"]
     asked = rest_messages(stack, sender, "/report_unwell")
@@ -249,7 +251,7 @@ def test_unsupported_language_gets_the_emergency_line_in_english_and_the_clinics
     stack: Stack,
 ) -> None:
     sender = f"patient-{uuid.uuid4().hex[:10]}"
-    [reply] = rest_messages(stack, sender, "Combien coûte une séance de mésothérapie ?")
+    reply, *_ = rest_messages(stack, sender, "Combien coûte une séance de mésothérapie ?")
     assert "If this is an emergency, call 112 now." in reply["text"]
     assert "अगर यह आपातकाल है, तो अभी 112 पर फ़ोन करें।" in reply["text"]
 

@@ -10,8 +10,21 @@ from bot.triage.help_cry import help_cries
 
 @pytest.mark.parametrize(
     "text",
-    ["help", "HELPPP", "please help urgent", "help me please!!", "🆘", "😭😭", "ambulance",
-     "call 911 now", "koi madad karo jaldi", "बचाओ", "ساعدوني", "الحقوني", "is3af"],
+    [
+        "help",
+        "HELPPP",
+        "please help urgent",
+        "help me please!!",
+        "🆘",
+        "😭😭",
+        "ambulance",
+        "call 911 now",
+        "koi madad karo jaldi",
+        "बचाओ",
+        "ساعدوني",
+        "الحقوني",
+        "is3af",
+    ],
 )
 def test_cries_for_help(text: str) -> None:
     assert help_cries().is_cry(text)
@@ -19,8 +32,14 @@ def test_cries_for_help(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["can you help me choose a package", "how urgent is the booking", "I need help with pricing",
-     "thanks for the help yesterday, the results look good", "👍", ""],
+    [
+        "can you help me choose a package",
+        "how urgent is the booking",
+        "I need help with pricing",
+        "thanks for the help yesterday, the results look good",
+        "👍",
+        "",
+    ],
 )
 def test_not_cries_for_help(text: str) -> None:
     assert not help_cries().is_cry(text)

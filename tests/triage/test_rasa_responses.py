@@ -24,9 +24,7 @@ def test_domain_is_in_step_with_the_reply_files() -> None:
 def test_emergency_has_a_variation_per_reply_language_from_the_reply_files() -> None:
     texts = load_all_reply_texts()
     variations = generated_responses()["utter_emergency"]
-    by_lang = {
-        (v.get("condition") or [{"value": "en"}])[0]["value"]: v["text"] for v in variations
-    }
+    by_lang = {(v.get("condition") or [{"value": "en"}])[0]["value"]: v["text"] for v in variations}
     assert set(by_lang) == set(texts) == {"en", "hi", "ar"}
     for lang, text in by_lang.items():
         assert text == texts[lang].escalation("emergency")["text"]

@@ -21,19 +21,42 @@ from bot.triage.statistical import (
 )
 
 SMALL = [
-    *(LabelledMessage(t, "emergency", "en") for t in [
-        "cant breathe at all", "my throat is closing", "i cannot breathe help",
-        "lips swelling and breathing hard", "fainted twice now", "chest pain crushing",
-    ]),
-    *(LabelledMessage(t, "routine", "en") for t in [
-        "small bruise on my cheek", "a bit red where the needle went", "mild itching today",
-        "slight swelling on forehead", "some soreness at the spots", "little bumps on skin",
-    ]),
-    *(LabelledMessage(t, "none", "en") for t in [
-        "how much does it cost", "how many sessions do i need", "is it painful",
-        "what is mesotherapy", "when will i see results", "can i wear makeup after",
-        "do you open on sunday", "where is the clinic", "what are the side effects",
-    ]),
+    *(
+        LabelledMessage(t, "emergency", "en")
+        for t in [
+            "cant breathe at all",
+            "my throat is closing",
+            "i cannot breathe help",
+            "lips swelling and breathing hard",
+            "fainted twice now",
+            "chest pain crushing",
+        ]
+    ),
+    *(
+        LabelledMessage(t, "routine", "en")
+        for t in [
+            "small bruise on my cheek",
+            "a bit red where the needle went",
+            "mild itching today",
+            "slight swelling on forehead",
+            "some soreness at the spots",
+            "little bumps on skin",
+        ]
+    ),
+    *(
+        LabelledMessage(t, "none", "en")
+        for t in [
+            "how much does it cost",
+            "how many sessions do i need",
+            "is it painful",
+            "what is mesotherapy",
+            "when will i see results",
+            "can i wear makeup after",
+            "do you open on sunday",
+            "where is the clinic",
+            "what are the side effects",
+        ]
+    ),
 ]
 
 
