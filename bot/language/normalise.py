@@ -3,7 +3,8 @@
 - Devanagari: nukta dropped (ज़ reads ज), chandrabindu reads anusvara, zero-width joiners removed.
 - Arabic: diacritics and tatweel removed; alef, yeh, teh marbuta, waw/yeh hamza and the Persian
   and Urdu letter forms folded to one letter each; Arabic-Indic digits read as 0-9.
-- Any script: a letter repeated three or more times reads once ("helppp", "الحقوووني").
+- Any script: a letter repeated three or more times reads once ("helppp", "الحقوووني"); a
+  repeated Devanagari vowel sign reads once ("रहीीी").
 The result is for matching only; nothing shown to a person is normalised.
 """
 
@@ -44,18 +45,20 @@ _FOLD = str.maketrans(
     }
 )
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}", re.UNICODE)
+# Devanagari vowel signs and other marks are never doubled in a real word ("रहीीी").
+_REPEATED_MARKS = re.compile("([\u0900-\u0903\u093a-\u094f\u0951-\u0957\u0962\u0963])\\1+")
 
 
 def normalise_word(word: str) -> str:
     """`word` lower-cased and folded as the module docstring says."""
     folded = _ARABIC_DIACRITICS.sub("", word.lower().translate(_FOLD))
-    return _REPEATS.sub(r"\1", folded)
+    return _REPEATED_MARKS.sub(r"\1", _REPEATS.sub(r"\1", folded))
 
 
 def normalise_text(text: str) -> str:
     """Every word of `text` normalised; white space and punctuation kept."""
     folded = _ARABIC_DIACRITICS.sub("", text.translate(_FOLD))
-    return _REPEATS.sub(r"\1", folded)
+    return _REPEATED_MARKS.sub(r"\1", _REPEATS.sub(r"\1", folded))
 
 
 def script_of(char: str) -> str:

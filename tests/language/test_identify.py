@@ -54,3 +54,7 @@ def test_normalise_word(raw: str, normal: str) -> None:
 
 def test_normalise_text_keeps_spacing_and_case() -> None:
     assert normalise_text("Soooo   bad!!!") == "So   bad!!!"  # letters only
+
+
+def test_repeated_devanagari_vowel_signs_read_once() -> None:
+    assert normalise_word("रहीीी") == normalise_word("रही")
