@@ -138,9 +138,21 @@ def grade_rules(nlp: Language, text: str, history: Sequence[str] = ()) -> Triage
     )
     before: TriageResult = nlp(prefix)._.get(DOC_TRIAGE)
     result = grader.grade(own)
-    if _rank(whole.severity) > max(_rank(before.severity), _rank(result.severity)):
+    raised = _rank(whole.severity) > max(_rank(before.severity), _rank(result.severity))
+    if raised or (_rank(whole.severity) > _rank(result.severity) and _progressed(before, whole)):
         return TriageResult(severity=whole.severity, mentions=own, rules=whole.rules)
     return result
+
+
+def _progressed(before: TriageResult, whole: TriageResult) -> bool:
+    """Whether the new message adds a modifier ("getting bigger", "now spreading") to a symptom
+    the earlier messages reported: a report that the symptom is progressing."""
+    earlier = {(m.start, m.concept): set(m.modifiers) for m in before.mentions if m.escalates}
+    return any(
+        set(m.modifiers) - earlier[(m.start, m.concept)]
+        for m in whole.mentions
+        if m.escalates and (m.start, m.concept) in earlier
+    )
 
 
 def _someone_present_before(doc: Doc, end_char: int) -> bool:
