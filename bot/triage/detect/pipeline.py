@@ -186,11 +186,17 @@ def triage(
     rules = grade_rules(pipeline(Path(data_dir)), cleaned, history)
     model = load_detector() if detector is _DEFAULT else detector
     vote = model.vote(cleaned) if isinstance(model, StatisticalDetector) else None
-    level = higher(rules.severity, vote.severity if vote else None)
+    # A cry for help that names no symptom the rules know gets the emergency number and the
+    # question "are you unwell now?" (help_request), not a guess from the detector.
+    cry = rules.severity is None and help_cries().is_cry(cleaned)
+    level = higher(rules.severity, vote.severity if vote and not cry else None)
     caught_by = tuple(
         name
-        for name, level in (("rules", rules.severity), ("statistical", vote and vote.severity))
-        if level
+        for name, found in (
+            ("rules", rules.severity),
+            ("statistical", level and vote and vote.severity),
+        )
+        if found
     )
     return replace(
         rules,
@@ -199,7 +205,7 @@ def triage(
         detector=vote.as_dict() if vote else None,
         language=language.code,
         reply_language=language.reply,
-        help_request=level is None and help_cries().is_cry(cleaned),
+        help_request=cry,
     )
 
 
