@@ -48,6 +48,7 @@ from bot.clinic import ClinicConfig, clinic_config
 from bot.paths import CLINIC_CONFIG, PROJECT_ROOT, TRIAGE_DIR
 from bot.triage.detect import pipeline, triage
 from bot.triage.result import TriageResult
+from bot.triage.statistical import load_detector
 
 TRIAGE_KEY = "triage"
 EMERGENCY_INTENT = "report_emergency"
@@ -82,6 +83,7 @@ class SymptomTriage(GraphComponent, IntentClassifier):
         self.rules_dir = rules_dir
         self.clinic = clinic
         pipeline(rules_dir)  # build now: bad data files fail at model load, not on a message
+        load_detector()  # likewise; a missing model is logged and the rules decide alone
 
     @classmethod
     def create(
