@@ -5,6 +5,7 @@ Every error names the file and, where it can, the entry, so a clinic editor know
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,23 @@ def check(data: Any, schema_name: str, path: Path, entry: str | None = None) -> 
         at = "/".join(str(p) for p in first.path)
         raise DataFileError(path, f"{first.message}" + (f" (at {at})" if at else ""), entry)
     return data
+
+
+_NLU_EXAMPLE = re.compile(r"^\s*-\s+(.*\S)\s*$")
+_ENTITY_MARKUP = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+
+
+def read_nlu_examples(path: Path) -> list[tuple[str, str]]:
+    """(intent, example text) for every example of a Rasa NLU YAML file, entity markup removed
+    ("[face](area)" reads "face"); blocks without an intent (synonyms, lookups) are skipped."""
+    data = read_yaml(path) or {}
+    return [
+        (str(block["intent"]), _ENTITY_MARKUP.sub(r"\1", match[1]))
+        for block in data.get("nlu") or ()
+        if isinstance(block, dict) and "intent" in block
+        for line in str(block.get("examples") or "").splitlines()
+        if (match := _NLU_EXAMPLE.match(line))
+    ]
 
 
 def load_checked(path: Path, schema_name: str, entry: str | None = None) -> Any:

@@ -27,10 +27,11 @@ from rasa.shared.core.events import Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
+from bot.triage.detect.pipeline import CONTEXT_TURNS
+from bot.triage.rasa_component import HISTORY_KEY
+
 _resolve_by_type_uncached = Event.resolve_by_type
 _parse_with_graph = MessageProcessor._parse_message_with_graph
-HISTORY_KEY = "meso_history"  # read by bot.triage.rasa_component
-HISTORY_TURNS = 3
 _event_classes: dict[str, type[Event]] = {}
 
 
@@ -64,7 +65,7 @@ def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type
     return found
 
 
-def recent_patient_messages(tracker: DialogueStateTracker, turns: int = HISTORY_TURNS) -> list[str]:
+def recent_patient_messages(tracker: DialogueStateTracker, turns: int = CONTEXT_TURNS) -> list[str]:
     """The text of the last `turns` patient messages of the current session, oldest first
     (button payloads such as "/deny" left out)."""
     found: list[str] = []

@@ -25,7 +25,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import sys
 import warnings
 from collections import Counter
@@ -36,6 +35,11 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# Custom pipeline components (e.g. bot.*) are imported by dotted path from the project root.
+sys.path.insert(0, str(ROOT))
+
+from bot.datafiles import read_nlu_examples  # noqa: E402
+
 DEFAULT_QUESTIONS = ROOT / "tests" / "nlu_eval" / "questions.yml"
 DEFAULT_NLU = ROOT / "data" / "nlu.yml"
 DEFAULT_MODELS = ROOT / "models"
@@ -44,7 +48,6 @@ FALLBACK = "nlu_fallback"
 UNUSABLE = "unusable_message"
 HANDLED_AS_REFUSAL = (OUT_OF_SCOPE, FALLBACK, UNUSABLE)
 TOPIC_PREFIX = "ask_"
-EXAMPLE_LINE = re.compile(r"^\s*-\s+(.*\S)\s*$")
 
 
 @dataclass
@@ -107,17 +110,7 @@ def load_questions(path: Path) -> list[Question]:
 
 def training_texts(nlu_path: Path) -> set[str]:
     """Every example text in a Rasa NLU YAML file, normalised."""
-    data = yaml.safe_load(nlu_path.read_text(encoding="utf-8")) or {}
-    texts: set[str] = set()
-    for block in data.get("nlu") or []:
-        examples = block.get("examples") if isinstance(block, dict) else None
-        if not isinstance(examples, str):
-            continue
-        for line in examples.splitlines():
-            match = EXAMPLE_LINE.match(line)
-            if match:
-                texts.add(normalise(match.group(1)))
-    return texts
+    return {normalise(text) for _, text in read_nlu_examples(nlu_path)}
 
 
 def leaked_questions(questions: list[Question], nlu_path: Path) -> list[str]:
@@ -136,9 +129,6 @@ def newest_model(models_dir: Path) -> Path:
 
 async def predict_all(model_path: Path, questions: list[Question]) -> list[Prediction]:
     """Load the model once and parse every question."""
-    # Custom pipeline components (e.g. bot.*) are imported by dotted path from the project root.
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model_path))

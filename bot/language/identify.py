@@ -9,9 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.datafiles import DataFileError, load_checked
+from bot.datafiles import DataFileError, load_checked, read_nlu_examples
 from bot.paths import DATA_DIR
 
 from .normalise import normalise_word, script_shares
@@ -97,13 +95,13 @@ _NOT_ENGLISH_INTENTS = frozenset({"out_of_scope"})
 def _vocabulary(path: Path) -> frozenset[str]:
     """The lower-case words of the examples of a Rasa NLU file (the English the assistant is
     trained on), out-of-scope examples left out (they include other languages)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    text = " ".join(
-        str(block.get("examples") or "")
-        for block in data.get("nlu") or ()
-        if block.get("intent") not in _NOT_ENGLISH_INTENTS
+    return frozenset(
+        normalise_word(word)
+        for intent, example in read_nlu_examples(path)
+        if intent not in _NOT_ENGLISH_INTENTS
+        for word in _WORD.findall(example)
+        if not word.isdigit()
     )
-    return frozenset(normalise_word(w) for w in _WORD.findall(text) if not w.isdigit())
 
 
 @cache
@@ -135,18 +133,19 @@ def latin_language(text: str, candidates: tuple[str, ...] = ()) -> tuple[str, fl
 def identify(text: str | None, settings: LanguageSettings | None = None) -> LanguageGuess:
     """The language of a patient message (see LanguageGuess)."""
     settings = settings or language_settings()
+    text = text or ""
     default = settings.replies[0]
-    shares = script_shares(text or "")
+    shares = script_shares(text)
     if not shares:
         return LanguageGuess("unknown", default, False)
     for script, code in settings.script_languages.items():
         if shares.get(script, 0.0) >= settings.min_script_share:
             return LanguageGuess(code, code, code in settings.replies)
     if shares.get("other", 0.0) > 0.5:
-        code, _ = latin_language(text or "", settings.candidates)
+        code, _ = latin_language(text, settings.candidates)
         return LanguageGuess(code, default, False)
-    words = [normalise_word(w) for w in _WORD.findall(text or "")]
-    code, probability = latin_language(text or "", settings.candidates)
+    words = [normalise_word(w) for w in _WORD.findall(text)]
+    code, probability = latin_language(text, settings.candidates)
     scored = sorted(((v.hits(words), v) for v in settings.varieties), key=lambda p: -p[0])
     if scored and scored[0][0] and (scored[0][0] >= settings.min_markers or code != default):
         variety = scored[0][1]

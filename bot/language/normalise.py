@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_DEVANAGARI_NUKTA = "\u093c"
 # Precomposed nukta letters (क़ ख़ ग़ ज़ ड़ ढ़ फ़ य़) decompose to letter + nukta.
 _NUKTA_LETTERS = {chr(c): unicodedata.normalize("NFD", chr(c))[0] for c in range(0x0958, 0x0960)}
 _ARABIC_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")

@@ -20,6 +20,7 @@ from sqlalchemy import update
 
 from bot.clinic import ClinicConfig
 from bot.datafiles import DataFileError, load_checked
+from bot.language.identify import language_settings
 from bot.paths import TRIAGE_DIR
 from bot.replies.reply import Button, Escalation, Reply, Severity
 from bot.storage.db import Database
@@ -74,8 +75,6 @@ def replies_file(lang: str) -> Path:
 
 
 def reply_languages() -> tuple[str, ...]:
-    from bot.language.identify import language_settings
-
     return language_settings().replies
 
 

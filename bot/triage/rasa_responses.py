@@ -17,6 +17,7 @@ import yaml
 
 from bot.datafiles import DataFileError
 from bot.paths import PROJECT_ROOT
+from bot.replies.reply import Button, Escalation, Reply
 from bot.triage.escalation import DEFAULT_LANGUAGE, ReplyTexts, load_all_reply_texts
 
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
@@ -39,21 +40,13 @@ def _checked(text: str, where: str) -> str:
     return text
 
 
-def _envelope(kind: str, body: str, lang: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "meso": {
-            "kind": kind,
-            "topic": None,
-            "efficacy": False,
-            "disclaimer": None,
-            "sources": [],
-            "citations": [],
-            "escalation": extra.get("escalation"),
-            "body": body,
-            "buttons": extra.get("buttons", []),
-            "lang": lang,
-        }
-    }
+def _response(reply: Reply) -> dict[str, Any]:
+    """A Rasa response carrying `reply` as the action server would send it: text (with any
+    buttons) and the `meso` envelope."""
+    response: dict[str, Any] = {"text": reply.body}
+    if reply.buttons:
+        response["buttons"] = [b.as_dict() for b in reply.buttons]
+    return {**response, "custom": {"meso": reply.envelope()}}
 
 
 def _variations(texts: dict[str, ReplyTexts], build: Any) -> list[dict[str, Any]]:
@@ -71,29 +64,24 @@ def _variations(texts: dict[str, ReplyTexts], build: Any) -> list[dict[str, Any]
 
 def _emergency(texts: ReplyTexts, lang: str) -> dict[str, Any]:
     body = _checked(texts.escalation("emergency")["text"], f"{lang}: escalation/emergency/text")
-    escalation = {
-        "severity": "emergency",
-        "ticket": None,
-        "reference": None,
-        "emergency_number": "{emergency_number}",
-        "clinic_phone": "{clinic_phone}",
-    }
-    return {"text": body, "custom": _envelope("escalation", body, lang, escalation=escalation)}
+    escalation = Escalation(
+        severity="emergency",
+        ticket=None,
+        emergency_number="{emergency_number}",
+        clinic_phone="{clinic_phone}",
+    )
+    return _response(Reply(kind="escalation", body=body, escalation=escalation, lang=lang))
 
 
 def _help_request(texts: ReplyTexts, lang: str) -> dict[str, Any]:
     body = _checked(texts.help_request["text"], f"{lang}: help_request/text")
-    buttons = [dict(b) for b in texts.help_request["buttons"]]
-    return {
-        "text": body,
-        "buttons": buttons,
-        "custom": _envelope("clarify", body, lang, buttons=buttons),
-    }
+    buttons = tuple(Button(b["title"], b["payload"]) for b in texts.help_request["buttons"])
+    return _response(Reply(kind="clarify", body=body, buttons=buttons, lang=lang))
 
 
 def _describe(texts: ReplyTexts, lang: str) -> dict[str, Any]:
     body = _checked(texts.text("describe_symptoms"), f"{lang}: describe_symptoms")
-    return {"text": body, "custom": _envelope("clarify", body, lang)}
+    return _response(Reply(kind="clarify", body=body, lang=lang))
 
 
 def generated_responses() -> dict[str, list[dict[str, Any]]]:

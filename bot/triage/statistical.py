@@ -11,19 +11,17 @@ training data as ordinary questions; settings and thresholds in data/triage/dete
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import joblib
-import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import FeatureUnion
 
-from bot.datafiles import DataFileError, load_checked
+from bot.datafiles import DataFileError, load_checked, read_nlu_examples
 from bot.language import normalise_text
 from bot.paths import TRIAGE_DETECTOR_MODEL, TRIAGE_DIR
 from bot.triage.result import Severity
@@ -31,8 +29,6 @@ from bot.triage.result import Severity
 logger = logging.getLogger(__name__)
 
 SETTINGS_FILE = TRIAGE_DIR / "detector.yml"
-_NLU_EXAMPLE = re.compile(r"^\s*-\s+(.*\S)\s*$")
-_ENTITY_MARKUP = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
 @dataclass(frozen=True)
@@ -94,15 +90,11 @@ def read_corpus(corpus_dir: Path) -> list[LabelledMessage]:
 
 def read_nlu_negatives(path: Path, excluded: frozenset[str]) -> list[LabelledMessage]:
     """The examples of the Rasa NLU file's intents (ordinary questions), labelled none."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    found = []
-    for block in data.get("nlu") or ():
-        if "intent" not in block or block["intent"] in excluded:
-            continue
-        for line in str(block.get("examples") or "").splitlines():
-            if match := _NLU_EXAMPLE.match(line):
-                found.append(LabelledMessage(_ENTITY_MARKUP.sub(r"\1", match[1]), "none", "en"))
-    return found
+    return [
+        LabelledMessage(text, "none", "en")
+        for intent, text in read_nlu_examples(path)
+        if intent not in excluded
+    ]
 
 
 def training_messages(settings: DetectorSettings) -> list[LabelledMessage]:
@@ -135,27 +127,26 @@ def _features() -> FeatureUnion:
     )
 
 
-def _classifier() -> Pipeline:
-    return Pipeline(
-        [
-            ("features", _features()),
-            ("model", LogisticRegression(C=32.0, class_weight="balanced", max_iter=2000)),
-        ]
-    )
+def _classifier() -> LogisticRegression:
+    return LogisticRegression(C=32.0, class_weight="balanced", max_iter=2000)
 
 
 @dataclass
 class TrainedModels:
-    report: Pipeline
-    emergency: Pipeline
+    """One set of features, computed once per message, and the two classifiers that read it."""
+
+    features: FeatureUnion
+    report: LogisticRegression
+    emergency: LogisticRegression
 
 
 def train(messages: list[LabelledMessage]) -> TrainedModels:
-    """Fit both classifiers on `messages`."""
-    texts = [prepare(m.text) for m in messages]
-    report = _classifier().fit(texts, [m.expected != "none" for m in messages])
-    emergency = _classifier().fit(texts, [m.expected == "emergency" for m in messages])
-    return TrainedModels(report=report, emergency=emergency)
+    """Fit the features and both classifiers on `messages`."""
+    features = _features()
+    matrix = features.fit_transform([prepare(m.text) for m in messages])
+    report = _classifier().fit(matrix, [m.expected != "none" for m in messages])
+    emergency = _classifier().fit(matrix, [m.expected == "emergency" for m in messages])
+    return TrainedModels(features=features, report=report, emergency=emergency)
 
 
 class StatisticalDetector:
@@ -166,9 +157,9 @@ class StatisticalDetector:
         self.settings = settings
 
     def probabilities(self, text: str) -> tuple[float, float]:
-        prepared = [prepare(text)]
-        report = float(self.models.report.predict_proba(prepared)[0][1])
-        emergency = float(self.models.emergency.predict_proba(prepared)[0][1])
+        row = self.models.features.transform([prepare(text)])
+        report = float(self.models.report.predict_proba(row)[0][1])
+        emergency = float(self.models.emergency.predict_proba(row)[0][1])
         return report, emergency
 
     def vote(self, text: str) -> DetectorVote:

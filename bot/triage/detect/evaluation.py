@@ -106,11 +106,11 @@ def load_nlu_questions(path: Path) -> list[Item]:
 
 
 def run(items: Iterable[Item], triage: Callable[..., TriageResult]) -> list[Outcome]:
-    """Triage every item (with its history, when it has one) and time each call."""
+    """Triage every item with its history and time each call."""
     outcomes = []
     for item in items:
         started = time.perf_counter()
-        result = triage(item.text, history=item.history) if item.history else triage(item.text)
+        result = triage(item.text, history=item.history)
         outcomes.append(
             Outcome(item, result.severity or "none", result, time.perf_counter() - started)
         )

@@ -8,7 +8,7 @@ not defined in the main files is a DataFileError: every language shares one set 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ class LanguageEntries:
     known_words: list[str] = field(default_factory=list)
     prefixes: tuple[str, ...] = ()
     suffixes: tuple[str, ...] = ()
-    files: tuple[Path, ...] = ()
 
 
 def _merge(into: dict[str, dict[str, list[Any]]], entries: dict[str, Any]) -> None:
@@ -61,18 +60,11 @@ def language_entries(languages_dir: Path) -> LanguageEntries:
         affixes = data.get("affixes") or {}
         prefixes.update(affixes.get("prefixes") or ())
         suffixes.update(affixes.get("suffixes") or ())
-    return LanguageEntries(
-        concepts=merged.concepts,
-        stop_phrases=merged.stop_phrases,
-        modifiers=merged.modifiers,
-        cancel_cues=merged.cancel_cues,
-        context_rules=merged.context_rules,
-        variants=merged.variants,
-        known_words=merged.known_words,
+    return replace(
+        merged,
         # Longest first, so "وال" is tried before "و".
         prefixes=tuple(sorted(prefixes, key=len, reverse=True)),
         suffixes=tuple(sorted(suffixes, key=len, reverse=True)),
-        files=files,
     )
 
 

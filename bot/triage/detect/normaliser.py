@@ -133,7 +133,7 @@ def make_normaliser(
     )
     affixes = (
         AffixStripper(vocabulary, added.prefixes, added.suffixes)
-        if added.prefixes or (added.suffixes)
+        if added.prefixes or added.suffixes
         else None
     )
     variants = {**(spelling.get("variants") or {}), **added.variants}
