@@ -10,7 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.dispatch import send
 from actions.services import services
 from bot.knowledge.answers import compose_topic_answer
-from bot.replies.standard import clarify_reply, out_of_scope_reply, topic_of_intent, unusable_reply
+from bot.replies.payloads import topic_of_intent
+from bot.replies.standard import clarify_reply, out_of_scope_reply, unusable_reply
 
 
 def _ranking(tracker: Tracker) -> list[dict[str, Any]]:
@@ -25,11 +26,12 @@ class ActionAnswerTopic(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         svc = services()
+        kb = svc.knowledge.current()
         topic = topic_of_intent((tracker.latest_message.get("intent") or {}).get("name"))
-        if topic is None or svc.kb.topic(topic) is None:
-            send(dispatcher, clarify_reply(svc.kb, svc.clinic, _ranking(tracker)))
+        if topic is None or kb.topic(topic) is None:
+            send(dispatcher, clarify_reply(kb, svc.clinic, _ranking(tracker)))
         else:
-            send(dispatcher, compose_topic_answer(svc.kb, topic, svc.clinic))
+            send(dispatcher, compose_topic_answer(kb, topic, svc.clinic))
         return []
 
 
@@ -41,7 +43,7 @@ class ActionOutOfScope(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         svc = services()
-        send(dispatcher, out_of_scope_reply(svc.kb, svc.clinic))
+        send(dispatcher, out_of_scope_reply(svc.knowledge.current(), svc.clinic))
         return []
 
 
@@ -53,7 +55,7 @@ class ActionClarify(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         svc = services()
-        send(dispatcher, clarify_reply(svc.kb, svc.clinic, _ranking(tracker)))
+        send(dispatcher, clarify_reply(svc.knowledge.current(), svc.clinic, _ranking(tracker)))
         return []
 
 

@@ -20,7 +20,7 @@ from bot.triage.escalation import (
     escalation_reply,
     save_callback_number,
 )
-from bot.triage.spool import record_report_or_spool
+from bot.triage.spool import record_report_promptly
 from bot.triage.tickets import report_from_rasa_events
 
 EMERGENCY_INSTRUCTION = "utter_emergency"
@@ -51,7 +51,7 @@ class ActionEscalate(Action):
         report = report_from_rasa_events(tracker.sender_id, tracker.events)
         if report is None or report.triage.severity is None:
             return []
-        outcome = record_report_or_spool(svc.db, report, svc.clinic)
+        outcome = await record_report_promptly(report, svc.clinic)
         severity = report.triage.severity
         replies = [
             escalation_reply(
@@ -64,8 +64,9 @@ class ActionEscalate(Action):
         ]
         if severity != "emergency":
             topic = question_topic(report.text, tracker.latest_message.get("intent_ranking") or [])
-            if topic and svc.kb.topic(topic):
-                replies.append(compose_topic_answer(svc.kb, topic, svc.clinic))
+            kb = svc.knowledge.current()
+            if topic and kb.topic(topic):
+                replies.append(compose_topic_answer(kb, topic, svc.clinic))
         send(dispatcher, *replies)
         return [SlotSet("last_ticket", outcome.ticket_id)]
 
@@ -105,7 +106,7 @@ class ValidateCallbackForm(FormValidationAction):
         svc = services()
         try:
             e164 = save_callback_number(
-                svc.db, tracker.get_slot("last_ticket"), str(slot_value), svc.clinic, consent=True
+                svc.database(), tracker.get_slot("last_ticket"), str(slot_value), svc.clinic, True
             )
         except CallbackRefused as refusal:
             send(dispatcher, _note(str(refusal)))

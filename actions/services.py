@@ -1,34 +1,33 @@
-"""The domain services one action-server process shares, built on first use."""
+"""The domain services one action-server process shares, built on first use.
+
+Nothing here opens the database: answers come from the knowledge files, and the database is
+reached only when a record is written (`database()`), so a storage outage never costs a reply.
+"""
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.clinic import ClinicConfig, clinic_config
-from bot.evidence.notes import benefit_detector
-from bot.knowledge import KnowledgeBase, load_into_database, read_knowledge_files
-from bot.knowledge.store import KnowledgeBaseEmpty
+from bot.knowledge import KnowledgeBase
 from bot.storage import Database, get_database
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Services:
-    db: Database
-    kb: KnowledgeBase
+    knowledge: KnowledgeBase
     clinic: ClinicConfig
+
+    def database(self) -> Database:
+        """The records database; raises when storage is unavailable."""
+        return get_database()
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
-    db = get_database()
-    try:
-        kb = KnowledgeBase(db, benefit_detector())
-    except KnowledgeBaseEmpty:
-        logger.warning("knowledge base empty: loading it from data/knowledge")
-        load_into_database(db, read_knowledge_files())
-        kb = KnowledgeBase(db, benefit_detector())
-    return Services(db=db, kb=kb, clinic=clinic_config())
+    knowledge = KnowledgeBase()
+    with contextlib.suppress(ValueError):  # only possible from the main thread
+        knowledge.reload_on_signal()  # SIGHUP: re-read data/knowledge now
+    return Services(knowledge=knowledge, clinic=clinic_config())

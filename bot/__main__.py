@@ -1,6 +1,7 @@
 """Command line: `python -m bot <command>`.
 
-kb load            validate data/knowledge and load or update the SQL knowledge base
+kb load            validate data/knowledge and print its version (answers read the files
+                   themselves; a running server picks up an edit on the next message)
 check              validate every clinic-editable data file
 web                run the web server (widget demo, kiosk, clinician inbox) on port 8080
 worker [--once]    deliver clinician notifications and drain the durable spool
@@ -20,23 +21,25 @@ from bot.datafiles import DataFileError
 
 
 def _kb_load() -> int:
-    from bot.knowledge import load_into_database, read_knowledge_files
-    from bot.storage import get_database
+    from bot.knowledge import read_snapshot
 
-    files = read_knowledge_files()
-    summary = load_into_database(get_database(), files)
-    print(f"knowledge base: {len(files.topics)} topics, {len(files.sources)} sources ({summary})")
+    snapshot = read_snapshot()
+    print(
+        f"knowledge files ok: {len(snapshot.topics)} topics, {len(snapshot.source_titles)} "
+        f"sources, version {snapshot.version}; nothing to load, servers read the files"
+    )
     return 0
 
 
 def _check() -> int:
     from bot.clinic import load_clinic
-    from bot.knowledge import read_knowledge_files
+    from bot.knowledge import read_knowledge_files, read_snapshot
     from bot.language.identify import language_settings
     from bot.replies.standard import reply_texts
+    from bot.web.pages import kiosk_topics
 
     files = read_knowledge_files()
-    load_clinic()
+    kiosk_topics(load_clinic(), read_snapshot())
     reply_texts()
     language_settings()
     from bot.channels.whatsapp.texts import load_texts

@@ -1,6 +1,14 @@
-"""The cited knowledge base: YAML in data/knowledge/, validated, loaded into SQL, read back."""
+"""The cited knowledge base: YAML in data/knowledge/, validated, held in memory as a snapshot."""
 
-from bot.knowledge.files import KnowledgeFiles, read_knowledge_files
-from bot.knowledge.store import KnowledgeBase, load_into_database
+from bot.knowledge.files import KnowledgeFiles, knowledge_version, read_knowledge_files
+from bot.knowledge.snapshot import KnowledgeBase, KnowledgeSnapshot, TopicEntry, read_snapshot
 
-__all__ = ["KnowledgeBase", "KnowledgeFiles", "load_into_database", "read_knowledge_files"]
+__all__ = [
+    "KnowledgeBase",
+    "KnowledgeFiles",
+    "KnowledgeSnapshot",
+    "TopicEntry",
+    "knowledge_version",
+    "read_knowledge_files",
+    "read_snapshot",
+]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from bot.clinic import ClinicConfig
-from bot.knowledge.store import KnowledgeBase, TopicEntry
+from bot.knowledge.snapshot import KnowledgeSnapshot, TopicEntry
+from bot.replies.payloads import topic_payload
 from bot.replies.reply import Button, Reply
 
 
 def topic_button(entry: TopicEntry) -> Button:
-    return Button(title=entry.button_label, payload=f"/ask_{entry.id}")
+    return Button(title=entry.button_label, payload=topic_payload(entry.id))
 
 
-def _disagreement_lines(kb: KnowledgeBase, entry: TopicEntry) -> list[str]:
+def _disagreement_lines(kb: KnowledgeSnapshot, entry: TopicEntry) -> list[str]:
     lines: list[str] = []
     for disagreement in entry.disagreements:
         point = disagreement.point[:1].lower() + disagreement.point[1:]
@@ -32,7 +33,7 @@ def _price_lines(clinic: ClinicConfig) -> list[str]:
     return lines
 
 
-def compose_topic_answer(kb: KnowledgeBase, topic_id: str, clinic: ClinicConfig) -> Reply:
+def compose_topic_answer(kb: KnowledgeSnapshot, topic_id: str, clinic: ClinicConfig) -> Reply:
     """The answer for one topic. Raises KeyError for an unknown topic."""
     entry = kb.topic(topic_id)
     if entry is None:
@@ -59,4 +60,5 @@ def compose_topic_answer(kb: KnowledgeBase, topic_id: str, clinic: ClinicConfig)
         citations=entry.citations,
         buttons=tuple(topic_button(r) for r in related[:3] if r is not None),
         benefit_detector=kb.benefit_detector,
+        knowledge_version=kb.version,
     )

@@ -11,6 +11,8 @@ Every problem raises DataFileError naming the file and the entry.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,40 @@ def _check_topic(
             f"the answer states a benefit ({', '.join(claims)}) but has no evidence_note",
             entry,
         )
+
+
+FilesSignature = tuple[tuple[str, int, int], ...]
+VERSION_LENGTH = 12
+
+
+def knowledge_paths(directory: Path = KNOWLEDGE_DIR) -> list[Path]:
+    """Every file the knowledge base is read from, in a stable order."""
+    return sorted(p for p in directory.rglob("*.yml") if p.is_file())
+
+
+def files_signature(directory: Path = KNOWLEDGE_DIR) -> FilesSignature:
+    """(path, size, mtime) of every knowledge file: cheap, and different after any edit."""
+    signature = []
+    for path in knowledge_paths(directory):
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            continue
+        signature.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(signature)
+
+
+def knowledge_version(directory: Path = KNOWLEDGE_DIR) -> str:
+    """A hash of every knowledge file's name and bytes (first VERSION_LENGTH hex digits)."""
+    digest = hashlib.sha256()
+    for path in knowledge_paths(directory):
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            continue
+        digest.update(str(path.relative_to(directory)).encode() + b"\0")
+        digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()[:VERSION_LENGTH]
 
 
 def read_knowledge_files(

@@ -74,6 +74,7 @@ class Reply:
     escalation: Escalation | None = None
     buttons: tuple[Button, ...] = ()
     lang: str = "en"  # the language the body is written in
+    knowledge_version: str | None = None  # the knowledge snapshot this reply was built from
     benefit_detector: BenefitClaimDetector | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +108,7 @@ class Reply:
             "body": self.body,
             "buttons": [b.as_dict() for b in self.buttons],
             "lang": self.lang,
+            "knowledge_version": self.knowledge_version,
         }
 
     def plain_text(self) -> str:

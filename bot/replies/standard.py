@@ -16,12 +16,11 @@ from typing import Any
 from bot.clinic import ClinicConfig
 from bot.datafiles import DataFileError, load_checked
 from bot.knowledge.answers import topic_button
-from bot.knowledge.store import KnowledgeBase
+from bot.knowledge.snapshot import KnowledgeSnapshot
 from bot.paths import DATA_DIR
+from bot.replies.payloads import topic_of_intent
 from bot.replies.reply import Reply
 from bot.triage.escalation import other_language_text, reply_languages, safety_line
-
-TOPIC_INTENT_PREFIX = "ask_"
 
 
 @dataclass(frozen=True)
@@ -54,13 +53,7 @@ def _fill(text: str, clinic: ClinicConfig) -> str:
         raise DataFileError(DATA_DIR / "replies.yml", f"unknown placeholder {exc}") from exc
 
 
-def topic_of_intent(intent: str | None) -> str | None:
-    if intent and intent.startswith(TOPIC_INTENT_PREFIX):
-        return intent[len(TOPIC_INTENT_PREFIX) :]
-    return None
-
-
-def _suggestions(kb: KnowledgeBase, topic_ids: list[str]) -> tuple[Any, ...]:
+def _suggestions(kb: KnowledgeSnapshot, topic_ids: list[str]) -> tuple[Any, ...]:
     entries = [kb.topic(t) for t in topic_ids]
     return tuple(topic_button(e) for e in entries if e is not None)
 
@@ -69,17 +62,18 @@ def _with_safety_line(body: str, clinic: ClinicConfig, lang: str = "en") -> str:
     return f"{body}\n\n{safety_line(clinic, lang)}"
 
 
-def out_of_scope_reply(kb: KnowledgeBase, clinic: ClinicConfig) -> Reply:
+def out_of_scope_reply(kb: KnowledgeSnapshot, clinic: ClinicConfig) -> Reply:
     texts = reply_texts()
     return Reply(
         kind="out_of_scope",
         body=_with_safety_line(_fill(texts.out_of_scope, clinic), clinic),
         buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
+        knowledge_version=kb.version,
     )
 
 
 def clarify_reply(
-    kb: KnowledgeBase,
+    kb: KnowledgeSnapshot,
     clinic: ClinicConfig,
     intent_ranking: list[dict[str, Any]],
     most: int = 3,
@@ -99,9 +93,10 @@ def clarify_reply(
             kind="clarify",
             body=_with_safety_line(_fill(texts.clarify_none, clinic), clinic),
             buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
+            knowledge_version=kb.version,
         )
     body = _with_safety_line(_fill(texts.clarify, clinic), clinic)
-    return Reply(kind="clarify", body=body, buttons=buttons)
+    return Reply(kind="clarify", body=body, buttons=buttons, knowledge_version=kb.version)
 
 
 def unusable_reply(verdict: str, clinic: ClinicConfig, lang: str | None = None) -> Reply:

@@ -1,8 +1,13 @@
-"""Engine and session handling. One `Database` per URL; tables are created on first use."""
+"""Engine and session handling. One `Database` per URL; tables are created on first use.
+
+Making a `Database` never touches storage: the first `session()` connects (and creates missing
+tables), so code that may never need storage (an answer, a reply) cannot fail on it.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -13,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.paths import VAR_DIR
 from bot.storage.models import Base
+
+# An unreachable server must fail a write quickly (and the report be spooled), not hang it.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def database_url() -> str:
@@ -39,7 +47,10 @@ def _make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    connect_args = (
+        {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgres") else {}
+    )
+    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
 
 
 class Database:
@@ -49,10 +60,21 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
-        Base.metadata.create_all(self.engine)
+        self._tables_ready = False
+        self._tables_lock = threading.Lock()
+
+    def create_tables(self) -> None:
+        """Create any missing table (once per process); raises when storage is unavailable."""
+        if self._tables_ready:
+            return
+        with self._tables_lock:
+            if not self._tables_ready:
+                Base.metadata.create_all(self.engine)
+                self._tables_ready = True
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        self.create_tables()
         session = self._sessions()
         try:
             yield session

@@ -1,6 +1,6 @@
 """All SQL tables. Each room owns its tables; they share one metadata so one database holds them.
+The database keeps records only; the knowledge base is its files (bot/knowledge).
 
-knowledge: Source, EvidenceNoteRow, Topic, TopicSource
 triage:    Ticket, Notification (outbox), AuditEntry, StaffUser, StaffSession
 channels:  SeenChannelMessage, TemplateFallback
 """
@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -21,7 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
 
@@ -32,52 +31,6 @@ def utcnow() -> datetime:
 
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-# --- knowledge -------------------------------------------------------------------------------
-
-
-class Source(Base):
-    __tablename__ = "kb_sources"
-
-    id = Column(String(64), primary_key=True)
-    title = Column(Text, nullable=False)
-    file = Column(String(255), nullable=False)
-    kind = Column(String(64), nullable=False)
-    note = Column(Text, nullable=True)
-
-
-class EvidenceNoteRow(Base):
-    __tablename__ = "kb_evidence_notes"
-
-    id = Column(String(64), primary_key=True)
-    text = Column(Text, nullable=False)
-
-
-class Topic(Base):
-    __tablename__ = "kb_topics"
-
-    id = Column(String(64), primary_key=True)
-    title = Column(Text, nullable=False)
-    answer = Column(Text, nullable=False)
-    efficacy = Column(Boolean, nullable=False, default=False)
-    evidence_note_id = Column(String(64), ForeignKey("kb_evidence_notes.id"), nullable=True)
-    disagreements = Column(JSON, nullable=False, default=list)
-    related = Column(JSON, nullable=False, default=list)
-    uses_clinic_prices = Column(Boolean, nullable=False, default=False)
-    button_label = Column(String(20), nullable=True)
-    content_hash = Column(String(64), nullable=False)
-    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-
-    sources = relationship("TopicSource", cascade="all, delete-orphan", lazy="selectin")
-
-
-class TopicSource(Base):
-    __tablename__ = "kb_topic_sources"
-
-    topic_id = Column(String(64), ForeignKey("kb_topics.id", ondelete="CASCADE"), primary_key=True)
-    source_id = Column(String(64), ForeignKey("kb_sources.id"), primary_key=True)
-    position = Column(Integer, nullable=False, default=0)
 
 
 # --- triage and escalation -------------------------------------------------------------------

@@ -13,6 +13,7 @@ land in a file that a drain has already read.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import logging
@@ -156,6 +157,49 @@ def record_report_or_spool(
             type(exc).__name__,
         )
     (spool or Spool()).append(report)
+    return RecordOutcome(ticket_id=None, spooled=True)
+
+
+RECORD_SECONDS = 3.0
+
+
+async def record_report_promptly(
+    report: Report,
+    clinic: ClinicConfig,
+    seconds: float | None = None,
+    spool: Spool | None = None,
+) -> RecordOutcome:
+    """Record `report` (see `record_report_or_spool`) without ever holding up the reply.
+
+    A database that has not answered within `seconds` (default RECORD_SECONDS) counts as down:
+    the report is spooled and a late write, if it still lands, is the same ticket. Never raises
+    for storage trouble: when the database and the spool both fail, it logs a critical error
+    and returns an outcome with neither a ticket nor a spool entry (the tracker store's spool
+    entry is the last net).
+    """
+    seconds = RECORD_SECONDS if seconds is None else seconds
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(record_report_or_spool, None, report, clinic, spool), seconds
+        )
+    except asyncio.TimeoutError:
+        logger.error(
+            "database did not answer within %.0fs; spooling the report of conversation %s",
+            seconds,
+            report.conversation_id,
+        )
+    except OSError:
+        logger.critical(
+            "report of conversation %s message %s neither stored nor spooled",
+            report.conversation_id,
+            report.message_id,
+        )
+        return RecordOutcome(ticket_id=None, spooled=False)
+    try:
+        await asyncio.to_thread((spool or Spool()).append, report)
+    except OSError:
+        logger.critical("report of conversation %s not spooled", report.conversation_id)
+        return RecordOutcome(ticket_id=None, spooled=False)
     return RecordOutcome(ticket_id=None, spooled=True)
 
 

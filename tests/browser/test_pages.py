@@ -11,6 +11,7 @@ import pytest
 
 from bot.clinic import clinic_config
 from bot.datafiles import DataFileError
+from bot.knowledge import read_snapshot
 from bot.web.pages import STATIC_DIR, content_security_policy, kiosk_topics
 
 from .harness import web_server
@@ -115,7 +116,8 @@ def test_kiosk_topic_without_a_topic_file_names_the_file(tmp_path: Path) -> None
 
     clinic = replace(clinic_config(), kiosk_topics=("cost", "no_such_topic"))
     with pytest.raises(DataFileError, match="no_such_topic"):
-        kiosk_topics(clinic)
+        kiosk_topics(clinic, read_snapshot())
+    assert [t.id for t in kiosk_topics(clinic, read_snapshot(), strict=False)] == ["cost"]
 
 
 def test_csp_for_https_rasa_uses_wss() -> None:
