@@ -49,9 +49,13 @@ def _check() -> int:
     load_texts()
     load_all_reply_texts()
     build_pipeline()  # checks every data/triage file and the rules' cross-references
+    from bot.rasa.topics import TOPIC_INTENTS, TOPIC_RULES, check_topic_examples
     from bot.triage.rasa_responses import check_domain
 
     check_domain()
+    for block in (TOPIC_INTENTS, TOPIC_RULES):
+        block.check()
+    check_topic_examples()
     from bot.triage.statistical import detector_settings, read_corpus
 
     corpus = read_corpus(detector_settings().corpus_dir)
@@ -93,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check()
         if args.command == "domain":
+            from bot.rasa.topics import TOPIC_INTENTS, TOPIC_RULES
             from bot.triage.rasa_responses import write_domain
 
-            print("domain.yml updated" if write_domain() else "domain.yml already up to date")
+            changed = [write_domain(), TOPIC_INTENTS.write(), TOPIC_RULES.write()]
+            print("domain.yml / data/rules.yml updated" if any(changed) else "already up to date")
             return 0
         if args.command == "detector":
             if args.rest != ["train"]:

@@ -20,6 +20,7 @@ from typing import Any
 from bot.datafiles import DataFileError, load_checked
 from bot.evidence.notes import BenefitClaimDetector
 from bot.paths import KNOWLEDGE_DIR, SEEDS_DIR
+from bot.replies.fill import check_placeholders
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ def _check_topic(
         for d in topic.get("disagreements", ())
         for text in [d["point"], *(v["says"] for v in d["views"])]
     ]
+    # Answers are shown as written: a "{placeholder}" would reach the patient unfilled.
+    check_placeholders(path, topic, allowed=lambda _at: ())
     claims = detector.claims_in("\n".join(shown))
     if claims and note is None:
         raise DataFileError(

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.clinic import ClinicConfig
-from bot.datafiles import DataFileError, load_checked
+from bot.datafiles import load_checked
 from bot.knowledge.answers import topic_button
 from bot.knowledge.snapshot import KnowledgeSnapshot
 from bot.paths import DATA_DIR
+from bot.replies.fill import check_placeholders, fill
 from bot.replies.payloads import topic_of_intent
 from bot.replies.reply import Reply
 from bot.triage.escalation import other_language_text, reply_languages, safety_line
@@ -35,6 +36,7 @@ class ReplyTexts:
 @cache
 def reply_texts(path: Path = DATA_DIR / "replies.yml") -> ReplyTexts:
     data = load_checked(path, "replies")
+    check_placeholders(path, data)
     return ReplyTexts(
         out_of_scope=data["out_of_scope"],
         clarify=data["clarify"],
@@ -42,15 +44,6 @@ def reply_texts(path: Path = DATA_DIR / "replies.yml") -> ReplyTexts:
         unusable=dict(data["unusable"]),
         suggested_topics=tuple(data["suggested_topics"]),
     )
-
-
-def _fill(text: str, clinic: ClinicConfig) -> str:
-    try:
-        return text.format(
-            clinic_name=clinic.name, clinic_phone=clinic.phone, opening_hours=clinic.opening_hours
-        )
-    except (KeyError, IndexError) as exc:
-        raise DataFileError(DATA_DIR / "replies.yml", f"unknown placeholder {exc}") from exc
 
 
 def _suggestions(kb: KnowledgeSnapshot, topic_ids: list[str]) -> tuple[Any, ...]:
@@ -66,7 +59,7 @@ def out_of_scope_reply(kb: KnowledgeSnapshot, clinic: ClinicConfig) -> Reply:
     texts = reply_texts()
     return Reply(
         kind="out_of_scope",
-        body=_with_safety_line(_fill(texts.out_of_scope, clinic), clinic),
+        body=_with_safety_line(fill(texts.out_of_scope, clinic), clinic),
         buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
         knowledge_version=kb.version,
     )
@@ -91,11 +84,11 @@ def clarify_reply(
     if not buttons:
         return Reply(
             kind="clarify",
-            body=_with_safety_line(_fill(texts.clarify_none, clinic), clinic),
+            body=_with_safety_line(fill(texts.clarify_none, clinic), clinic),
             buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
             knowledge_version=kb.version,
         )
-    body = _with_safety_line(_fill(texts.clarify, clinic), clinic)
+    body = _with_safety_line(fill(texts.clarify, clinic), clinic)
     return Reply(kind="clarify", body=body, buttons=buttons, knowledge_version=kb.version)
 
 
@@ -108,7 +101,7 @@ def unusable_reply(verdict: str, clinic: ClinicConfig, lang: str | None = None) 
         body = _with_safety_line(other_language_text(clinic, lang), clinic, lang)
         return Reply(kind="clarify", body=body, lang=lang)
     body = _with_safety_line(
-        _fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic), clinic
+        fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic), clinic
     )
     if verdict == "other_language" and clinic.local_language != "en":
         body = f"{body}\n{safety_line(clinic, clinic.local_language)}"

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.clinic import ClinicConfig, clinic_config
-from bot.datafiles import DataFileError, load_checked
+from bot.datafiles import load_checked
 from bot.paths import DATA_DIR
+from bot.replies.fill import check_placeholders, fill
 
 WHATSAPP_TEXTS = DATA_DIR / "whatsapp_texts.yml"
 
@@ -21,12 +22,8 @@ class ChannelTexts:
 
 
 def load_texts(path: Path = WHATSAPP_TEXTS, clinic: ClinicConfig | None = None) -> ChannelTexts:
-    """Read and validate the texts, filling in the clinic's phone and emergency numbers."""
+    """Read and validate the texts (placeholders included) and fill in the clinic's details."""
     data = load_checked(path, "whatsapp_texts")
+    check_placeholders(path, data)
     clinic = clinic or clinic_config()
-    values = {"clinic_phone": clinic.phone, "emergency_number": clinic.emergency_number}
-    try:
-        filled = {key: " ".join(str(text).format_map(values).split()) for key, text in data.items()}
-    except (KeyError, ValueError) as exc:
-        raise DataFileError(path, f"unknown or malformed placeholder: {exc}") from exc
-    return ChannelTexts(**filled)
+    return ChannelTexts(**{key: " ".join(fill(text, clinic).split()) for key, text in data.items()})
