@@ -8,10 +8,11 @@ from bot.replies.reply import Reply
 
 
 def send(dispatcher: CollectingDispatcher, *replies: Reply) -> None:
-    """Utter each reply's messages in order: its text (with buttons), then its envelope."""
+    """Utter each reply as one bot message: its text, its buttons and its `meso` envelope."""
     for reply in replies:
-        for message in reply.rasa_messages():
-            if "custom" in message:
-                dispatcher.utter_message(json_message=message["custom"])
-            else:
-                dispatcher.utter_message(text=message["text"], buttons=message.get("buttons", []))
+        message = reply.rasa_message()
+        dispatcher.utter_message(
+            text=message["text"],
+            buttons=message.get("buttons", []),
+            json_message=message["custom"],
+        )

@@ -42,6 +42,7 @@ from bot.paths import PROJECT_ROOT, VAR_DIR
 
 WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
 SOCKETIO_CHANNEL = "bot.channels.socketio.MesoSocketIOInput"
+REST_CHANNEL = "bot.channels.rest.MesoRestInput"  # at /webhooks/rest/, like Rasa's `rest`
 API_TOKEN_ENV = "MESO_RASA_API_TOKEN"
 
 STARTSECS = 10  # a program must stay up this long to count as started
@@ -138,7 +139,8 @@ def runtime_credentials(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
             "phone_number_id": whatsapp.phone_number_id,
             "graph_url": whatsapp.graph_url,
         }
-    credentials.setdefault("rest", None)
+    credentials.pop("rest", None)  # Rasa's own would take the same URL and split replies
+    credentials.setdefault(REST_CHANNEL, None)
     credentials[SOCKETIO_CHANNEL] = {
         **(credentials.get(SOCKETIO_CHANNEL) or {}),
         "session_persistence": True,

@@ -45,10 +45,14 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+REST_MESSAGE_KEYS = {"recipient_id", "text", "buttons", "custom", "image", "attachment"}
+
+
 def rest_messages(
     stack: Stack, sender: str, message: str, timeout: float = 30
 ) -> list[dict[str, Any]]:
-    """POST one message to the REST channel and return the bot's messages."""
+    """POST one message to the REST channel and return the bot's messages: one per bot response
+    (bot/channels/rest.py), so one per `Reply`, each holding its text and its envelope."""
     request = urllib.request.Request(
         f"{stack.rasa_url}/webhooks/rest/webhook",
         data=json.dumps({"sender": sender, "message": message}).encode(),
@@ -56,8 +60,12 @@ def rest_messages(
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         assert response.status == 200
-        return json.load(response)
+        messages = json.load(response)
+    for m in messages:
+        assert m["recipient_id"] == sender and set(m) <= REST_MESSAGE_KEYS, m
+    return messages
 
 
 def envelopes(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `meso` envelopes of `messages`, in order."""
     return [m["custom"]["meso"] for m in messages if "meso" in (m.get("custom") or {})]

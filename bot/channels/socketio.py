@@ -1,10 +1,15 @@
-"""Rasa's socket.io channel with two Rasa 3.6 defects fixed, for the widget and the kiosk.
+"""Rasa's socket.io channel for the widget and the kiosk: two Rasa 3.6 defects fixed, and one
+`bot_uttered` event per bot response.
 
 1. With python-socketio 5.x, `AsyncServer.enter_room` is a coroutine; Rasa 3.6 calls it without
    `await`, so with session persistence the socket never joins its session's room and no reply
    reaches the browser.
 2. Rasa emits a custom payload as keyword arguments of `emit`, so `{"meso": …}` raises
    TypeError. We send it as the event's data, like every other bot message.
+3. Rasa sends a response's text (cut at every blank line, buttons on the last piece) and its
+   custom payload as separate events. We emit each response as one event, in Rasa's socket.io
+   form: `{"text"?, "quick_replies"?, **custom}`, so a `Reply` arrives as
+   `{"text": …, "quick_replies": […], "meso": envelope}` (bot/channels/output.py).
 """
 
 from __future__ import annotations
@@ -17,8 +22,19 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot.channels.output import socketio_message
+
 
 class MesoSocketIOOutput(SocketIOOutput):
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Emit the whole response as one event (see the module docstring)."""
+        data = socketio_message(message)
+        if data:
+            await self._send_message(recipient_id, data)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"text": text})
+
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
     ) -> None:

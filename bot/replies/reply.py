@@ -1,8 +1,9 @@
 """`Reply`: one assistant answer, its sources, its evidence note and any escalation.
 
-Contract for every channel: `Reply.rasa_messages()` yields a text message (plain text that already
-contains the evidence note and the source titles, so a text-only channel never drops them) and
-one custom message `{"meso": envelope}` carrying the structured parts for rich channels.
+Contract for every channel: a reply is ONE bot message, `Reply.rasa_message()`, carrying both
+`text` (plain text that already contains the evidence note and the sources, so a text-only client
+never drops them), any `buttons`, and `custom: {"meso": envelope}` with the structured parts rich
+channels render from. Channels keep that message whole (bot/channels/output.py).
 
 The constructor enforces the promises: an efficacy reply or one that states a benefit cannot
 exist without its evidence note, and an answer cannot exist without sources.
@@ -120,9 +121,12 @@ class Reply:
             parts.append("Sources: " + "; ".join(f"{c.title} ({c.file})" for c in self.citations))
         return "\n\n".join(parts)
 
-    def rasa_messages(self) -> list[dict[str, Any]]:
-        """Messages for Rasa's dispatcher: the text (with any buttons), then the envelope."""
-        text: dict[str, Any] = {"text": self.plain_text()}
+    def rasa_message(self) -> dict[str, Any]:
+        """The one Rasa bot message for this reply: `text` (`plain_text()`), `buttons` when there
+        are any, and `custom: {"meso": envelope}`. Keys are those of a Rasa response and of
+        `dispatcher.utter_message(text=, buttons=, json_message=)`."""
+        message: dict[str, Any] = {"text": self.plain_text()}
         if self.buttons:
-            text["buttons"] = [b.as_dict() for b in self.buttons]
-        return [text, {"custom": {"meso": self.envelope()}}]
+            message["buttons"] = [b.as_dict() for b in self.buttons]
+        message["custom"] = {"meso": self.envelope()}
+        return message

@@ -41,12 +41,9 @@ def _checked(text: str, where: str) -> str:
 
 
 def _response(reply: Reply) -> dict[str, Any]:
-    """A Rasa response carrying `reply` as the action server would send it: text (with any
-    buttons) and the `meso` envelope."""
-    response: dict[str, Any] = {"text": reply.body}
-    if reply.buttons:
-        response["buttons"] = [b.as_dict() for b in reply.buttons]
-    return {**response, "custom": {"meso": reply.envelope()}}
+    """One response variation carrying `reply` exactly as the action server sends it: one
+    message with its text, any buttons and the `meso` envelope (`Reply.rasa_message()`)."""
+    return reply.rasa_message()
 
 
 def _variations(texts: dict[str, ReplyTexts], build: Any) -> list[dict[str, Any]]:

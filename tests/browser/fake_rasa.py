@@ -3,11 +3,13 @@
 
 It speaks the protocol of rasa/core/channels/socketio.py with session_persistence: true:
 session_request -> session_confirm (the client's id, or a new one) and joins that room;
-user_uttered -> bot_uttered messages exactly as Rasa sends a `Reply.rasa_messages()` pair:
-the text split on blank lines (buttons as quick_replies on the last part), then {"meso": envelope}.
-Replies are built with the real `bot.replies.reply.Reply`, so the envelopes follow the contract.
+user_uttered -> one bot_uttered event per reply, exactly as our socket.io channel sends a
+`Reply.rasa_message()` ({"text", "quick_replies", "meso"}, built by the real
+`bot.channels.output.socketio_message`). Replies are built with the real
+`bot.replies.reply.Reply`, so the envelopes follow the contract.
 
-GET /_events returns what the server received, for assertions.
+A message starting "plain text" gets a text-only event (no envelope), as a response written
+without `custom` would arrive. GET /_events returns what the server received, for assertions.
 
 Run: python tests/browser/fake_rasa.py --port 5005 [--delay 0.5]
 """
@@ -26,10 +28,15 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bot.channels.output import socketio_message  # noqa: E402
 from bot.evidence.notes import EvidenceNote  # noqa: E402
 from bot.replies.reply import Button, Citation, Escalation, Reply  # noqa: E402
 
 PHONE = "+91 80 4000 1234"
+PLAIN_TEXT = {
+    "text": "A **plain** reply.\n\nIts second paragraph.",
+    "quick_replies": [{"content_type": "text", "title": "Cost", "payload": "/ask_cost"}],
+}
 EMERGENCY = "112"
 
 CITATIONS = (
@@ -108,20 +115,6 @@ def reply_for(text: str) -> list[Reply]:
     return [Reply("answer", f"You wrote: {text}", topic="echo", citations=(echo,))]
 
 
-def socketio_messages(reply: Reply) -> list[dict[str, Any]]:
-    """What Rasa's socket.io output emits for `reply.rasa_messages()`."""
-    text, custom = reply.rasa_messages()
-    parts = text["text"].strip().split("\n\n")
-    messages: list[dict[str, Any]] = [{"text": part} for part in parts]
-    if text.get("buttons"):
-        messages[-1]["quick_replies"] = [
-            {"content_type": "text", "title": b["title"], "payload": b["payload"]}
-            for b in text["buttons"]
-        ]
-    messages.append(custom["custom"])
-    return messages
-
-
 def build_app(delay: float) -> web.Application:
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
     app = web.Application()
@@ -143,9 +136,11 @@ def build_app(delay: float) -> web.Application:
         if not session_id:
             return
         await asyncio.sleep(delay)
+        if str(data.get("message", "")).startswith("plain text"):
+            await sio.emit("bot_uttered", PLAIN_TEXT, room=session_id)
+            return
         for reply in reply_for(str(data.get("message", ""))):
-            for message in socketio_messages(reply):
-                await sio.emit("bot_uttered", message, room=session_id)
+            await sio.emit("bot_uttered", socketio_message(reply.rasa_message()), room=session_id)
 
     async def list_events(request: web.Request) -> web.Response:
         return web.json_response(events)

@@ -263,3 +263,31 @@ def test_unreadable_stored_transcript_starts_afresh(
     answer = widget.ask("how much does it cost")
     expect(answer.locator(".meso-sources")).to_be_visible()
     assert watch.errors == []
+
+
+def test_each_reply_is_one_message(fake_web: str, page: Page, watch: PageWatch, shot) -> None:
+    """One bot_uttered event per reply: one entry, drawn from the envelope (its text copy with
+    "Sources: …" is not shown too); an event without an envelope shows its text and buttons."""
+    widget = Widget(page).open(fake_web)
+    answer = widget.ask("does it regrow hair")
+    expect(widget.bots).to_have_count(1)
+    expect(answer).to_have_attribute("data-kind", "answer")
+    expect(answer.locator(".meso-note")).to_be_visible()
+    expect(answer.locator(".meso-sources")).to_be_visible()
+    expect(answer).not_to_contain_text("Sources: ")
+    expect(answer).not_to_contain_text("Evidence note: ")
+    greeting = widget.ask("hello")
+    expect(widget.bots).to_have_count(2)
+    expect(greeting.locator(".meso-choice")).to_have_count(2)
+
+    widget.input.fill("plain text please")
+    widget.input.press("Enter")
+    plain = widget.bots.nth(2)
+    expect(plain).to_have_attribute("data-kind", "text")
+    expect(plain.locator(".meso-body p")).to_have_count(2)
+    expect(plain.locator(".meso-body strong")).to_have_text("plain")
+    expect(plain.locator(".meso-choice")).to_have_text(["Cost"])
+    page.wait_for_timeout(300)
+    expect(widget.bots).to_have_count(3)
+    shot(page, "1-one-message-each")
+    assert watch.errors == []

@@ -32,7 +32,8 @@ def renderer() -> TurnRenderer:
 
 
 def turn(*replies: Reply) -> list[dict[str, Any]]:
-    return [as_rasa(m) for reply in replies for m in reply.rasa_messages()]
+    """One Rasa message per reply, as WhatsAppOutput collects them."""
+    return [as_rasa(reply.rasa_message()) for reply in replies]
 
 
 def body_of(message: dict[str, Any]) -> str:
@@ -77,9 +78,18 @@ def test_split_falls_back_to_sentences_then_words_then_characters() -> None:
     assert split_text("   ", 100) == []
 
 
-def test_envelope_is_preferred_and_its_text_twin_dropped(renderer: TurnRenderer) -> None:
+def test_a_reply_renders_once_from_its_envelope(renderer: TurnRenderer) -> None:
     [message] = renderer.render(turn(efficacy_answer()))
     text = body_of(message)
+    # WhatsApp's *bold* comes from the envelope's body; the message's text has **bold**
+    assert text.startswith("Scalp mesotherapy is offered for *thinning hair*.")
+    assert text.count("Evidence note:") == 1 and text.count("Sources:") == 1
+
+
+def test_a_message_without_an_envelope_renders_its_text(renderer: TurnRenderer) -> None:
+    message = {**efficacy_answer().rasa_message(), "custom": {"something_else": 1}}
+    [rendered] = renderer.render([as_rasa(message)])
+    text = body_of(rendered)
     assert text.startswith("Scalp mesotherapy is offered for *thinning hair*.")
     assert text.count("Evidence note:") == 1 and text.count("Sources:") == 1
 

@@ -88,7 +88,7 @@ async def test_answer_is_rendered_once_with_note_and_sources(harness: Harness) -
     code, _, _ = await harness.post(notification([text_message(PHONE, "does it help hair")]))
     await harness.settle()
     assert code == 200
-    assert len(harness.graph.sent) == 1  # the plain-text twin of the envelope is not sent too
+    assert len(harness.graph.sent) == 1  # one Reply, one Rasa message, one WhatsApp message
     call = harness.graph.sent[0]
     assert call.body["to"] == PHONE
     assert call.authorization == "Bearer test-access-token"

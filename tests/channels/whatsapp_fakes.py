@@ -311,8 +311,10 @@ class FakeBot:
         if self.fail:
             raise RuntimeError("simulated bot failure")
         for reply in self.replies(message.text or ""):
-            for m in reply.rasa_messages():
-                await message.output_channel.send_response(message.sender_id, as_rasa(m))
+            # as Rasa does: one response per dispatcher message, i.e. per Reply
+            await message.output_channel.send_response(
+                message.sender_id, as_rasa(reply.rasa_message())
+            )
 
 
 # --- Sanic app -------------------------------------------------------------------------------
@@ -335,7 +337,7 @@ async def serve_channel(channel: InputChannel, bot: FakeBot) -> AsyncIterator[st
     await server.before_start()
     await server.after_start()
     try:
-        yield f"http://127.0.0.1:{port}/webhooks/whatsapp"
+        yield f"http://127.0.0.1:{port}/webhooks/{channel.url_prefix()}"
     finally:
         await server.before_stop()
         server.close()

@@ -1,9 +1,11 @@
-"""Every topic answers over REST with its envelope; bad input gets a clear reply and the
-conversation goes on."""
+"""Every topic answers over REST with its envelope, one message per reply; bad input gets a clear
+reply and the conversation goes on."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from typing import Any
 
 import pytest
 
@@ -21,10 +23,65 @@ def _sender() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
+def _written_out(envelope: dict[str, Any]) -> str:
+    """The text a reply's message carries: body, evidence note and sources, for text clients."""
+    parts = [envelope["body"]]
+    if envelope["disclaimer"]:
+        parts.append(f"Evidence note: {envelope['disclaimer']}")
+    if envelope["citations"]:
+        cited = "; ".join(f"{c['title']} ({c['file']})" for c in envelope["citations"])
+        parts.append(f"Sources: {cited}")
+    return "\n\n".join(parts)
+
+
+def test_a_faq_answer_is_one_message_with_text_sources_and_envelope(rasa_stack: Stack) -> None:
+    [message] = rest_messages(rasa_stack, _sender(), "/ask_hair_growth")
+    envelope = message["custom"]["meso"]
+    assert (envelope["kind"], envelope["topic"]) == ("answer", "hair_growth")
+    assert envelope["disclaimer"] and envelope["citations"]
+    assert "\n\n" in message["text"]  # not cut at blank lines into several messages
+    assert message["text"] == _written_out(envelope)
+    for citation in envelope["citations"]:
+        assert f"{citation['title']} ({citation['file']})" in message["text"]
+    assert message.get("buttons", []) == envelope["buttons"]
+    assert "knowledge_version" in envelope and envelope["lang"] == "en"
+
+
+def test_a_symptom_with_a_question_is_two_messages(rasa_stack: Stack) -> None:
+    question = "my face is swollen, when can I go back to work?"
+    messages = rest_messages(rasa_stack, _sender(), question)
+    assert len(messages) == 2
+    escalation, answer = (m["custom"]["meso"] for m in messages)
+    assert escalation["kind"] == "escalation"
+    assert escalation["escalation"]["severity"] in {"urgent", "routine"}
+    assert (answer["kind"], answer["topic"]) == ("answer", "downtime")
+    reference = escalation["escalation"]["reference"]
+    assert reference and reference in messages[0]["text"]
+    assert messages[0]["buttons"] == escalation["buttons"] != []  # the callback offer
+    assert messages[1]["text"] == _written_out(answer)
+
+
+def test_an_emergency_is_the_domain_instruction_then_the_reference(rasa_stack: Stack) -> None:
+    messages = rest_messages(rasa_stack, _sender(), "my lips are swelling and I can't breathe")
+    assert len(messages) == 2
+    instruction, reference = (m["custom"]["meso"] for m in messages)
+    # utter_emergency, sent by a rule without the action server: text and envelope together
+    assert messages[0]["text"].startswith("Call emergency services now on 112")
+    assert messages[0]["text"] == instruction["body"]
+    assert instruction["escalation"]["severity"] == "emergency"
+    assert instruction["escalation"]["emergency_number"] == "112"
+    assert instruction["escalation"]["ticket"] is None
+    # then action_escalate: the ticket's short reference
+    assert reference["escalation"]["severity"] == "emergency"
+    assert re.fullmatch(r"[0-9A-F]{8}", reference["escalation"]["reference"])
+    assert reference["escalation"]["reference"] in messages[1]["text"]
+
+
 @pytest.mark.parametrize("topic_id", sorted(FILES.topics))
 def test_every_topic_answers_with_sources_and_its_note(rasa_stack: Stack, topic_id: str) -> None:
     topic = FILES.topics[topic_id]
     messages = rest_messages(rasa_stack, _sender(), f"/ask_{topic_id}")
+    [message] = messages  # one reply, one message
     [envelope] = envelopes(messages)
     assert envelope.keys() >= ENVELOPE_KEYS
     assert envelope["kind"] == "answer"

@@ -252,7 +252,6 @@ def test_unsupported_language_gets_the_emergency_line_in_english_and_the_clinics
 ) -> None:
     sender = f"patient-{uuid.uuid4().hex[:10]}"
     messages = rest_messages(stack, sender, "Combien coûte une séance de mésothérapie ?")
-    # Rasa's REST channel sends each paragraph as its own message.
     text = "\n".join(m.get("text", "") for m in messages)
     assert "If this is an emergency, call 112 now." in text
     assert "अगर यह आपातकाल है, तो अभी 112 पर फ़ोन करें।" in text

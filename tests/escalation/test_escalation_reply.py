@@ -43,7 +43,7 @@ def test_emergency_sends_to_emergency_services_first_and_nothing_else() -> None:
     assert body.index(clinic.emergency_number) < body.index(clinic.phone)
     assert reply.buttons == ()
     assert ticket_reference(TICKET) not in body
-    envelope = reply.rasa_messages()[1]["custom"]["meso"]
+    envelope = reply.rasa_message()["custom"]["meso"]
     assert envelope["kind"] == "escalation"
     assert envelope["escalation"] == {
         "severity": "emergency",
@@ -58,7 +58,7 @@ def test_emergency_sends_to_emergency_services_first_and_nothing_else() -> None:
 def test_urgent_says_today_with_phone_hours_alert_and_reference() -> None:
     clinic = make_clinic()
     reply = escalation_reply("urgent", TICKET, clinic)
-    text = reply.rasa_messages()[0]
+    text = reply.rasa_message()
     assert "today" in reply.body
     assert clinic.phone in reply.body and clinic.opening_hours in reply.body
     assert "clinician has been alerted" in reply.body

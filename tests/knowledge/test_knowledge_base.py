@@ -213,7 +213,7 @@ def test_every_efficacy_answer_renders_its_note(kb: KnowledgeSnapshot, topic_id:
     assert (
         envelope["disclaimer"] and envelope["disclaimer"] == kb.topic(topic_id).evidence_note.text
     )
-    assert f"Evidence note: {envelope['disclaimer']}" in reply.rasa_messages()[0]["text"]
+    assert f"Evidence note: {envelope['disclaimer']}" in reply.rasa_message()["text"]
 
 
 def test_hair_growth_note_is_specific_to_the_claim(kb: KnowledgeSnapshot) -> None:

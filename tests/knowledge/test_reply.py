@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.evidence.notes import BenefitClaimDetector, EvidenceNote, MissingEvidenceNote
-from bot.replies.reply import Citation, Escalation, MissingSources, Reply
+from bot.replies.reply import Button, Citation, Escalation, MissingSources, Reply
 
 CITATION = Citation(id="s", title="A source", file="000.txt", kind="clinic_marketing")
 NOTE = EvidenceNote("general", "There are few good-quality studies of this treatment.")
@@ -32,15 +32,31 @@ def test_an_answer_needs_sources() -> None:
         Reply(kind="answer", body="Costs vary.", topic="cost")
 
 
-def test_envelope_and_plain_text_carry_the_note_and_sources() -> None:
+def test_one_message_carries_text_with_note_and_sources_and_the_envelope() -> None:
     reply = Reply(kind="answer", body="Body", topic="results", efficacy=True,
                   evidence_note=NOTE, citations=(CITATION,))  # fmt: skip
-    text, custom = reply.rasa_messages()
-    assert text["text"] == f"Body\n\nEvidence note: {NOTE.text}\n\nSources: A source (000.txt)"
-    meso = custom["custom"]["meso"]
+    message = reply.rasa_message()
+    assert message.keys() == {"text", "custom"}  # no buttons: no "buttons" key
+    assert message["text"] == f"Body\n\nEvidence note: {NOTE.text}\n\nSources: A source (000.txt)"
+    meso = message["custom"]["meso"]
     assert meso["kind"] == "answer" and meso["topic"] == "results" and meso["efficacy"] is True
     assert meso["disclaimer"] == NOTE.text and meso["sources"] == ["s"]
     assert meso["escalation"] is None
+
+
+def test_envelope_fields() -> None:
+    reply = Reply(kind="chitchat", body="Hi", buttons=(Button("Cost", "/ask_cost"),), lang="hi",
+                  knowledge_version="kb-7")  # fmt: skip
+    envelope = reply.envelope()
+    assert envelope.keys() == {
+        "kind", "topic", "efficacy", "disclaimer", "sources", "citations", "escalation", "body",
+        "buttons", "lang", "knowledge_version",
+    }  # fmt: skip
+    assert envelope["lang"] == "hi" and envelope["knowledge_version"] == "kb-7"
+    assert Reply(kind="chitchat", body="Hi").envelope()["knowledge_version"] is None
+    message = reply.rasa_message()
+    assert message["buttons"] == envelope["buttons"] == [{"title": "Cost", "payload": "/ask_cost"}]
+    assert message["custom"] == {"meso": envelope}
 
 
 def test_escalation_reply_needs_details() -> None:

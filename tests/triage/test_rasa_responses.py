@@ -59,3 +59,28 @@ def test_fallback_without_the_safety_line_is_caught(tmp_path: Path) -> None:
     )
     with pytest.raises(DataFileError, match="utter_default"):
         check_domain(domain)
+
+
+def test_each_variation_is_one_message_with_text_buttons_and_envelope() -> None:
+    """Like an action's reply: one Rasa response holding the text and `custom: {"meso": …}`."""
+    for name, variations in generated_responses().items():
+        for variation in variations:
+            meso = variation["custom"]["meso"]
+            assert set(variation) - {"condition"} <= {"text", "buttons", "custom"}, name
+            assert variation["text"] == meso["body"], name  # no sources or notes to write out
+            assert variation.get("buttons", []) == meso["buttons"], name
+            assert meso["lang"] in {"en", "hi", "ar"} and meso["knowledge_version"] is None
+    help_request = generated_responses()["utter_help_request"][-1]
+    assert len(help_request["buttons"]) >= 2
+    emergency = generated_responses()["utter_emergency"][-1]["custom"]["meso"]
+    assert emergency["kind"] == "escalation"
+    assert emergency["escalation"]["emergency_number"] == "{emergency_number}"
+
+
+def test_envelope_drift_is_caught(tmp_path: Path) -> None:
+    domain = tmp_path / "domain.yml"
+    text = DOMAIN_FILE.read_text(encoding="utf-8")
+    assert "        knowledge_version: null\n" in text
+    domain.write_text(text.replace("        knowledge_version: null\n", "", 1), encoding="utf-8")
+    with pytest.raises(DataFileError, match="bot domain"):
+        check_domain(domain)

@@ -1,8 +1,9 @@
 """The output channel of one WhatsApp turn: collects what the bot says, then sends it at once.
 
-Collecting first lets the turn be ordered (escalation first) and rendered as a whole (the
-plain text and its `meso` envelope become one message). The channel is created with the
-user's real number; Rasa's `recipient_id` is only the pseudonym and is not used for sending.
+Collecting first lets the turn be ordered (escalation first) and rendered as a whole. Each bot
+response is kept as one message (bot/channels/output.py), so a `Reply` arrives with its text and
+its `meso` envelope together. The channel is created with the user's real number; Rasa's
+`recipient_id` is only the pseudonym and is not used for sending.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel
 
+from bot.channels.output import bot_message
 from bot.channels.whatsapp.delivery import Recipient, TurnDelivery
 
 CHANNEL_NAME = "whatsapp"
-_KEPT_KEYS = ("text", "buttons", "quick_replies", "custom", "image", "attachment")
 
 
 class WhatsAppOutput(CollectingOutputChannel):
@@ -28,8 +29,9 @@ class WhatsAppOutput(CollectingOutputChannel):
         return CHANNEL_NAME
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        """Keep the bot message whole (the base class would split text at blank lines)."""
-        kept = {key: message[key] for key in _KEPT_KEYS if message.get(key) is not None}
+        """Keep the bot response whole: one message (the base class would send its text, cut at
+        blank lines, and its custom payload apart)."""
+        kept = bot_message(message)
         if kept:
             await self._persist_message(kept)
 

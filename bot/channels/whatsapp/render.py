@@ -6,8 +6,9 @@ Rules (WhatsApp's limits in brackets):
 - Buttons become reply buttons [3; title 20, id 256] or, when there are more, a list
   [10 rows; row title 24, row id 200, button label 20]. An interactive body is limited
   [1024], so a longer text goes first as text and the buttons follow under a short prompt.
-- A `meso` envelope is preferred over the plain text that precedes it (which repeats it):
-  body, then "Evidence note: ..." and "Sources: title (file)", never dropped.
+- Each Rasa message is one bot response. One with a `meso` envelope is rendered from the
+  envelope (body, then "Evidence note: ..." and "Sources: title (file)", never dropped, and the
+  envelope's buttons); one without is rendered from its text and buttons.
 """
 
 from __future__ import annotations
@@ -214,18 +215,9 @@ def _envelope(message: Message) -> dict[str, Any] | None:
     return meso if isinstance(meso, dict) else None
 
 
-def _repeats(text_message: Message, envelope: dict[str, Any] | None) -> bool:
-    """True when a text message is the plain-text twin of the envelope that follows it."""
-    if envelope is None or not text_message.get("text"):
-        return False
-    body = str(envelope.get("body") or "").strip()
-    return str(text_message["text"]).strip().startswith(body)
-
-
 def _parts(messages: Sequence[Message]) -> list[_Part]:
     parts: list[_Part] = []
-    for index, message in enumerate(messages):
-        following = messages[index + 1] if index + 1 < len(messages) else {}
+    for message in messages:
         envelope = _envelope(message)
         if envelope is not None:
             parts.append(
@@ -238,13 +230,13 @@ def _parts(messages: Sequence[Message]) -> list[_Part]:
             )
             continue
         if message.get("custom") is not None:
-            logger.debug("whatsapp: skipped a custom message this channel does not render")
+            logger.debug("whatsapp: skipped a custom payload this channel does not render")
         if message.get("image"):
             parts.append(_Part(image=str(message["image"])))
         if message.get("attachment"):
             parts.append(_Part(text=str(message["attachment"])))
         text = message.get("text")
         buttons = tuple(message.get("buttons") or message.get("quick_replies") or ())
-        if (text or buttons) and not _repeats(message, _envelope(following)):
+        if text or buttons:
             parts.append(_Part(text=whatsapp_markup(str(text or "").strip()), buttons=buttons))
     return parts

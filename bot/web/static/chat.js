@@ -3,8 +3,8 @@
  *   text always become text nodes, never markup.
  * - One Rasa session over socket.io: session_request (same id on every reconnect) and
  *   session_confirm; user_uttered out, bot_uttered in; socket.io retries with backoff.
- * - A reply is text parts (Rasa splits on blank lines; buttons ride as quick_replies) and then
- *   {"meso": envelope}; the parts show at once and the envelope's rendering replaces them.
+ * - Each bot_uttered event is one reply (bot/channels/socketio.py): {text, quick_replies, meso}.
+ *   It becomes one entry, drawn from the envelope when there is one, else from text and buttons.
  * - The transcript is kept only through the `store` passed in (the kiosk passes none).
  */
 (function (global) {
@@ -134,7 +134,7 @@
       const label = el("span", { class: "meso-note-label" }, s.evidence);
       box.append(el("p", { class: "meso-note" }, label, " ", String(env.disclaimer)));
     }
-    const body = env ? env.body : (entry.parts || []).join("\n\n");
+    const body = env ? env.body : entry.text;
     if (body) box.append(el("div", { class: "meso-body" }, renderMarkdown(body)));
     const cites = (env && Array.isArray(env.citations) ? env.citations : []).filter(Boolean);
     if (cites.length) {
@@ -169,7 +169,7 @@
       this.s = STRINGS[opts.lang] || STRINGS.en;
       this.entries = [];
       this.nodes = new WeakMap();
-      this.sessionId = this.pending = this.socket = this.anchor = null;
+      this.sessionId = this.socket = this.anchor = null;
       this.busy = this.online = this.failed = this.parked = false;
       this.build(opts.mount);
       const saved = this.store && this.store.load();
@@ -273,7 +273,7 @@
       }
       if (this.store) this.store.clear();
       this.entries = [];
-      this.pending = this.sessionId = this.anchor = null;
+      this.sessionId = this.anchor = null;
       this.online = this.failed = false;
       this.log.textContent = this.input.value = "";
       this.setBusy(false);
@@ -304,7 +304,7 @@
       const message = { message: payload, session_id: this.sessionId };
       if (this.metadata) message.metadata = this.metadata;
       this.socket.emit("user_uttered", message);
-      this.pending = this.anchor = null;
+      this.anchor = null;
       this.add({ from: "user", text: shown });
       this.setBusy(true);
       this.onActivity();
@@ -319,6 +319,7 @@
       this.focus();
     }
 
+    /** One bot_uttered event: one reply, one entry. */
     receive(msg) {
       if (!msg || typeof msg !== "object") return;
       const env = msg.meso && typeof msg.meso === "object" ? msg.meso : null;
@@ -326,14 +327,9 @@
       const buttons = buttonsOf(msg.quick_replies || msg.buttons);
       if (!env && text === null && !buttons.length) return;
       this.setBusy(false);
-      const entry = this.pending || this.add({ from: "bot", parts: [], buttons: [], env: null, used: false });
+      const entry = this.add({ from: "bot", text, buttons, env, used: false });
       this.anchor = this.anchor || entry;
-      if (text !== null) entry.parts.push(text);
-      entry.buttons = entry.buttons.concat(buttons);
-      if (env) entry.env = env;
-      this.pending = env ? null : entry;
-      this.redraw(entry);
-      this.save();
+      this.scroll();
       if (env && env.escalation) this.onEscalation(env.escalation);
       this.onActivity();
     }
