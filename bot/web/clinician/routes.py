@@ -18,8 +18,10 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot.tickets import audit
+from bot.tickets import queries as inbox
 from bot.web.app import SETTINGS_KEY
-from bot.web.clinician import accounts, audit, csrf, inbox
+from bot.web.clinician import accounts, csrf
 from bot.web.clinician.clock import utcnow
 from bot.web.clinician.render import STATIC_DIR
 from bot.web.clinician.sessions import StaffIdentity, new_token

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.datafiles import DataFileError
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, Ticket
+from bot.tickets.records import record_report
 from bot.triage.escalation import (
     REPLIES_FILE,
     CallbackConsentMissing,
@@ -23,7 +24,6 @@ from bot.triage.escalation import (
     save_callback_number,
     ticket_reference,
 )
-from bot.triage.tickets import record_report
 
 from .helpers import make_clinic, make_report
 

@@ -25,9 +25,9 @@ from sqlalchemy import select, update
 from bot.clinic import ClinicConfig
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, Notification, Ticket, utcnow
-from bot.triage.notify.mail import EmailSender
-from bot.triage.notify.notice import Sender, TicketNotice
-from bot.triage.notify.webhook import WebhookSender
+from bot.tickets.notify.mail import EmailSender
+from bot.tickets.notify.notice import Sender, TicketNotice
+from bot.tickets.notify.webhook import WebhookSender
 from bot.triage.result import SEVERITY_ORDER
 
 logger = logging.getLogger(__name__)

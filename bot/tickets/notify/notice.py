@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.storage.models import Ticket
-from bot.triage.tickets import as_utc
+from bot.tickets.records import as_utc
 
 TICKET_LINK = "/clinician/tickets/{ticket_id}"
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
 from bot.storage.models import Ticket
+from bot.tickets import audit
+from bot.tickets.audit import AuditView
 from bot.triage.result import SEVERITY_ORDER
-from bot.web.clinician import audit
-from bot.web.clinician.audit import AuditView
 from bot.web.clinician.clock import as_utc, utcnow
 
 OPEN = "open"
