@@ -16,11 +16,10 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
-from bot.storage.models import Ticket
+from bot.storage.models import Ticket, as_utc, utcnow
 from bot.tickets import audit
 from bot.tickets.audit import AuditView
 from bot.triage.result import SEVERITY_ORDER
-from bot.web.clinician.clock import as_utc, utcnow
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"

@@ -28,7 +28,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tickets.records import report_from_rasa_events
+from bot.tickets.report import report_from_rasa_events
 from bot.tickets.spool import Spool
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from aiosmtpd.smtp import Envelope
 from bot.clinic import ClinicConfig, EmailSettings, NotificationSettings, load_clinic
 from bot.serve import free_port
 from bot.storage.db import Database
-from bot.tickets.records import Report
+from bot.tickets.report import Report
 from bot.triage.result import SymptomMention, TriageResult
 
 

@@ -10,12 +10,8 @@ from sqlalchemy import event, func, select
 
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, Notification, Ticket
-from bot.tickets.records import (
-    MAX_TRIGGER_CHARS,
-    NotAReport,
-    record_report,
-    ticket_id_for,
-)
+from bot.tickets.records import MAX_TRIGGER_CHARS, record_report, ticket_id_for
+from bot.tickets.report import NotAReport
 
 from .helpers import SmtpReceiver, make_clinic, make_report
 
