@@ -24,6 +24,7 @@ LOGOUT = "logout"
 TICKET_VIEW = "ticket_view"
 TICKET_ACKNOWLEDGE = "ticket_acknowledge"
 TICKET_RESOLVE = "ticket_resolve"
+TICKET_REOPEN = "ticket_reopen"
 # The assistant, the patient and the notification worker:
 TICKET_CREATED = "ticket_created"
 CALLBACK_REQUESTED = "callback_requested"
