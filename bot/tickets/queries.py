@@ -29,6 +29,8 @@ class TicketNotFound(LookupError):
 
 @dataclass(frozen=True)
 class TicketSummary:
+    """A ticket as lists show it: no patient text, no phone number (times are aware UTC)."""
+
     id: str
     severity: str
     status: str
