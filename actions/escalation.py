@@ -14,14 +14,10 @@ from actions.services import services
 from bot.knowledge.answers import compose_topic_answer
 from bot.replies.reply import Reply
 from bot.replies.standard import question_topic
-from bot.triage.escalation import (
-    CallbackRefused,
-    callback_text,
-    escalation_reply,
-    save_callback_number,
-)
-from bot.triage.spool import record_report_promptly
-from bot.triage.tickets import report_from_rasa_events
+from bot.tickets.callback import CallbackRefused, save_callback_number
+from bot.tickets.report import report_from_rasa_events
+from bot.tickets.spool import record_report_promptly
+from bot.triage.escalation import callback_text, escalation_reply
 
 EMERGENCY_INSTRUCTION = "utter_emergency"
 

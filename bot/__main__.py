@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve_main(args.rest)
         if args.command == "worker":
-            from bot.triage.notify.worker import main as worker_main
+            from bot.tickets.notify.worker import main as worker_main
 
             return worker_main(args.rest) or 0
         from bot.web.clinician.accounts import main as staff_main

@@ -29,6 +29,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` as an aware UTC datetime; naive values (as SQLite returns them) are taken to be
+    UTC, which is how this project stores every time."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

@@ -1,47 +1,34 @@
-"""What the patient is told when a symptom is escalated, and the callback number they may leave.
+"""What the patient is told when a symptom is escalated, and the texts of the callback flow.
 
 Texts live in data/triage/replies.yml (English) and replies.<lang>.yml for every other reply
 language of data/languages.yml (schema bot/schemas/triage_replies.yml); this module only picks
-the patient's language and fills in clinic details and the ticket reference.
+the patient's language and fills in clinic details and the ticket reference. Storing the
+callback number is bot/tickets/callback.py.
 """
 
 from __future__ import annotations
 
-import logging
 import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
-from sqlalchemy import update
-
 from bot.clinic import ClinicConfig
 from bot.datafiles import DataFileError, load_checked
 from bot.language.identify import language_settings
 from bot.paths import TRIAGE_DIR
 from bot.replies.reply import Button, Escalation, Reply, Severity
-from bot.storage.db import Database
-from bot.storage.models import AuditEntry, Ticket, utcnow
-
-logger = logging.getLogger(__name__)
+from bot.tickets.records import ticket_reference
+from bot.triage.result import SEVERITY_ORDER
 
 REPLIES_FILE = TRIAGE_DIR / "replies.yml"
 DEFAULT_LANGUAGE = "en"
 CLINIC_FIELDS = frozenset({"emergency_number", "clinic_phone", "clinic_name", "opening_hours"})
 # Extra placeholders allowed per text, by key path.
 EXTRA_FIELDS = {"reference": {"ticket"}, "saved": {"number"}}
-REFERENCE_LENGTH = 8
-SEVERITIES = ("emergency", "urgent", "routine")
-PATIENT_ACTOR = "patient"
-
-
-def ticket_reference(ticket_id: str) -> str:
-    """The short reference a patient sees and can quote on the phone (the id's first 8 hex
-    digits, upper case); the clinician inbox can find a ticket by it."""
-    return ticket_id[:REFERENCE_LENGTH].upper()
+# Most severe first, from the one severity order.
+SEVERITIES = tuple(sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__, reverse=True))
 
 
 # --- texts -----------------------------------------------------------------------------------
@@ -139,6 +126,11 @@ def callback_text(key: str, clinic: ClinicConfig, lang: str | None = None, **ext
     return _fill(texts_for(lang).callback(key), clinic, **extra)
 
 
+def callback_error_text(reason: str, clinic: ClinicConfig, lang: str | None = None) -> str:
+    """Why a callback number was refused, in `lang`: `reason` is a key under callback.errors."""
+    return _fill(texts_for(lang).callback_error(reason), clinic)
+
+
 def safety_line(clinic: ClinicConfig, lang: str | None = None) -> str:
     """ "If this is an emergency, call {emergency_number} now", in `lang`."""
     return _fill(texts_for(lang).text("safety_line"), clinic)
@@ -191,89 +183,3 @@ def escalation_reply(
         ),
         buttons=buttons,
     )
-
-
-# --- callback number -------------------------------------------------------------------------
-
-
-class CallbackRefused(ValueError):
-    """The number was not stored. `str(exc)` is a patient-facing explanation (never contains
-    the number); `reason` is one of the keys under callback.errors in the replies file."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        self.reason = reason
-        super().__init__(message)
-
-
-class InvalidCallbackNumber(CallbackRefused):
-    """Unreadable, too short, too long, or not a number in use."""
-
-
-class CallbackConsentMissing(CallbackRefused):
-    """The patient did not agree to us keeping the number."""
-
-
-class UnknownTicket(CallbackRefused, LookupError):
-    """No ticket with that id."""
-
-
-def normalize_callback_number(
-    raw_number: str, clinic: ClinicConfig, lang: str | None = None
-) -> str:
-    """E.164 form of `raw_number` (national numbers read in clinic.region); raises
-    InvalidCallbackNumber with the reason."""
-    try:
-        number = phonenumbers.parse(str(raw_number or "").strip(), clinic.region)
-    except NumberParseException as exc:
-        reason = {
-            NumberParseException.TOO_SHORT_NSN: "too_short",
-            NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
-            NumberParseException.TOO_LONG: "too_long",
-        }.get(exc.error_type, "unreadable")
-        raise _refusal(InvalidCallbackNumber, reason, clinic, lang) from None
-    possible = phonenumbers.is_possible_number_with_reason(number)
-    if possible == ValidationResult.TOO_SHORT:
-        raise _refusal(InvalidCallbackNumber, "too_short", clinic, lang)
-    if possible == ValidationResult.TOO_LONG:
-        raise _refusal(InvalidCallbackNumber, "too_long", clinic, lang)
-    if not phonenumbers.is_valid_number(number):
-        raise _refusal(InvalidCallbackNumber, "invalid", clinic, lang)
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
-
-
-def save_callback_number(
-    db: Database,
-    ticket_id: str,
-    raw_number: str,
-    clinic: ClinicConfig,
-    consent: bool,
-    lang: str | None = None,
-) -> str:
-    """Validate and store the callback number on the ticket (and nowhere else); returns E.164.
-
-    Raises CallbackConsentMissing without consent, InvalidCallbackNumber for a bad number,
-    UnknownTicket for an unknown ticket id; database errors propagate.
-    """
-    if not consent:
-        raise _refusal(CallbackConsentMissing, "no_consent", clinic, lang)
-    e164 = normalize_callback_number(raw_number, clinic, lang)
-    with db.session() as session:
-        changed = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id)
-            .values(callback_number=e164, callback_consent_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed != 1:
-            raise _refusal(UnknownTicket, "unknown_ticket", clinic, lang)
-        session.add(
-            AuditEntry(actor=PATIENT_ACTOR, action="callback_requested", ticket_id=ticket_id)
-        )
-    logger.info("ticket %s: callback number stored", ticket_id)
-    return e164
-
-
-def _refusal(
-    kind: type[CallbackRefused], reason: str, clinic: ClinicConfig, lang: str | None = None
-) -> CallbackRefused:
-    return kind(reason, _fill(texts_for(lang).callback_error(reason), clinic))

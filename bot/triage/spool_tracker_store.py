@@ -28,8 +28,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.triage.spool import Spool
-from bot.triage.tickets import report_from_rasa_events
+from bot.tickets.report import report_from_rasa_events
+from bot.tickets.spool import Spool
 
 logger = logging.getLogger(__name__)
 REMEMBERED_MESSAGES = 10_000  # spooled message ids kept to avoid appending one twice

@@ -15,10 +15,10 @@ import actions.services
 from actions.escalation import ActionEscalate
 from bot.clinic import clinic_config
 from bot.storage.db import Database
-from bot.triage import spool as spool_module
-from bot.triage.spool import Spool, drain_spool
-from bot.triage.tickets import ticket_id_for
-from tests.escalation.helpers import make_report
+from bot.tickets import spool as spool_module
+from bot.tickets.records import ticket_id_for
+from bot.tickets.spool import Spool, drain_spool
+from tests.tickets.helpers import make_report
 
 QUESTION = "my cheek is swollen and hot since the injections, how long does downtime last?"
 

@@ -177,6 +177,7 @@ async def test_every_inbox_url_refuses_requests_without_a_session(
         for url in (
             f"/clinician/tickets/{ticket_id}/acknowledge",
             f"/clinician/tickets/{ticket_id}/resolve",
+            f"/clinician/tickets/{ticket_id}/reopen",
             "/clinician/logout",
         ):
             response = await client.post(url, data={"csrf_token": "x"}, allow_redirects=False)
@@ -519,6 +520,7 @@ async def test_unknown_ticket_is_a_404_page(staff: TestClient) -> None:
             "/clinician/tickets/0123456789abcdef/acknowledge", data={"csrf_token": token}
         ),
         await staff.post("/clinician/tickets/0123456789abcdef/resolve", data={"csrf_token": token}),
+        await staff.post("/clinician/tickets/0123456789abcdef/reopen", data={"csrf_token": token}),
     ):
         assert response.status == 404
         assert "Ticket not found" in await response.text()
@@ -564,7 +566,10 @@ async def test_acknowledge_then_resolve_records_who_and_when(
     assert resolved_entry.detail == "from acknowledged; note: Called back; <advised> ice."
     page = await (await staff.get(f"/clinician/tickets/{ticket_id}")).text()
     assert "Called back; &lt;advised&gt; ice." in page
-    assert "No actions left" in page
+    # Resolved: neither acknowledge nor resolve is offered any more; only reopening is.
+    assert f'action="/clinician/tickets/{ticket_id}/acknowledge"' not in page
+    assert f'action="/clinician/tickets/{ticket_id}/resolve"' not in page
+    assert f'action="/clinician/tickets/{ticket_id}/reopen"' in page
 
 
 async def test_invalid_transitions_answer_409(staff: TestClient, db: Database) -> None:
@@ -626,6 +631,64 @@ async def test_two_clinicians_acknowledging_at_once_get_one_success(db: Database
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_resolved_ticket_is_reopened_from_its_page(staff: TestClient, db: Database) -> None:
+    ticket_id = add_ticket(
+        db, "urgent", 60, status="resolved", resolved_by=OTHER_USER, resolved_at=utcnow()
+    )
+    page = await (await staff.get(f"/clinician/tickets/{ticket_id}")).text()
+    reopen_url = f"/clinician/tickets/{ticket_id}/reopen"
+    form = page[page.index(f'action="{reopen_url}"') :]
+    form = form[: form.index("</form>")]
+    assert ">Reopen</button>" in form
+    token = hidden_csrf(form)  # the form carries the session's CSRF token
+
+    response = await staff.post(
+        reopen_url, data={"csrf_token": token, "note": "Worse <again>"}, allow_redirects=False
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == f"/clinician/tickets/{ticket_id}?done=reopened"
+    row = ticket_row(db, ticket_id)
+    assert (row.status, row.resolved_by, row.resolved_at) == ("open", None, None)
+    [entry] = audit_rows(db, "ticket_reopen")
+    assert (entry.actor, entry.ticket_id) == (USER, ticket_id)
+    assert entry.detail.startswith(f"was resolved by {OTHER_USER} at ")
+    assert entry.detail.endswith("; note: Worse <again>")
+
+    page = await (await staff.get(response.headers["Location"])).text()
+    assert "You reopened this ticket." in page
+    assert "Not yet acknowledged" in page
+    assert "Reopened by nurse.amy" in page
+    assert "Worse &lt;again&gt;" in page
+    assert f'action="/clinician/tickets/{ticket_id}/acknowledge"' in page
+    assert reopen_url not in page
+    assert f"/clinician/tickets/{ticket_id}" in await (await staff.get("/clinician")).text()
+    assert ticket_id not in await (await staff.get("/clinician/resolved")).text()
+
+
+async def test_reopen_needs_the_csrf_token_and_a_resolved_ticket(
+    staff: TestClient, db: Database
+) -> None:
+    resolved = add_ticket(db, "routine", 30, status="resolved", resolved_by=OTHER_USER)
+    acknowledged = add_ticket(db, "urgent", 20, status="acknowledged", acknowledged_by=OTHER_USER)
+    for data in ({}, {"csrf_token": "C" * 43}):
+        response = await staff.post(
+            f"/clinician/tickets/{resolved}/reopen", data=data, allow_redirects=False
+        )
+        assert response.status == 403
+    assert ticket_row(db, resolved).status == "resolved"
+
+    token = await page_csrf(staff)
+    response = await staff.post(
+        f"/clinician/tickets/{acknowledged}/reopen", data={"csrf_token": token}
+    )
+    assert response.status == 409
+    text = await response.text()
+    assert "cannot be reopened because it is already acknowledged" in text
+    assert OTHER_USER in text
+    assert ticket_row(db, acknowledged).acknowledged_by == OTHER_USER
+    assert audit_rows(db, "ticket_reopen") == []
 
 
 # --- audit page ------------------------------------------------------------------------------

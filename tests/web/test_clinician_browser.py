@@ -1,5 +1,5 @@
 """The inbox in real headless Chromium on a tablet-sized screen: sign in, read, acknowledge,
-resolve, sign out, with the real CSP and Referrer-Policy in force."""
+resolve, reopen, sign out, with the real CSP and Referrer-Policy in force."""
 
 from __future__ import annotations
 
@@ -92,6 +92,12 @@ def test_a_clinician_works_a_ticket_in_the_browser(server: str, db: Database, pa
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.get_by_role("status")).to_have_text("You acknowledged this ticket.")
     page.get_by_label("Resolution note (optional, kept in the audit trail)").fill("Called back")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("status")).to_have_text("You resolved this ticket.")
+    page.get_by_label("Why it is reopened (optional, kept in the audit trail)").fill("Worse again")
+    page.get_by_role("button", name="Reopen").click()
+    expect(page.get_by_role("status")).to_have_text("You reopened this ticket.")
+    expect(page.locator(".history").first).to_contain_text(f"Reopened by {USER}")
     page.get_by_role("button", name="Resolve").click()
     expect(page.get_by_role("status")).to_have_text("You resolved this ticket.")
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.triage.result import SEVERITY_ORDER
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -55,6 +57,7 @@ class Templates:
         )
         self._env.filters.update(age=format_age, when=format_time, label=label, tel=tel_href)
         self._env.filters["iso"] = lambda value: value.isoformat() if value else ""
+        self._env.globals["severities"] = tuple(SEVERITY_ORDER)
 
     def render(self, name: str, **context: Any) -> str:
         return self._env.get_template(name).render(**context)

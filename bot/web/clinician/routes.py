@@ -18,8 +18,9 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot.tickets import audit, lifecycle, queries, states
 from bot.web.app import SETTINGS_KEY
-from bot.web.clinician import accounts, audit, csrf, inbox
+from bot.web.clinician import accounts, csrf
 from bot.web.clinician.clock import utcnow
 from bot.web.clinician.render import STATIC_DIR
 from bot.web.clinician.sessions import StaffIdentity, new_token
@@ -47,6 +48,7 @@ _PUBLIC = frozenset({"clinician.login", "clinician.static"})
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _STAFF = "clinician.staff"
 _SAFE_NEXT = re.compile(r"/clinician(/[A-Za-z0-9_-]+)*")
+_DONE = frozenset(t.done for t in states.TRANSITIONS.values())  # ?done= values a page confirms
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -60,6 +62,7 @@ def register(app: web.Application) -> None:
     router.add_get(f"{PREFIX}/tickets/{{ticket_id}}", ticket_page, name="clinician.ticket")
     router.add_post(f"{PREFIX}/tickets/{{ticket_id}}/acknowledge", acknowledge_action)
     router.add_post(f"{PREFIX}/tickets/{{ticket_id}}/resolve", resolve_action)
+    router.add_post(f"{PREFIX}/tickets/{{ticket_id}}/reopen", reopen_action)
     router.add_get(f"{PREFIX}/audit", audit_page, name="clinician.audit")
     router.add_get(f"{PREFIX}/api/tickets", api_tickets, name="clinician.api.tickets")
     router.add_get(LOGIN_PATH, login_page, name="clinician.login")
@@ -314,14 +317,14 @@ async def logout_action(request: web.Request) -> web.Response:
 
 
 async def inbox_page(request: web.Request) -> web.Response:
-    tickets = await asyncio.to_thread(inbox.list_open, _state(request).db)
+    tickets = await asyncio.to_thread(queries.list_open, _state(request).db)
     return _page(
         request, "inbox.html", section="open", tab="open", tickets=tickets, refresh=REFRESH_SECONDS
     )
 
 
 async def resolved_page(request: web.Request) -> web.Response:
-    tickets = await asyncio.to_thread(inbox.list_resolved, _state(request).db)
+    tickets = await asyncio.to_thread(queries.list_resolved, _state(request).db)
     return _page(request, "inbox.html", section="resolved", tab="resolved", tickets=tickets)
 
 
@@ -331,46 +334,57 @@ async def ticket_page(request: web.Request) -> web.Response:
         return _not_found(request)
     try:
         detail = await asyncio.to_thread(
-            inbox.view_ticket, _state(request).db, ticket_id, _staff(request).username
+            queries.view_ticket, _state(request).db, ticket_id, _staff(request).username
         )
-    except inbox.TicketNotFound:
+    except queries.TicketNotFound:
         return _not_found(request)
     done = request.query.get("done")
     return _page(
         request,
         "ticket.html",
         ticket=detail,
-        done=done if done in ("acknowledged", "resolved") else None,
-        note_max=inbox.NOTE_MAX,
+        done=done if done in _DONE else None,
+        note_max=lifecycle.NOTE_MAX,
     )
 
 
 async def acknowledge_action(request: web.Request) -> web.Response:
-    return await _transition(request, "acknowledged", inbox.acknowledge)
+    return await _transition(request, states.ACKNOWLEDGE, lifecycle.acknowledge)
 
 
 async def resolve_action(request: web.Request) -> web.Response:
-    note = _text(await _form(request), "note", inbox.NOTE_MAX)
+    note = _text(await _form(request), "note", lifecycle.NOTE_MAX)
     return await _transition(
         request,
-        "resolved",
-        lambda db, ticket_id, actor: inbox.resolve(db, ticket_id, actor, note),
+        states.RESOLVE,
+        lambda db, ticket_id, actor: lifecycle.resolve(db, ticket_id, actor, note),
+    )
+
+
+async def reopen_action(request: web.Request) -> web.Response:
+    note = _text(await _form(request), "note", lifecycle.NOTE_MAX)
+    return await _transition(
+        request,
+        states.REOPEN,
+        lambda db, ticket_id, actor: lifecycle.reopen(db, ticket_id, actor, note),
     )
 
 
 async def _transition(
-    request: web.Request, done: str, change: Callable[[Any, str, str], None]
+    request: web.Request, action: str, change: Callable[[Any, str, str], None]
 ) -> web.Response:
+    """Run `change` (one of bot.tickets.lifecycle's) and show the ticket, or the conflict."""
     ticket_id = request.match_info["ticket_id"]
     if len(ticket_id) > MAX_TICKET_ID:
         return _not_found(request)
     try:
         await asyncio.to_thread(change, _state(request).db, ticket_id, _staff(request).username)
-    except inbox.TicketNotFound:
+    except queries.TicketNotFound:
         return _not_found(request)
-    except inbox.InvalidTransition as exc:
-        return _page(request, "conflict.html", 409, ticket=exc.ticket, action=exc.action)
-    return _redirect(ticket_url(ticket_id) + f"?done={done}")
+    except lifecycle.InvalidTransition as exc:
+        done = states.TRANSITIONS[exc.action].done
+        return _page(request, "conflict.html", 409, ticket=exc.ticket, done=done)
+    return _redirect(ticket_url(ticket_id) + f"?done={states.TRANSITIONS[action].done}")
 
 
 def _not_found(request: web.Request) -> web.Response:
@@ -390,7 +404,7 @@ async def audit_page(request: web.Request) -> web.Response:
 
 async def api_tickets(request: web.Request) -> web.Response:
     """Open tickets in inbox order, summary fields only."""
-    tickets = await asyncio.to_thread(inbox.list_open, _state(request).db)
+    tickets = await asyncio.to_thread(queries.list_open, _state(request).db)
     now = utcnow()
     return web.json_response(
         {

@@ -15,7 +15,7 @@ import ssl
 from email.message import EmailMessage
 
 from bot.clinic import EmailSettings
-from bot.triage.notify.notice import DeliveryError, TicketNotice
+from bot.tickets.notify.notice import DeliveryError, TicketNotice
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ Delivery is at least once; receivers dedupe by ticket id (webhook `Idempotency-K
 `Message-ID`). Rows are never deleted: a row that used up its attempts keeps `last_error`.
 """
 
-from bot.triage.notify.notice import DeliveryError, Sender, TicketNotice
-from bot.triage.notify.outbox import Outbox, OutboxPass, backoff_delay, senders_for
+from bot.tickets.notify.notice import DeliveryError, Sender, TicketNotice
+from bot.tickets.notify.outbox import Outbox, OutboxPass, backoff_delay, senders_for
 
 __all__ = [
     "DeliveryError",

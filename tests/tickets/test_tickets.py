@@ -10,12 +10,8 @@ from sqlalchemy import event, func, select
 
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, Notification, Ticket
-from bot.triage.tickets import (
-    MAX_TRIGGER_CHARS,
-    NotAReport,
-    record_report,
-    ticket_id_for,
-)
+from bot.tickets.records import MAX_TRIGGER_CHARS, record_report, ticket_id_for
+from bot.tickets.report import NotAReport
 
 from .helpers import SmtpReceiver, make_clinic, make_report
 
@@ -111,7 +107,7 @@ def test_no_target_warns_once_and_still_stores(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     clinic = make_clinic()
-    with caplog.at_level(logging.WARNING, logger="bot.triage.tickets"):
+    with caplog.at_level(logging.WARNING, logger="bot.tickets.records"):
         record_report(db, make_report(message_id="a"), clinic)
         record_report(db, make_report(message_id="b"), clinic)
     warnings = [r for r in caplog.records if "no notification target" in r.getMessage()]

@@ -24,10 +24,11 @@ from sqlalchemy import select, update
 
 from bot.clinic import ClinicConfig
 from bot.storage.db import Database
-from bot.storage.models import AuditEntry, Notification, Ticket, utcnow
-from bot.triage.notify.mail import EmailSender
-from bot.triage.notify.notice import Sender, TicketNotice
-from bot.triage.notify.webhook import WebhookSender
+from bot.storage.models import Notification, Ticket, utcnow
+from bot.tickets import audit
+from bot.tickets.notify.mail import EmailSender
+from bot.tickets.notify.notice import Sender, TicketNotice
+from bot.tickets.notify.webhook import WebhookSender
 from bot.triage.result import SEVERITY_ORDER
 
 logger = logging.getLogger(__name__)
@@ -170,13 +171,12 @@ class Outbox:
                 )
                 .execution_options(synchronize_session=False)
             )
-            session.add(
-                AuditEntry(
-                    actor=WORKER_ACTOR,
-                    action="notification_delivered",
-                    ticket_id=notice.ticket_id,
-                    detail=f"target={row.target}",
-                )
+            audit.add(
+                session,
+                WORKER_ACTOR,
+                audit.NOTIFICATION_DELIVERED,
+                notice.ticket_id,
+                f"target={row.target}",
             )
         logger.info("ticket %s: %s notification delivered", notice.ticket_id, row.target)
 
@@ -202,13 +202,12 @@ class Outbox:
                 .execution_options(synchronize_session=False)
             )
             if gave_up:
-                session.add(
-                    AuditEntry(
-                        actor=WORKER_ACTOR,
-                        action="notification_failed",
-                        ticket_id=notice.ticket_id,
-                        detail=f"target={row.target} attempts={attempts}: {error}",
-                    )
+                audit.add(
+                    session,
+                    WORKER_ACTOR,
+                    audit.NOTIFICATION_FAILED,
+                    notice.ticket_id,
+                    f"target={row.target} attempts={attempts}: {error}",
                 )
         if gave_up:
             result.failed += 1

@@ -1,4 +1,10 @@
-"""Audit trail of the inbox: sign-ins, sign-outs, ticket views and status changes."""
+"""The audit trail: sign-ins, sign-outs, ticket creation, views, status changes, callback numbers
+and notification outcomes.
+
+Contract: `add` is the only code that writes an audit row (`record` wraps it in a transaction of
+its own); every room calls it, inside the transaction of the change it records whenever there
+is one, so the row commits or rolls back with that change. Rows are never updated or deleted.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
-from bot.storage.models import AuditEntry
-from bot.web.clinician.clock import as_utc, utcnow
+from bot.storage.models import AuditEntry, as_utc, utcnow
 
+# Actions. Clinician inbox:
 LOGIN_SUCCESS = "login_success"
 LOGIN_FAILURE = "login_failure"
 LOGOUT = "logout"
 TICKET_VIEW = "ticket_view"
 TICKET_ACKNOWLEDGE = "ticket_acknowledge"
 TICKET_RESOLVE = "ticket_resolve"
+TICKET_REOPEN = "ticket_reopen"
+# The assistant, the patient and the notification worker:
+TICKET_CREATED = "ticket_created"
+CALLBACK_REQUESTED = "callback_requested"
+NOTIFICATION_DELIVERED = "notification_delivered"
+NOTIFICATION_FAILED = "notification_failed"
 
 _ACTOR_MAX = 64
 _DETAIL_MAX = 2000
@@ -40,7 +52,8 @@ def add(
     detail: str | None = None,
     at: datetime | None = None,
 ) -> None:
-    """Add an entry inside the caller's transaction, so it commits with the change it records."""
+    """Add an entry inside the caller's transaction, so it commits with the change it records.
+    The one place an `AuditEntry` is made; `actor` and `detail` are cut to their column sizes."""
     session.add(
         AuditEntry(
             at=at or utcnow(),

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.storage.models import Ticket
-from bot.triage.tickets import as_utc
+from bot.storage.models import Ticket, as_utc
 
 TICKET_LINK = "/clinician/tickets/{ticket_id}"
 

@@ -1,6 +1,6 @@
 """The escalation worker: each pass drains the spool into tickets, then delivers due notifications.
 
-    python -m bot.triage.notify.worker [--once] [--interval SECONDS]
+    python -m bot.tickets.notify.worker [--once] [--interval SECONDS]
 
 (`python -m bot worker` runs the same `main`.) Without --once it polls every second and stops
 cleanly on SIGTERM or SIGINT, finishing the pass in progress. A database outage is logged and
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from bot.clinic import ClinicConfig, clinic_config
 from bot.datafiles import DataFileError
 from bot.storage.db import Database, get_database
-from bot.triage.notify.outbox import Outbox, OutboxPass
-from bot.triage.spool import Spool
+from bot.tickets.notify.outbox import Outbox, OutboxPass
+from bot.tickets.spool import Spool
 
 logger = logging.getLogger(__name__)
 

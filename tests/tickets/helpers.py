@@ -16,8 +16,8 @@ from aiosmtpd.smtp import Envelope
 from bot.clinic import ClinicConfig, EmailSettings, NotificationSettings, load_clinic
 from bot.serve import free_port
 from bot.storage.db import Database
+from bot.tickets.report import Report
 from bot.triage.result import SymptomMention, TriageResult
-from bot.triage.tickets import Report
 
 
 def unreachable_db(tmp_path: Path) -> Database:

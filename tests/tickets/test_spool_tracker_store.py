@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 
 from bot.storage.db import Database
 from bot.storage.models import Ticket
-from bot.triage.spool import Spool, drain_spool
+from bot.tickets.records import record_report
+from bot.tickets.report import report_from_rasa_events
+from bot.tickets.spool import Spool, drain_spool
 from bot.triage.spool_tracker_store import SpoolingSQLTrackerStore
-from bot.triage.tickets import record_report, report_from_rasa_events
 
 from .helpers import make_clinic, make_report
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.storage.db import Database
-from bot.triage import tickets
-from bot.triage.spool import Spool
+from bot.tickets import records
+from bot.tickets.spool import Spool
 
 from .helpers import FakeClock, SmtpReceiver, WebhookReceiver
 
@@ -33,7 +33,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture(autouse=True)
 def _fresh_no_target_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tickets, "_warned_no_targets", False)
+    monkeypatch.setattr(records, "_warned_no_targets", False)
 
 
 @pytest.fixture

@@ -1,9 +1,5 @@
-"""Ticket queries and status changes for the inbox.
-
-Statuses move open -> acknowledged -> resolved; an open ticket may also be resolved directly.
-Every change is a conditional UPDATE, so two clinicians pressing the same button get one success
-and one InvalidTransition, and its audit entry commits in the same transaction.
-"""
+"""What the clinician inbox lists and shows about tickets. Only `view_ticket` writes (its audit
+row: who saw the ticket); status changes are bot/tickets/lifecycle.py."""
 
 from __future__ import annotations
 
@@ -12,21 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
-from bot.storage.models import Ticket
+from bot.storage.models import Ticket, as_utc
+from bot.tickets import audit
+from bot.tickets.audit import AuditView
+from bot.tickets.states import ACTIVE_STATUSES, RESOLVED, allowed_actions
 from bot.triage.result import SEVERITY_ORDER
-from bot.web.clinician import audit
-from bot.web.clinician.audit import AuditView
-from bot.web.clinician.clock import as_utc, utcnow
-
-OPEN = "open"
-ACKNOWLEDGED = "acknowledged"
-RESOLVED = "resolved"
-ACTIVE_STATUSES = (OPEN, ACKNOWLEDGED)
-NOTE_MAX = 2000
 
 # Most severe first; a severity this code does not know sorts last rather than disappearing.
 _SEVERITY_RANK = case(SEVERITY_ORDER, value=Ticket.severity, else_=0)
@@ -34,20 +24,13 @@ _SPEAKERS = {"user": "Patient", "patient": "Patient", "bot": "Assistant", "assis
 
 
 class TicketNotFound(LookupError):
-    pass
-
-
-class InvalidTransition(Exception):
-    """The ticket's status does not allow the requested action."""
-
-    def __init__(self, ticket: TicketSummary, action: str) -> None:
-        self.ticket = ticket
-        self.action = action
-        super().__init__(f"cannot {action} a ticket that is {ticket.status}")
+    """No ticket with that id."""
 
 
 @dataclass(frozen=True)
 class TicketSummary:
+    """A ticket as lists show it: no patient text, no phone number (times are aware UTC)."""
+
     id: str
     severity: str
     status: str
@@ -59,6 +42,11 @@ class TicketSummary:
     resolved_by: str | None
     resolved_at: datetime | None
     callback_requested: bool
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """What the ticket's status allows: acknowledge, resolve and/or reopen."""
+        return allowed_actions(self.status)
 
     def age_seconds(self, now: datetime) -> int:
         return max(0, int((now - self.created_at).total_seconds()))
@@ -112,7 +100,7 @@ def list_open(db: Database) -> list[TicketSummary]:
             .where(Ticket.status.in_(ACTIVE_STATUSES))
             .order_by(_SEVERITY_RANK.desc(), Ticket.created_at, Ticket.id)
         ).scalars()
-        return [_summary(row) for row in rows]
+        return [summarise(row) for row in rows]
 
 
 def list_resolved(db: Database, limit: int = 100) -> list[TicketSummary]:
@@ -124,71 +112,38 @@ def list_resolved(db: Database, limit: int = 100) -> list[TicketSummary]:
             .order_by(Ticket.resolved_at.desc(), Ticket.id)
             .limit(limit)
         ).scalars()
-        return [_summary(row) for row in rows]
+        return [summarise(row) for row in rows]
 
 
 def view_ticket(db: Database, ticket_id: str, viewer: str) -> TicketDetail:
     """The ticket in full; records that `viewer` saw it."""
     with db.session() as session:
-        ticket = _get(session, ticket_id)
+        ticket = get_ticket(session, ticket_id)
         audit.add(session, viewer, audit.TICKET_VIEW, ticket_id)
         session.flush()
-        summary = _summary(ticket)
+        summary = summarise(ticket)
+        activity = audit.for_ticket(session, ticket_id)
         return TicketDetail(
             summary=summary,
             trigger_text=ticket.trigger_text,
             transcript=[_transcript_line(entry) for entry in ticket.transcript or []],
             callback_number=ticket.callback_number,
             callback_consent_at=_utc_or_none(ticket.callback_consent_at),
-            history=_history(summary),
-            activity=audit.for_ticket(session, ticket_id),
+            history=_history(summary, activity),
+            activity=activity,
         )
 
 
-def acknowledge(db: Database, ticket_id: str, actor: str, now: datetime | None = None) -> None:
-    now = now or utcnow()
-    with db.session() as session:
-        changed = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status == OPEN)
-            .values(status=ACKNOWLEDGED, acknowledged_by=actor, acknowledged_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed != 1:
-            raise InvalidTransition(_summary(_get(session, ticket_id)), "acknowledge")
-        audit.add(session, actor, audit.TICKET_ACKNOWLEDGE, ticket_id, at=now)
-
-
-def resolve(
-    db: Database, ticket_id: str, actor: str, note: str = "", now: datetime | None = None
-) -> None:
-    """Resolve an open or acknowledged ticket; `note` (optional) goes into the audit entry."""
-    now = now or utcnow()
-    with db.session() as session:
-        previous = session.execute(select(Ticket.status).where(Ticket.id == ticket_id)).scalar()
-        changed = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status.in_(ACTIVE_STATUSES))
-            .values(status=RESOLVED, resolved_by=actor, resolved_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed != 1:
-            raise InvalidTransition(_summary(_get(session, ticket_id)), "resolve")
-        detail = f"from {previous}"
-        note = note.strip()[:NOTE_MAX]
-        if note:
-            detail += f"; note: {note}"
-        audit.add(session, actor, audit.TICKET_RESOLVE, ticket_id, detail, at=now)
-
-
-def _get(session: Session, ticket_id: str) -> Ticket:
+def get_ticket(session: Session, ticket_id: str) -> Ticket:
+    """The ticket row; raises TicketNotFound."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         raise TicketNotFound(ticket_id)
     return ticket
 
 
-def _summary(ticket: Ticket) -> TicketSummary:
+def summarise(ticket: Ticket) -> TicketSummary:
+    """The summary of a ticket row (no patient text, no phone number)."""
     return TicketSummary(
         id=ticket.id,
         severity=ticket.severity,
@@ -204,8 +159,15 @@ def _summary(ticket: Ticket) -> TicketSummary:
     )
 
 
-def _history(summary: TicketSummary) -> list[StatusEvent]:
+def _history(summary: TicketSummary, activity: list[AuditView]) -> list[StatusEvent]:
+    """Reported, each reopening (from the audit trail), then the current round's acknowledgement
+    and resolution (reopening clears those; the audit trail keeps the earlier ones)."""
     events = [StatusEvent(summary.created_at, f"Reported via {summary.channel}")]
+    events += [
+        StatusEvent(entry.at, "Reopened", entry.actor)
+        for entry in activity
+        if entry.action == audit.TICKET_REOPEN
+    ]
     if summary.acknowledged_at:
         events.append(StatusEvent(summary.acknowledged_at, "Acknowledged", summary.acknowledged_by))
     if summary.resolved_at:

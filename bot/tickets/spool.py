@@ -29,7 +29,8 @@ from bot.clinic import ClinicConfig
 from bot.paths import VAR_DIR
 from bot.storage.db import Database, get_database
 from bot.storage.models import utcnow
-from bot.triage.tickets import Report, check_report, record_report
+from bot.tickets.records import record_report
+from bot.tickets.report import Report, check_report
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from bot.paths import CLINIC_CONFIG, PROJECT_ROOT
 from bot.storage.db import Database
 from bot.storage.models import Ticket
-from bot.triage.notify.outbox import Outbox
-from bot.triage.notify.worker import Worker
-from bot.triage.spool import Spool, record_report_or_spool
+from bot.tickets.notify.outbox import Outbox
+from bot.tickets.notify.worker import Worker
+from bot.tickets.spool import Spool, record_report_or_spool
 
 from .helpers import FakeClock, WebhookReceiver, make_clinic, make_report, unreachable_db
 
@@ -94,7 +94,7 @@ async def start_worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Pr
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.triage.notify.worker",
+        "bot.tickets.notify.worker",
         *args,
         env=env,
         cwd=PROJECT_ROOT,

@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 
 from bot.storage.db import Database
 from bot.storage.models import Notification, Ticket
-from bot.triage.spool import (
+from bot.tickets.records import record_report
+from bot.tickets.spool import (
     REJECTED_FILE,
     SPOOL_FILE,
     Spool,
     drain_spool,
     record_report_or_spool,
 )
-from bot.triage.tickets import record_report
 
 from .helpers import make_clinic, make_report, unreachable_db
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, Notification
-from bot.triage.notify.outbox import BACKOFF_CAP_SECONDS, Outbox, backoff_delay
-from bot.triage.notify.webhook import SIGNATURE_HEADER, sign
-from bot.triage.tickets import record_report
+from bot.tickets.notify.outbox import BACKOFF_CAP_SECONDS, Outbox, backoff_delay
+from bot.tickets.notify.webhook import SIGNATURE_HEADER, sign
+from bot.tickets.records import record_report
 
 from .helpers import FakeClock, SmtpReceiver, WebhookReceiver, make_clinic, make_report
 
@@ -126,7 +126,7 @@ async def test_retry_limit_marks_failed_and_keeps_the_row(
     clinic = make_clinic(webhook_url=webhook.url, max_attempts=3)
     ticket_id = record_report(db, make_report(), clinic)
     outbox = Outbox(clinic, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="bot.triage.notify.outbox"):
+    with caplog.at_level(logging.WARNING, logger="bot.tickets.notify.outbox"):
         for _ in range(6):
             await outbox.deliver_due(db)
             clock.advance(LATER)

@@ -15,7 +15,7 @@ import os
 
 import aiohttp
 
-from bot.triage.notify.notice import DeliveryError, TicketNotice
+from bot.tickets.notify.notice import DeliveryError, TicketNotice
 
 SECRET_ENV = "MESO_WEBHOOK_SECRET"
 SIGNATURE_HEADER = "X-Meso-Signature"

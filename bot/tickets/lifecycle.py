@@ -1,0 +1,121 @@
+"""Status changes of a ticket: acknowledge, resolve and reopen (see bot/tickets/states.py).
+
+Contract: every change is one conditional UPDATE on the ticket's current status, so of two
+clinicians pressing the same button one succeeds and the other gets InvalidTransition (carrying
+the ticket as it now is); the change's audit row commits in the same transaction. Unknown ids
+raise bot.tickets.queries.TicketNotFound. Database errors propagate.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from bot.storage.db import Database
+from bot.storage.models import Ticket, as_utc, utcnow
+from bot.tickets import audit
+from bot.tickets.queries import TicketSummary, get_ticket, summarise
+from bot.tickets.states import (
+    ACKNOWLEDGE,
+    ACKNOWLEDGED,
+    OPEN,
+    REOPEN,
+    RESOLVE,
+    RESOLVED,
+    TRANSITIONS,
+)
+
+NOTE_MAX = 2000
+
+
+class InvalidTransition(Exception):
+    """The ticket's status does not allow the requested action."""
+
+    def __init__(self, ticket: TicketSummary, action: str) -> None:
+        self.ticket = ticket
+        self.action = action
+        super().__init__(f"cannot {action} a ticket that is {ticket.status}")
+
+
+def acknowledge(db: Database, ticket_id: str, actor: str, now: datetime | None = None) -> None:
+    """Mark an open ticket as being handled by `actor`."""
+    now = now or utcnow()
+    with db.session() as session:
+        changed = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status.in_(TRANSITIONS[ACKNOWLEDGE].sources))
+            .values(status=ACKNOWLEDGED, acknowledged_by=actor, acknowledged_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            raise InvalidTransition(summarise(get_ticket(session, ticket_id)), ACKNOWLEDGE)
+        audit.add(session, actor, audit.TICKET_ACKNOWLEDGE, ticket_id, at=now)
+
+
+def resolve(
+    db: Database, ticket_id: str, actor: str, note: str = "", now: datetime | None = None
+) -> None:
+    """Resolve an open or acknowledged ticket; `note` (optional) goes into the audit entry."""
+    now = now or utcnow()
+    with db.session() as session:
+        previous = session.execute(select(Ticket.status).where(Ticket.id == ticket_id)).scalar()
+        changed = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status.in_(TRANSITIONS[RESOLVE].sources))
+            .values(status=RESOLVED, resolved_by=actor, resolved_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            raise InvalidTransition(summarise(get_ticket(session, ticket_id)), RESOLVE)
+        detail = f"from {previous}" + _note(note)
+        audit.add(session, actor, audit.TICKET_RESOLVE, ticket_id, detail, at=now)
+
+
+def reopen(
+    db: Database, ticket_id: str, actor: str, note: str = "", now: datetime | None = None
+) -> None:
+    """Open a resolved ticket again (the patient needs more care). The ticket becomes open and
+    unacknowledged, as if new; who resolved it and when moves into the audit entry, with `note`.
+    The update also requires the resolution it read, so a ticket reopened and resolved again
+    in between is refused rather than reopened on stale facts."""
+    now = now or utcnow()
+    with db.session() as session:
+        resolution = session.execute(
+            select(Ticket.resolved_by, Ticket.resolved_at).where(
+                Ticket.id == ticket_id, Ticket.status.in_(TRANSITIONS[REOPEN].sources)
+            )
+        ).one_or_none()
+        changed = 0
+        if resolution is not None:
+            same_resolution = (
+                Ticket.resolved_at.is_(None)
+                if resolution.resolved_at is None
+                else Ticket.resolved_at == resolution.resolved_at
+            )
+            changed = session.execute(
+                update(Ticket)
+                .where(
+                    Ticket.id == ticket_id,
+                    Ticket.status.in_(TRANSITIONS[REOPEN].sources),
+                    same_resolution,
+                )
+                .values(
+                    status=OPEN,
+                    acknowledged_by=None,
+                    acknowledged_at=None,
+                    resolved_by=None,
+                    resolved_at=None,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if changed != 1:
+            raise InvalidTransition(summarise(get_ticket(session, ticket_id)), REOPEN)
+        resolved_at = as_utc(resolution.resolved_at).isoformat() if resolution.resolved_at else "?"
+        detail = f"was resolved by {resolution.resolved_by or '?'} at {resolved_at}" + _note(note)
+        audit.add(session, actor, audit.TICKET_REOPEN, ticket_id, detail, at=now)
+
+
+def _note(note: str) -> str:
+    note = note.strip()[:NOTE_MAX]
+    return f"; note: {note}" if note else ""
