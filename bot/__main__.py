@@ -49,8 +49,8 @@ def _check() -> int:
     load_texts()
     load_all_reply_texts()
     build_pipeline()  # checks every data/triage file and the rules' cross-references
+    from bot.rasa.responses import check_domain
     from bot.rasa.topics import TOPIC_INTENTS, TOPIC_RULES, check_topic_examples
-    from bot.triage.rasa_responses import check_domain
 
     check_domain()
     for block in (TOPIC_INTENTS, TOPIC_RULES):
@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return _check()
         if args.command == "domain":
+            from bot.rasa.responses import write_domain
             from bot.rasa.topics import TOPIC_INTENTS, TOPIC_RULES
-            from bot.triage.rasa_responses import write_domain
 
             changed = [write_domain(), TOPIC_INTENTS.write(), TOPIC_RULES.write()]
             print("domain.yml / data/rules.yml updated" if any(changed) else "already up to date")

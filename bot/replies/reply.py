@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.evidence.notes import BenefitClaimDetector, EvidenceNote, MissingEvidenceNote
+from bot.triage.result import Severity
 
 ReplyKind = Literal["answer", "escalation", "out_of_scope", "clarify", "chitchat"]
-Severity = Literal["emergency", "urgent", "routine"]
 
 
 class MissingSources(ValueError):

@@ -8,27 +8,31 @@ callback number is bot/tickets/callback.py.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from bot.clinic import ClinicConfig
-from bot.datafiles import DataFileError, load_checked
+from bot.datafiles import load_checked
 from bot.language.identify import language_settings
 from bot.paths import TRIAGE_DIR
-from bot.replies.reply import Button, Escalation, Reply, Severity
+from bot.replies.fill import CLINIC_PLACEHOLDERS, check_placeholders, fill
+from bot.replies.reply import Button, Escalation, Reply
 from bot.tickets.records import ticket_reference
-from bot.triage.result import SEVERITY_ORDER
+from bot.triage.result import SEVERITIES, Severity
 
 REPLIES_FILE = TRIAGE_DIR / "replies.yml"
 DEFAULT_LANGUAGE = "en"
-CLINIC_FIELDS = frozenset({"emergency_number", "clinic_phone", "clinic_name", "opening_hours"})
 # Extra placeholders allowed per text, by key path.
 EXTRA_FIELDS = {"reference": {"ticket"}, "saved": {"number"}}
+
+
+def _allowed_placeholders(at: tuple[str, ...]) -> frozenset[str]:
+    return CLINIC_PLACEHOLDERS | EXTRA_FIELDS.get(at[-1], frozenset())
+
+
 # Most severe first, from the one severity order.
-SEVERITIES = tuple(sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__, reverse=True))
 
 
 # --- texts -----------------------------------------------------------------------------------
@@ -80,7 +84,7 @@ def load_all_reply_texts() -> dict[str, ReplyTexts]:
 def load_reply_texts(path: Path = REPLIES_FILE) -> ReplyTexts:
     """Read and check the replies file, including that every placeholder is a known one."""
     data = load_checked(path, "triage_replies")
-    _check_placeholders(data, path, [])
+    check_placeholders(path, data, _allowed_placeholders, skip=frozenset({"payload"}))
     return ReplyTexts(data)
 
 
@@ -89,55 +93,23 @@ def reply_texts(path: Path = REPLIES_FILE) -> ReplyTexts:
     return load_reply_texts(path)
 
 
-def _check_placeholders(node: Any, path: Path, at: list[str]) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            _check_placeholders(value, path, [*at, str(key)])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            _check_placeholders(value, path, [*at, str(index)])
-    elif isinstance(node, str) and at and at[-1] != "payload":
-        allowed = CLINIC_FIELDS | EXTRA_FIELDS.get(at[-1], set())
-        try:
-            fields = {name for _, name, _, _ in string.Formatter().parse(node) if name is not None}
-        except ValueError as exc:
-            raise DataFileError(path, f"broken braces: {exc}", "/".join(at)) from exc
-        unknown = fields - allowed
-        if unknown:
-            raise DataFileError(
-                path,
-                f"unknown placeholder(s) {sorted(unknown)}; allowed here: {sorted(allowed)}",
-                "/".join(at),
-            )
-
-
-def _fill(text: str, clinic: ClinicConfig, **extra: str) -> str:
-    return text.format(
-        emergency_number=clinic.emergency_number,
-        clinic_phone=clinic.phone,
-        clinic_name=clinic.name,
-        opening_hours=clinic.opening_hours,
-        **extra,
-    )
-
-
 def callback_text(key: str, clinic: ClinicConfig, lang: str | None = None, **extra: str) -> str:
     """A callback-flow text: "ask_number", "saved" (needs number=...), or "declined"."""
-    return _fill(texts_for(lang).callback(key), clinic, **extra)
+    return fill(texts_for(lang).callback(key), clinic, **extra)
 
 
 def callback_error_text(reason: str, clinic: ClinicConfig, lang: str | None = None) -> str:
     """Why a callback number was refused, in `lang`: `reason` is a key under callback.errors."""
-    return _fill(texts_for(lang).callback_error(reason), clinic)
+    return fill(texts_for(lang).callback_error(reason), clinic)
 
 
 def safety_line(clinic: ClinicConfig, lang: str | None = None) -> str:
     """ "If this is an emergency, call {emergency_number} now", in `lang`."""
-    return _fill(texts_for(lang).text("safety_line"), clinic)
+    return fill(texts_for(lang).text("safety_line"), clinic)
 
 
 def other_language_text(clinic: ClinicConfig, lang: str | None = None) -> str:
-    return _fill(texts_for(lang).text("other_language"), clinic)
+    return fill(texts_for(lang).text("other_language"), clinic)
 
 
 # --- escalation reply ------------------------------------------------------------------------
@@ -160,15 +132,15 @@ def escalation_reply(
         raise ValueError(f"unknown severity {severity!r}; expected one of {SEVERITIES}")
     texts = texts_for(lang).escalation(severity)
     reference = (
-        _fill(texts["reference"], clinic, ticket=ticket_reference(ticket_id))
+        fill(texts["reference"], clinic, ticket=ticket_reference(ticket_id))
         if ticket_id
-        else _fill(texts["no_reference"], clinic)
+        else fill(texts["no_reference"], clinic)
     )
     buttons: tuple[Button, ...] = ()
     if severity == "emergency":
-        parts = [reference if instruction_sent else _fill(texts["text"], clinic)]
+        parts = [reference if instruction_sent else fill(texts["text"], clinic)]
     else:
-        parts = [_fill(texts["text"], clinic), reference, _fill(texts["callback_offer"], clinic)]
+        parts = [fill(texts["text"], clinic), reference, fill(texts["callback_offer"], clinic)]
         buttons = tuple(Button(title=b["title"], payload=b["payload"]) for b in texts["buttons"])
     return Reply(
         kind="escalation",

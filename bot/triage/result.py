@@ -7,10 +7,13 @@ action server and the event broker read exactly what the NLU component decided.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+# The one definition of the severity levels, least severe first.
 Severity = Literal["routine", "urgent", "emergency"]
-SEVERITY_ORDER: dict[str, int] = {"routine": 1, "urgent": 2, "emergency": 3}
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+MOST_SEVERE_FIRST: tuple[Severity, ...] = SEVERITIES[::-1]
+SEVERITY_ORDER: dict[str, int] = {level: rank for rank, level in enumerate(SEVERITIES, 1)}
 
 # Why a mention does or does not count as the user's own current symptom.
 MentionStatus = Literal[

@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from bot.triage.result import SEVERITY_ORDER, SymptomMention, TriageResult
+from bot.triage.result import MOST_SEVERE_FIRST, SEVERITY_ORDER, SymptomMention, TriageResult
 
-LEVELS = ("emergency", "urgent", "routine", "none")
-ESCALATION_LEVELS = ("emergency", "urgent", "routine")
+ESCALATION_LEVELS = MOST_SEVERE_FIRST
+LEVELS = (*ESCALATION_LEVELS, "none")
 
 # The goals the triage must meet; --check and the goal test fail when one is missed.
 GOALS = {

@@ -9,7 +9,6 @@ between two marker lines, with one variation per reply language chosen by the `r
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 from typing import Any
 
@@ -17,27 +16,36 @@ import yaml
 
 from bot.datafiles import DataFileError
 from bot.paths import PROJECT_ROOT
+from bot.rasa.generated import GeneratedBlock, yaml_lines
+from bot.replies.fill import check_placeholders
 from bot.replies.reply import Button, Escalation, Reply
-from bot.triage.escalation import DEFAULT_LANGUAGE, ReplyTexts, load_all_reply_texts
+from bot.triage.escalation import (
+    DEFAULT_LANGUAGE,
+    ReplyTexts,
+    load_all_reply_texts,
+    replies_file,
+)
 
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
-BEGIN = "  # BEGIN generated from data/triage/replies*.yml by `python -m bot domain`; edit those"
-END = "  # END generated"
+REPLIES_SOURCE = "data/triage/replies*.yml"
 LANGUAGE_SLOT = "reply_lang"
-# Slots the triage component fills from data/clinic.yml; the only placeholders allowed here.
+# Slots the triage component fills from data/clinic.yml: Rasa fills these, and only these, in a
+# text it sends itself.
 SLOT_PLACEHOLDERS = frozenset({"emergency_number", "clinic_phone", "clinic_name"})
 
 
-def _checked(text: str, where: str) -> str:
-    names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
-    if unknown := names - SLOT_PLACEHOLDERS:
-        raise DataFileError(
-            "data/triage/replies*.yml",
-            f"{sorted(unknown)} cannot be used in a text Rasa sends itself; "
-            f"allowed: {sorted(SLOT_PLACEHOLDERS)}",
-            where,
-        )
+def _checked(text: str, lang: str, at: tuple[str, ...]) -> str:
+    """`text`, after checking it uses only placeholders Rasa can fill (DataFileError naming the
+    replies file and entry otherwise)."""
+    check_placeholders(replies_file(lang), _nest(at, text), lambda _at: SLOT_PLACEHOLDERS)
     return text
+
+
+def _nest(at: tuple[str, ...], text: str) -> dict[str, Any]:
+    node: Any = text
+    for key in reversed(at):
+        node = {key: node}
+    return node
 
 
 def _response(reply: Reply) -> dict[str, Any]:
@@ -60,7 +68,9 @@ def _variations(texts: dict[str, ReplyTexts], build: Any) -> list[dict[str, Any]
 
 
 def _emergency(texts: ReplyTexts, lang: str) -> dict[str, Any]:
-    body = _checked(texts.escalation("emergency")["text"], f"{lang}: escalation/emergency/text")
+    body = _checked(
+        texts.escalation("emergency")["text"], lang, ("escalation", "emergency", "text")
+    )
     escalation = Escalation(
         severity="emergency",
         ticket=None,
@@ -71,13 +81,13 @@ def _emergency(texts: ReplyTexts, lang: str) -> dict[str, Any]:
 
 
 def _help_request(texts: ReplyTexts, lang: str) -> dict[str, Any]:
-    body = _checked(texts.help_request["text"], f"{lang}: help_request/text")
+    body = _checked(texts.help_request["text"], lang, ("help_request", "text"))
     buttons = tuple(Button(b["title"], b["payload"]) for b in texts.help_request["buttons"])
     return _response(Reply(kind="clarify", body=body, buttons=buttons, lang=lang))
 
 
 def _describe(texts: ReplyTexts, lang: str) -> dict[str, Any]:
-    body = _checked(texts.text("describe_symptoms"), f"{lang}: describe_symptoms")
+    body = _checked(texts.text("describe_symptoms"), lang, ("describe_symptoms",))
     return _response(Reply(kind="clarify", body=body, lang=lang))
 
 
@@ -90,20 +100,12 @@ def generated_responses() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def generated_block() -> str:
-    body = yaml.safe_dump(
-        generated_responses(), allow_unicode=True, sort_keys=False, width=100, indent=2
-    )
-    indented = "\n".join(f"  {line}" if line else line for line in body.splitlines())
-    return f"{BEGIN}\n{indented}\n{END}\n"
+def responses_yaml() -> str:
+    return yaml_lines(generated_responses(), "  ")
 
 
-def _split(domain: str, path: Path) -> tuple[str, str, str]:
-    if BEGIN not in domain or END not in domain:
-        raise DataFileError(path, f"the generated responses block is missing ({BEGIN.strip()!r})")
-    head, rest = domain.split(BEGIN + "\n", 1)
-    block, tail = rest.split(END + "\n", 1)
-    return head, BEGIN + "\n" + block + END + "\n", tail
+def responses_block(path: Path = DOMAIN_FILE) -> GeneratedBlock:
+    return GeneratedBlock(path, REPLIES_SOURCE, "  ", responses_yaml)
 
 
 # Hand-written responses that are not confident answers: each must carry the English safety line.
@@ -120,21 +122,9 @@ def check_domain(path: Path = DOMAIN_FILE) -> None:
         for variation in responses.get(name) or [{}]:
             if line not in str(variation.get("text", "")):
                 raise DataFileError(path, f"must end with the safety line {line!r}", name)
-    _, block, _ = _split(text, path)
-    if block != generated_block():
-        raise DataFileError(
-            path,
-            "the emergency, help and describe-symptoms responses differ from "
-            "data/triage/replies*.yml: run `python -m bot domain` (then retrain)",
-        )
+    responses_block(path).check()
 
 
 def write_domain(path: Path = DOMAIN_FILE) -> bool:
-    """Rewrite the generated block of domain.yml; True when it changed."""
-    domain = path.read_text(encoding="utf-8")
-    head, block, tail = _split(domain, path)
-    fresh = generated_block()
-    if block == fresh:
-        return False
-    path.write_text(head + fresh + tail, encoding="utf-8")
-    return True
+    """Rewrite the generated responses of domain.yml; True when it changed."""
+    return responses_block(path).write()

@@ -8,13 +8,13 @@ import pytest
 import yaml
 
 from bot.datafiles import DataFileError
-from bot.triage.escalation import load_all_reply_texts
-from bot.triage.rasa_responses import (
+from bot.rasa.responses import (
     DOMAIN_FILE,
     check_domain,
     generated_responses,
     write_domain,
 )
+from bot.triage.escalation import load_all_reply_texts
 
 
 def test_domain_is_in_step_with_the_reply_files() -> None:
