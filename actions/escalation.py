@@ -64,7 +64,7 @@ class ActionEscalate(Action):
             if topic and kb.topic(topic):
                 replies.append(compose_topic_answer(kb, topic, svc.clinic))
         send(dispatcher, *replies)
-        return [SlotSet("last_ticket", outcome.ticket_id)]
+        return [SlotSet("last_ticket", outcome.ticket_id or outcome.expected_ticket_id)]
 
 
 class ActionAskCallbackNumber(Action):

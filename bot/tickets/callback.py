@@ -11,11 +11,13 @@ import logging
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clinic import ClinicConfig
 from bot.storage.db import Database
 from bot.storage.models import Ticket, utcnow
 from bot.tickets import audit
+from bot.tickets.spool import drain_spool
 from bot.triage.escalation import callback_error_text
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,10 @@ class CallbackRefused(ValueError):
 
 class InvalidCallbackNumber(CallbackRefused):
     """Unreadable, too short, too long, or not a number in use."""
+
+
+class CallbackStorageUnavailable(CallbackRefused):
+    """The database could not be reached; the patient is asked to call or try again."""
 
 
 class CallbackConsentMissing(CallbackRefused):
@@ -79,12 +85,29 @@ def save_callback_number(
     """Validate and store the callback number on the ticket (and nowhere else); returns E.164.
     The audit row (`callback_requested`, without the number) commits with it.
 
-    Raises CallbackConsentMissing without consent, InvalidCallbackNumber for a bad number,
-    UnknownTicket for an unknown ticket id; database errors propagate.
+    A ticket whose report still waits in the spool (the database was down when it was made) is
+    recorded from the spool first. Raises CallbackConsentMissing without consent,
+    InvalidCallbackNumber for a bad number, UnknownTicket for an unknown ticket id, and
+    CallbackStorageUnavailable when the database cannot be reached.
     """
     if not consent:
         raise _refusal(CallbackConsentMissing, "no_consent", clinic, lang)
     e164 = normalize_callback_number(raw_number, clinic, lang)
+    try:
+        stored = _store_number(db, ticket_id, e164)
+        if not stored and drain_spool(db, clinic):
+            stored = _store_number(db, ticket_id, e164)
+    except (SQLAlchemyError, OSError) as exc:
+        logger.error("ticket %s: callback number not stored (%s)", ticket_id, type(exc).__name__)
+        raise _refusal(CallbackStorageUnavailable, "unavailable", clinic, lang) from None
+    if not stored:
+        raise _refusal(UnknownTicket, "unknown_ticket", clinic, lang)
+    logger.info("ticket %s: callback number stored", ticket_id)
+    return e164
+
+
+def _store_number(db: Database, ticket_id: str, e164: str) -> bool:
+    """Put the number on the ticket, with its audit row; False when there is no such ticket."""
     with db.session() as session:
         changed = session.execute(
             update(Ticket)
@@ -93,10 +116,9 @@ def save_callback_number(
             .execution_options(synchronize_session=False)
         ).rowcount
         if changed != 1:
-            raise _refusal(UnknownTicket, "unknown_ticket", clinic, lang)
+            return False
         audit.add(session, PATIENT_ACTOR, audit.CALLBACK_REQUESTED, ticket_id)
-    logger.info("ticket %s: callback number stored", ticket_id)
-    return e164
+    return True
 
 
 def _refusal(

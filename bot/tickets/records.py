@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -102,8 +103,20 @@ def _find_ticket(session: Session, conversation_id: str, message_id: str) -> str
     ).scalar_one_or_none()
 
 
+# Ticket ids are derived from the message, so a report waiting in the spool already knows the
+# id its ticket will have (a callback number can be attached once it is drained).
+_TICKET_NAMESPACE = uuid.UUID("8f4d3f0e-5b7a-4c1e-9a51-6d2f0c3b7e21")
+
+
+def ticket_id_for_message(conversation_id: str, message_id: str) -> str:
+    """The id the ticket of this message has or will have (32 hex digits)."""
+    key = f"{_fit_id(conversation_id)}\n{_fit_id(message_id)}"
+    return uuid.uuid5(_TICKET_NAMESPACE, key).hex
+
+
 def _new_ticket(report: Report, conversation_id: str, message_id: str) -> Ticket:
     return Ticket(
+        id=ticket_id_for_message(conversation_id, message_id),
         created_at=as_utc(report.created_at),
         channel=(report.channel or UNKNOWN_CHANNEL)[:MAX_CHANNEL_CHARS],
         conversation_id=conversation_id,

@@ -29,7 +29,7 @@ from bot.clinic import ClinicConfig
 from bot.paths import VAR_DIR
 from bot.storage.db import Database, get_database
 from bot.storage.models import utcnow
-from bot.tickets.records import record_report
+from bot.tickets.records import record_report, ticket_id_for_message
 from bot.tickets.report import Report, check_report
 
 logger = logging.getLogger(__name__)
@@ -46,10 +46,13 @@ def default_spool_dir() -> Path:
 
 @dataclass(frozen=True)
 class RecordOutcome:
-    """`ticket_id` is None exactly when the report was spooled for the worker to record later."""
+    """`ticket_id` is None exactly when the report was not stored now (spooled for the worker
+    to record later, or, if even the spool failed, lost); `expected_ticket_id` is the id its
+    ticket has or will have once the spool is drained."""
 
     ticket_id: str | None
     spooled: bool
+    expected_ticket_id: str
 
 
 class Spool:
@@ -137,6 +140,10 @@ class Spool:
         _append_line(self.directory / REJECTED_FILE, b"".join(ln + b"\n" for ln in lines), None)
 
 
+def _expected(report: Report) -> str:
+    return ticket_id_for_message(report.conversation_id, report.message_id)
+
+
 def record_report_or_spool(
     db: Database | None, report: Report, clinic: ClinicConfig, spool: Spool | None = None
 ) -> RecordOutcome:
@@ -148,7 +155,7 @@ def record_report_or_spool(
     check_report(report)
     try:
         ticket_id = record_report(db if db is not None else get_database(), report, clinic)
-        return RecordOutcome(ticket_id=ticket_id, spooled=False)
+        return RecordOutcome(ticket_id, False, _expected(report))
     except Exception as exc:
         # Only the type: database error texts can carry the statement parameters (patient text).
         logger.error(
@@ -158,7 +165,7 @@ def record_report_or_spool(
             type(exc).__name__,
         )
     (spool or Spool()).append(report)
-    return RecordOutcome(ticket_id=None, spooled=True)
+    return RecordOutcome(None, True, _expected(report))
 
 
 RECORD_SECONDS = 3.0
@@ -195,13 +202,13 @@ async def record_report_promptly(
             report.conversation_id,
             report.message_id,
         )
-        return RecordOutcome(ticket_id=None, spooled=False)
+        return RecordOutcome(None, False, _expected(report))
     try:
         await asyncio.to_thread((spool or Spool()).append, report)
     except OSError:
         logger.critical("report of conversation %s not spooled", report.conversation_id)
-        return RecordOutcome(ticket_id=None, spooled=False)
-    return RecordOutcome(ticket_id=None, spooled=True)
+        return RecordOutcome(None, False, _expected(report))
+    return RecordOutcome(None, True, _expected(report))
 
 
 def drain_spool(db: Database, clinic: ClinicConfig, spool: Spool | None = None) -> int:

@@ -15,7 +15,9 @@ import actions.services
 from actions.escalation import ActionEscalate
 from bot.clinic import clinic_config
 from bot.storage.db import Database
+from bot.storage.models import Ticket
 from bot.tickets import spool as spool_module
+from bot.tickets.callback import CallbackStorageUnavailable, save_callback_number
 from bot.tickets.records import ticket_id_for
 from bot.tickets.spool import Spool, drain_spool
 from tests.tickets.helpers import make_report
@@ -77,11 +79,43 @@ async def test_report_gets_its_full_reply_while_the_database_is_down(
 
 
 async def test_spooled_report_becomes_a_ticket_once_storage_is_back(database_down: Path) -> None:
-    await _run(QUESTION, "urgent")
+    _, events = await _run(QUESTION, "urgent")
+    [slot] = [e for e in events if e.get("name") == "last_ticket"]
     database_down.rmdir()  # storage is back: the path can hold a database again
     database = Database(f"sqlite:///{database_down}")
     assert drain_spool(database, clinic_config(), Spool(database_down.parent / "spool")) == 1
-    assert ticket_id_for(database, "conv-outage", "m-1") is not None
+    assert ticket_id_for(database, "conv-outage", "m-1") == slot["value"]
+
+
+async def test_callback_number_while_storage_is_down_gets_a_clear_answer(
+    database_down: Path,
+) -> None:
+    _, events = await _run(QUESTION, "urgent")
+    [slot] = [e for e in events if e.get("name") == "last_ticket"]
+    with pytest.raises(CallbackStorageUnavailable) as refused:
+        save_callback_number(
+            Database(f"sqlite:///{database_down}"), slot["value"], "+91 98765 43210",
+            clinic_config(), consent=True,
+        )  # fmt: skip
+    assert clinic_config().phone in str(refused.value)
+    assert "98765" not in str(refused.value)
+
+
+async def test_callback_number_reaches_a_ticket_still_waiting_in_the_spool(
+    database_down: Path,
+) -> None:
+    _, events = await _run(QUESTION, "urgent")
+    [slot] = [e for e in events if e.get("name") == "last_ticket"]
+    database_down.rmdir()  # storage is back, but no worker has drained the spool yet
+    database = Database(f"sqlite:///{database_down}")
+    assert (
+        save_callback_number(
+            database, slot["value"], "+91 98765 43210", clinic_config(), consent=True
+        )
+        == "+919876543210"
+    )
+    with database.session() as session:
+        assert session.get(Ticket, slot["value"]).callback_number == "+919876543210"
 
 
 async def test_a_database_that_hangs_does_not_hold_up_the_reply(
