@@ -20,11 +20,12 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test train detector lint format check validate core-tests pytest eval bench staff browser
+.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench staff browser
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
 	@echo "make test   everything CI checks"
+	@echo "make unit   the tests that need no server, browser or rasa test core (quick)"
 	@echo "make eval   NLU and triage evaluation figures;  make bench  speed and memory figures"
 	@echo "make staff NAME=name   create a clinician account"
 
@@ -78,6 +79,10 @@ validate: setup
 core-tests: $(MODEL) $(DETECTOR)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories \
 		--fail-on-prediction-errors --out results/core
+
+# Everything that needs no running server: no stack, no browser, no `rasa test core`.
+unit: setup $(MODEL) $(DETECTOR)
+	$(BIN)/pytest -q -ra -m "not stack and not browser"
 
 # Browser tests run on their own: Playwright's sync API keeps an event loop running in the main
 # thread, which pytest-asyncio tests after it cannot share.

@@ -28,7 +28,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.serve import Stack, StackSettings, free_port  # noqa: E402
+from bot.readiness import listening_ports, url_answers, wait_until  # noqa: E402
+from bot.serve import Stack, StackSettings  # noqa: E402
 
 STOCK_DIR = ROOT / "bench" / "stock"
 QUESTIONS = [
@@ -123,9 +124,9 @@ def measure_ours(total: int) -> Figures:
     work = Path(tempfile.mkdtemp(prefix="bench-ours-"))
     settings = StackSettings(
         work_dir=work,
-        rasa_port=free_port(),
-        action_port=free_port(),
-        web_port=free_port(),
+        rasa_port=0,  # any free port, read back by Stack
+        action_port=0,
+        web_port=0,
         with_web=True,
         with_worker=True,
     )
@@ -157,17 +158,20 @@ def ensure_stock_model() -> Path:
 
 def measure_stock(total: int) -> Figures:
     model = ensure_stock_model()
-    port = free_port()
+    ports = Path(tempfile.mkdtemp(prefix="bench-stock-"))
     started = time.monotonic()
+    # Port 0 through bot/launch.py (Sanic alone would turn 0 into 8000); the port is read back.
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--port",
-         str(port)],
+        [sys.executable, "-m", "bot.launch", str(ports), "stock", "--sanic", "--", "rasa", "run",
+         "--model", str(model), "--port", "{port:stock}"],
         cwd=STOCK_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, start_new_session=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
-        asyncio.run(_wait_ready(url))
+        port = wait_until(lambda: min(listening_ports(proc.pid), default=0), 300, "stock Rasa")
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: url_answers(f"{url}/webhooks/rest/"), 300, "stock Rasa ready")
         ready = time.monotonic() - started
         loads = [asyncio.run(load(url, c, total)) for c in (1, 10)]
         memory = rss_mb([proc.pid])
@@ -177,20 +181,6 @@ def measure_stock(total: int) -> Figures:
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
-
-
-async def _wait_ready(url: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(f"{url}/webhooks/rest/") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError(url)
 
 
 def report(results: list[Figures]) -> None:

@@ -6,6 +6,16 @@ way the system is started is written once. `start()` writes, under the work dire
 copies of endpoints.yml and credentials.yml (with the chosen ports and databases) and
 `supervisord.conf`, then runs supervisord in the foreground (nodaemon) as its child.
 
+Ports: with a port of 0 in StackSettings (what the tests use) a program binds any free port and
+`Stack` reads back which one it listens on (psutil), so nothing picks a port and releases it for
+someone else to take. Every serving program runs through bot/launch.py, which takes its port from
+`<work_dir>/ports/<name>.port`: `Stack` writes fixed ports there before starting and discovered
+ones as soon as they are known, and a program restarted by supervisor comes back on the same port
+(if something else took it meanwhile, the bind fails and supervisor retries with its backoff).
+Programs are therefore started by `Stack`, over supervisor's XML-RPC, in dependency order: the
+action server first (Rasa's endpoints file holds its URL), then Rasa (the web server is given
+Rasa's URL), then the web server and the worker. `make run` keeps the fixed, documented ports.
+
 Restarts are supervisor's own: every program has `autorestart=true`. A program that exits after
 running at least STARTSECS is started again at once; one that exits sooner is retried after 1 s,
 then 2 s, 3 s, … (supervisor's linear backoff) and given up (state FATAL) after STARTRETRIES quick
@@ -27,8 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +46,9 @@ import yaml
 from supervisor.xmlrpc import Faults as xmlrpc_faults
 from supervisor.xmlrpc import SupervisorTransport
 
+from bot.launch import write_port
 from bot.paths import PROJECT_ROOT, VAR_DIR
+from bot.readiness import listening_ports, url_answers, wait_until
 
 WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
 SOCKETIO_CHANNEL = "bot.channels.socketio.MesoSocketIOInput"
@@ -56,12 +66,6 @@ LOG_BACKUPS = 3
 RPC_ERRORS = (OSError, xmlrpc.client.ProtocolError, http.client.HTTPException)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def port_in_use(port: int) -> bool:
     """True when something listens on `port` (on any address) so a server could not bind it."""
     with socket.socket() as sock:
@@ -75,6 +79,8 @@ def port_in_use(port: int) -> bool:
 
 @dataclass
 class StackSettings:
+    """What to start where. A port of 0: any free port, found once the program listens."""
+
     work_dir: Path = VAR_DIR
     model: Path = PROJECT_ROOT / "models" / "current.tar.gz"
     rasa_port: int = 5005
@@ -101,12 +107,15 @@ class FromEnv:
 
 @dataclass(frozen=True)
 class Program:
-    """One supervised program; it serves once `ready_url` answers with a status below 500."""
+    """One supervised program. One that serves listens on the port recorded under its name and
+    is ready once `ready_path` there answers with a status below 500; it is started only after
+    the programs in `needs` listen (their ports are in its command or configuration)."""
 
     name: str
     label: str
     command: list[str | FromEnv]
-    ready_url: str | None = None
+    ready_path: str | None = None
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,10 +157,10 @@ def runtime_credentials(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
     return credentials, whatsapp is not None
 
 
-def runtime_endpoints(settings: StackSettings) -> dict[str, Any]:
+def runtime_endpoints(settings: StackSettings, action_port: int) -> dict[str, Any]:
     with open(PROJECT_ROOT / "endpoints.yml", encoding="utf-8") as fh:
         endpoints = yaml.safe_load(fh)
-    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{settings.action_port}/webhook"}
+    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
     store = endpoints["tracker_store"]
     tracker_url = os.environ.get("MESO_TRACKER_URL") or settings.extra_env.get("MESO_TRACKER_URL")
     if tracker_url:
@@ -205,18 +214,34 @@ class Stack:
         self._supervisord: subprocess.Popen | None = None
         self._transport: SupervisorTransport | None = None
         self._proxy: xmlrpc.client.ServerProxy | None = None
+        self.ports: dict[str, int] = {}  # by program name, once fixed or found
+
+    def _setting_ports(self) -> dict[str, int]:
+        """The ports asked for, by program name (0: any free port)."""
+        s = self.settings
+        return {"actions": s.action_port, "rasa": s.rasa_port, "web": s.web_port}
+
+    def port(self, name: str) -> int:
+        """The port program `name` listens on. Raises RuntimeError before it is known."""
+        if name not in self.ports:
+            raise RuntimeError(f"the {name} port is not known yet (start the stack first)")
+        return self.ports[name]
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.rasa_port}"
+        return f"http://127.0.0.1:{self.port('rasa')}"
 
     @property
     def action_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.action_port}"
+        return f"http://127.0.0.1:{self.port('actions')}"
 
     @property
     def web_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.web_port}"
+        return f"http://127.0.0.1:{self.port('web')}"
+
+    @property
+    def ports_dir(self) -> Path:
+        return self.settings.work_dir / "ports"
 
     @property
     def database_url(self) -> str:
@@ -252,8 +277,6 @@ class Stack:
             "PYTHONPATH": str(PROJECT_ROOT),
             "MESO_DATABASE_URL": self.settings.db_url,
             "MESO_VAR_DIR": str(self.settings.work_dir),
-            "MESO_WEB_PORT": str(self.settings.web_port),
-            "MESO_RASA_URL": f"http://localhost:{self.settings.rasa_port}",
             "TF_CPP_MIN_LOG_LEVEL": self.settings.extra_env.get(
                 "TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
             ),
@@ -268,10 +291,13 @@ class Stack:
         token = self.env().get(API_TOKEN_ENV)
         return ["--enable-api", "--auth-token", token] if token else []
 
+    def _launch(self, name: str, *options: str) -> list[str | FromEnv]:
+        """The start of a serving program's command: bot/launch.py with its port file."""
+        return [sys.executable, "-m", "bot.launch", str(self.ports_dir), name, *options]
+
     def programs(self) -> list[Program]:
         """The supervised programs, in start order."""
         python = sys.executable
-        rasa = str(Path(sys.executable).parent / "rasa")
         work = self.settings.work_dir
         # The token reaches Rasa's command line through supervisord's environment, not the file.
         api = ["--enable-api", "--auth-token", FromEnv(API_TOKEN_ENV)] if self._api_args() else []
@@ -279,23 +305,32 @@ class Stack:
             Program(
                 "actions",
                 "action server",
-                [rasa, "run", "actions", "--actions", "actions"]
-                + ["--port", str(self.settings.action_port)],
-                f"{self.action_url}/health",
+                self._launch("actions", "--sanic", "--", "rasa", "run", "actions")
+                + ["--actions", "actions", "--port", "{port:actions}"],
+                "/health",
             ),
             Program(
                 "rasa",
                 "Rasa",
-                [python, "-m", "bot.rasa_server", "run", "--model", str(self.settings.model)]
-                + ["--port", str(self.settings.rasa_port), "--cors", "*"]
+                self._launch("rasa", "--sanic", "--", "bot.rasa_server", "run")
+                + ["--model", str(self.settings.model), "--port", "{port:rasa}", "--cors", "*"]
                 + ["--endpoints", str(work / "endpoints.run.yml")]
                 + ["--credentials", str(work / "credentials.run.yml"), *api],
-                f"{self.rasa_url}/webhooks/rest/",
+                "/webhooks/rest/",
+                needs=("actions",),
             ),
         ]
         if self.settings.with_web:
+            web_env = ["--env", "MESO_WEB_PORT={port:web}"]
+            web_env += ["--env", "MESO_RASA_URL=http://localhost:{port:rasa}"]
             programs.append(
-                Program("web", "web server", [python, "-m", "bot", "web"], f"{self.web_url}/")
+                Program(
+                    "web",
+                    "web server",
+                    self._launch("web", *web_env, "--", "bot", "web"),
+                    "/",
+                    needs=("rasa",),
+                )
             )
         if self.settings.with_worker:
             programs.append(
@@ -303,15 +338,28 @@ class Stack:
             )
         return programs
 
-    def write_runtime_files(self) -> tuple[Path, Path]:
+    def write_runtime_files(self) -> Path:
+        """credentials.run.yml (endpoints.run.yml follows once the action server's port is known)
+        and the port files of fixed ports; port files of port-0 programs are removed."""
         work = self.settings.work_dir
         work.mkdir(parents=True, exist_ok=True)
         credentials, self.whatsapp_enabled = runtime_credentials(self.env())
         credentials_path = work / "credentials.run.yml"
         credentials_path.write_text(yaml.safe_dump(credentials, sort_keys=False))
-        endpoints_path = work / "endpoints.run.yml"
-        endpoints_path.write_text(yaml.safe_dump(runtime_endpoints(self.settings), sort_keys=False))
-        return credentials_path, endpoints_path
+        self.ports = {}
+        for name, port in self._setting_ports().items():
+            (self.ports_dir / f"{name}.port").unlink(missing_ok=True)
+            if port:
+                write_port(self.ports_dir, name, port)
+                self.ports[name] = port
+        return credentials_path
+
+    def write_endpoints(self) -> Path:
+        """endpoints.run.yml, pointing Rasa at the action server's (known) port."""
+        endpoints = runtime_endpoints(self.settings, self.port("actions"))
+        path = self.settings.work_dir / "endpoints.run.yml"
+        path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+        return path
 
     def supervisor_config(self) -> str:
         """supervisord.conf for this stack. Secrets (the API token, WhatsApp variables) are not in
@@ -349,7 +397,7 @@ class Stack:
                 f"command={_conf_command(program.command)}",
                 f"directory={_conf(PROJECT_ROOT)}",
                 f"priority={priority * 10}",
-                "autostart=true",
+                "autostart=false",  # Stack.start starts them in order (see the module docstring)
                 "autorestart=true",
                 f"startsecs={STARTSECS}",
                 f"startretries={STARTRETRIES}",
@@ -421,7 +469,7 @@ class Stack:
             )
         ports = [self.settings.action_port, self.settings.rasa_port]
         ports += [self.settings.web_port] if self.settings.with_web else []
-        taken = [port for port in ports if port_in_use(port)]
+        taken = [port for port in ports if port and port_in_use(port)]
         if taken:
             raise RuntimeError(f"port {', '.join(map(str, taken))} already in use")
         if not self.settings.model.exists():
@@ -439,7 +487,8 @@ class Stack:
             raise RuntimeError(f"knowledge base load failed:\n{result.stderr[-2000:]}")
 
     def start(self, timeout: float = 180.0) -> Stack:
-        """Start supervisord with every program; return once all of them answer.
+        """Start supervisord, then every program in dependency order; return once all of them
+        answer (`ports` then holds every serving program's port).
 
         Raises RuntimeError when the stack cannot start (a port is taken, a stack already runs
         from this work dir, supervisord exits, supervisor gives up on a program) and TimeoutError
@@ -463,9 +512,14 @@ class Stack:
                     start_new_session=True,  # signals reach it from us only
                 )
             self._wait_supervisord(deadline)
-            for program in self.programs():
-                if program.ready_url:
-                    self._wait_ready(program, deadline, timeout)
+            programs = {p.name: p for p in self.programs()}
+            for program in programs.values():
+                for need in program.needs:
+                    self._find_port(programs[need], deadline)
+                if program.name == "rasa":
+                    self.write_endpoints()
+                self.supervisor.startProcess(f"{GROUP}:{program.name}", False)
+            self.wait_ready(deadline - time.monotonic())
         except BaseException:
             self.stop()
             raise
@@ -480,41 +534,71 @@ class Stack:
             )
 
     def _wait_supervisord(self, deadline: float) -> None:
-        while True:
-            self._check_supervisord()
+        def answers() -> bool:
             try:
                 self.supervisor.getState()
-                return
+                return True
             except RPC_ERRORS:
                 self._reset_rpc()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"supervisord not answering at {self.socket_path}")
-            time.sleep(0.05)
+                return False
 
-    def _wait_ready(self, program: Program, deadline: float, timeout: float) -> None:
-        assert program.ready_url is not None
-        log = self.log_path(program.name)
-        while True:
-            try:
-                with urllib.request.urlopen(program.ready_url, timeout=2) as response:
-                    if response.status < 500:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            self._check_supervisord()
-            state = self.processes.get(program.name)
-            if state is not None and state.state == "FATAL":
-                raise RuntimeError(
-                    f"{program.label} could not start ({state.description}); see {log}:\n"
-                    + _tail(log)
-                )
-            if time.monotonic() > deadline:
-                now = f" (supervisor: {state.state} {state.description})" if state else ""
-                raise TimeoutError(
-                    f"{program.label} not ready at {program.ready_url} after {timeout:.0f}s"
-                    f"{now}; see {log}"
-                )
-            time.sleep(0.2)
+        wait_until(
+            answers,
+            deadline - time.monotonic(),
+            f"supervisord answering at {self.socket_path}",
+            interval=0.05,
+            check=self._check_supervisord,
+        )
+
+    def _check_program(self, program: Program) -> None:
+        """Raise RuntimeError when supervisord exited or gave up on `program`."""
+        self._check_supervisord()
+        state = self.processes.get(program.name)
+        if state is not None and state.state == "FATAL":
+            log = self.log_path(program.name)
+            raise RuntimeError(
+                f"{program.label} could not start ({state.description}); see {log}:\n{_tail(log)}"
+            )
+
+    def _find_port(self, program: Program, deadline: float) -> int:
+        """`program`'s port: the fixed one, or the one it listens on once it does (recorded in its
+        port file so that supervisor restarts it there). Raises as `start` does."""
+        if program.name in self.ports:
+            return self.ports[program.name]
+
+        def listening() -> int:
+            pid = self.processes.get(program.name, ProgramState("", "", 0, "")).pid
+            ports = listening_ports(pid) if pid else set()
+            if len(ports) > 1:
+                raise RuntimeError(f"{program.label} listens on several ports: {sorted(ports)}")
+            return ports.pop() if ports else 0
+
+        port = wait_until(
+            listening,
+            deadline - time.monotonic(),
+            f"{program.label} listening; see {self.log_path(program.name)}",
+            interval=0.2,
+            check=lambda: self._check_program(program),
+        )
+        write_port(self.ports_dir, program.name, port)
+        self.ports[program.name] = port
+        return port
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Return once every serving program answers at its ready path (after a start, or after
+        a test stopped or killed a program). Raises as `start` does."""
+        deadline = time.monotonic() + timeout
+        for program in self.programs():
+            if program.ready_path is None:
+                continue
+            url = f"http://127.0.0.1:{self._find_port(program, deadline)}{program.ready_path}"
+            wait_until(
+                lambda url=url: url_answers(url),
+                deadline - time.monotonic(),
+                f"{program.label} ready at {url}; see {self.log_path(program.name)}",
+                interval=0.2,
+                check=lambda program=program: self._check_program(program),
+            )
 
     def stop_process(self, name: str) -> None:
         """Stop program `name` through supervisor (it stays stopped); no-op if it is not running
@@ -527,9 +611,10 @@ class Stack:
             if fault.faultCode not in (xmlrpc_faults.NOT_RUNNING, xmlrpc_faults.BAD_NAME):
                 raise
 
-    def start_process(self, name: str) -> None:
-        """Start program `name` through supervisor; returns once it counts as started."""
-        self.supervisor.startProcess(f"{GROUP}:{name}", True)
+    def start_process(self, name: str, wait: bool = True) -> None:
+        """Start program `name` through supervisor (on its recorded port); with `wait`, returns
+        once supervisor counts it as started (STARTSECS), else at once (see `wait_ready`)."""
+        self.supervisor.startProcess(f"{GROUP}:{name}", wait)
 
     def wait(self, timeout: float | None = None) -> int | None:
         """supervisord's exit status once it exits, or None after `timeout` s."""

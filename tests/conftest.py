@@ -1,6 +1,11 @@
-"""Shared fixtures. `rasa_stack` runs the real system once per test session; `browser` is the one
-headless Chromium (Debian's package, driven by Playwright) that every browser test shares: two
-Playwright sync instances cannot run in one process at once."""
+"""Shared fixtures. `rasa_stack` runs the real system once per test session (once per pytest
+process: the browser tests run in a pytest of their own), with the worker, the web server, a
+clinic webhook receiver and the WhatsApp channel talking to a fake Graph API, so every test that
+needs the running system shares it. Tests that use it are marked `stack` here (see
+`pytest_collection_modifyitems`), so `pytest -m "not stack and not browser"` runs the rest.
+
+`browser` is the one headless Chromium (Debian's package, driven by Playwright) that every browser
+test shares: two Playwright sync instances cannot run in one process at once."""
 
 from __future__ import annotations
 
@@ -8,13 +13,18 @@ import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from bot.serve import Stack
-from tests.stack import start_stack
+from tests.stack import WebhookReceiver, clinic_with_webhook, start_stack
+
+if TYPE_CHECKING:
+    from tests.channels.whatsapp_fakes import FakeGraph
+
+STACK_FIXTURES = {"rasa_stack"}  # a test using one of these needs the running system
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,9 +39,51 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `stack` every test that uses the running system, so it cannot be forgotten."""
+    for item in items:
+        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.stack)
+
+
 @pytest.fixture(scope="session")
-def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with start_stack(tmp_path_factory.mktemp("stack")) as stack:
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """The clinic's notification endpoint that the shared stack's worker delivers to."""
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="session")
+def whatsapp_graph() -> Iterator[FakeGraph]:
+    """The fake WhatsApp Graph API that the shared stack's WhatsApp channel sends to."""
+    from tests.channels.whatsapp_fakes import fake_graph_in_thread
+
+    with fake_graph_in_thread() as graph:
+        yield graph
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    webhook_receiver: WebhookReceiver,
+    whatsapp_graph: FakeGraph,
+) -> Iterator[Stack]:
+    """The running system, started once: action server, Rasa (REST, socket.io and WhatsApp
+    channels), web server and worker. A test that stops or kills a part restores it before it
+    ends (`Stack.start_process`, `Stack.wait_ready`)."""
+    from tests.channels import whatsapp_fakes as wa
+
+    work = tmp_path_factory.mktemp("stack")
+    env = {
+        "MESO_CLINIC_CONFIG": str(clinic_with_webhook(work, webhook_receiver.url)),
+        "WHATSAPP_VERIFY_TOKEN": wa.VERIFY_TOKEN,
+        "WHATSAPP_APP_SECRET": wa.APP_SECRET,
+        "WHATSAPP_ACCESS_TOKEN": wa.ACCESS_TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": wa.PHONE_NUMBER_ID,
+        "WHATSAPP_GRAPH_URL": whatsapp_graph.url,
+    }
+    with start_stack(work, extra_env=env, with_worker=True) as stack:
         yield stack
 
 

@@ -12,12 +12,14 @@ A message starting "plain text" gets a text-only event (no envelope), as a respo
 without `custom` would arrive. GET /_events returns what the server received, for assertions.
 
 Run: python tests/browser/fake_rasa.py --port 5005 [--delay 0.5]
+(tests pass `--fd N` instead: a bound socket inherited from the harness, see harness.py)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -153,9 +155,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5005)
+    parser.add_argument("--fd", type=int, help="listen on this inherited, bound socket instead")
     parser.add_argument("--delay", type=float, default=0.2)
     args = parser.parse_args()
-    web.run_app(build_app(args.delay), host=args.host, port=args.port, print=None)
+    if args.fd is not None:
+        sock = socket.socket(fileno=args.fd)
+        web.run_app(build_app(args.delay), sock=sock, print=None)
+    else:
+        web.run_app(build_app(args.delay), host=args.host, port=args.port, print=None)
 
 
 if __name__ == "__main__":

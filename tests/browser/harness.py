@@ -1,15 +1,13 @@
-"""Servers for the browser tests: our web app on a free loopback port, and a controllable
-fake Rasa socket.io server (fake_rasa.py) in a subprocess."""
+"""Servers for the browser tests: our web app on a loopback port chosen by the system, and a
+controllable fake Rasa socket.io server (fake_rasa.py) in a subprocess."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.serve import free_port
+from bot.readiness import ReservedPort, port_accepts, wait_until
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
 
@@ -27,30 +25,20 @@ ROOT = Path(__file__).resolve().parents[2]
 CLINIC_PHONE = "+91 80 4000 1234"  # data/clinic.yml
 
 
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
-
-
 @contextmanager
-def serve(app: web.Application, port: int | None = None) -> Iterator[str]:
-    """Run an aiohttp app on loopback in its own thread and event loop; yields its URL."""
-    port = port or free_port()
+def serve(app: web.Application) -> Iterator[str]:
+    """Run an aiohttp app on loopback (port 0) in its own thread and event loop; yields its URL."""
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(app)
 
-    async def start() -> None:
+    async def start() -> int:
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        return runner.addresses[0][1]
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
+    port = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -62,12 +50,11 @@ def serve(app: web.Application, port: int | None = None) -> Iterator[str]:
 
 @contextmanager
 def web_server(rasa_url: str, kiosk_idle_seconds: int | None = None) -> Iterator[str]:
-    """Our web app (bot.web.app) on a free loopback port; yields its URL."""
-    port = free_port()
+    """Our web app (bot.web.app) on a loopback port chosen by the system; yields its URL."""
     settings = WebSettings(
-        host="127.0.0.1", port=port, rasa_url=rasa_url, kiosk_idle_seconds=kiosk_idle_seconds
+        host="127.0.0.1", port=0, rasa_url=rasa_url, kiosk_idle_seconds=kiosk_idle_seconds
     )
-    with serve(create_app(settings), port) as url:
+    with serve(create_app(settings)) as url:
         yield url
 
 
@@ -86,23 +73,45 @@ def other_site(html: str) -> Iterator[str]:
 
 @dataclass
 class FakeRasa:
-    """fake_rasa.py in a subprocess, so "server down" is a killed process, as in production."""
+    """fake_rasa.py in a subprocess, so "server down" is a killed process, as in production.
 
-    port: int = field(default_factory=free_port)
+    Its port is reserved from construction (connections are refused until `start`) and handed to
+    the subprocess as a bound socket; a restart after `stop` binds the same port again.
+    """
+
     delay: float = 0.2
     process: subprocess.Popen[bytes] | None = None
+    _reserved: ReservedPort = field(default_factory=ReservedPort)
+
+    @property
+    def port(self) -> int:
+        return self._reserved.port
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeRasa:
+        """Start the server; returns once it accepts connections. Raises RuntimeError if the
+        process exits first, TimeoutError if it does not listen within 20 s."""
         script = Path(__file__).with_name("fake_rasa.py")
-        self.process = subprocess.Popen(
-            [sys.executable, str(script), "--port", str(self.port), "--delay", str(self.delay)],
-            cwd=ROOT,
-        )
-        wait_for_port(self.port)
+        sock = self._reserved.take()
+        try:
+            fd = str(sock.fileno())
+            self.process = subprocess.Popen(
+                [sys.executable, str(script), "--fd", fd, "--delay", str(self.delay)],
+                cwd=ROOT,
+                pass_fds=(sock.fileno(),),
+            )
+        finally:
+            sock.close()  # the subprocess has its own copy: killing it closes the port
+        process = self.process
+
+        def check() -> None:
+            if process.poll() is not None:
+                raise RuntimeError(f"fake_rasa.py exited with {process.returncode}")
+
+        wait_until(lambda: port_accepts(self.port), 20, f"fake Rasa on {self.url}", check=check)
         return self
 
     def stop(self) -> None:
@@ -110,6 +119,7 @@ class FakeRasa:
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
+        self._reserved.close()
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         with urllib.request.urlopen(f"{self.url}/_events", timeout=5) as response:

@@ -1,15 +1,17 @@
 """Crash safety: supervisord restarts a part that dies (a real SIGKILL of the real process, found
 through supervisor) while the other parts keep serving; an emergency reported during an action
-server outage still gets its instruction and its ticket."""
+server outage still gets its instruction and its ticket.
+
+The kills happen on the shared stack (tests/conftest.py): supervisor restarts the killed program
+on its recorded port, each test waits until it answers again, and the `stack` fixture then waits
+until every part answers before the next test runs."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
-import time
 import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,11 +22,11 @@ from sqlalchemy import select
 from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
-from bot.serve import API_TOKEN_ENV, STARTRETRIES, STARTSECS, Stack, StackSettings, free_port
+from bot.readiness import url_answers, wait_until
+from bot.serve import API_TOKEN_ENV, STARTRETRIES, STARTSECS, Stack, StackSettings
 from bot.storage import Database
 from bot.storage.models import Ticket
 from tests.conftest import envelopes, rest_messages
-from tests.stack import start_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -37,26 +39,17 @@ ACTION_FAILED = "Failed to run custom action 'action_escalate'"  # Rasa's log li
 
 def _wait_for(predicate: Callable[[], T], timeout: float, what: str) -> T:
     """The first truthy value of `predicate`, polled until `timeout` s; else AssertionError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout:.0f}s: {what}")
-        time.sleep(0.25)
+    try:
+        return wait_until(predicate, timeout, what, interval=0.25)
+    except TimeoutError as error:
+        raise AssertionError(str(error)) from None
 
 
 def _sender() -> str:
     return f"crash-{uuid.uuid4().hex[:12]}"
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status < 500
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
+_answers = url_answers
 
 
 def _faq_answered(stack: Stack) -> bool:
@@ -99,10 +92,12 @@ def _tickets(stack: Stack, conversation: str) -> list[Ticket]:
         return list(rows.scalars())
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with start_stack(tmp_path_factory.mktemp("crash-stack"), with_worker=True) as running:
-        yield running
+@pytest.fixture
+def stack(rasa_stack: Stack) -> Iterator[Stack]:
+    """The shared stack, every part answering again after the test (supervisor restarts what the
+    test killed, on the same port)."""
+    yield rasa_stack
+    rasa_stack.wait_ready()
 
 
 def test_emergency_during_an_action_server_outage_then_answers_after_its_restart(
@@ -169,9 +164,7 @@ def test_start_fails_at_once_when_a_port_is_taken(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        settings = StackSettings(
-            work_dir=tmp_path, rasa_port=port, action_port=free_port(), web_port=free_port()
-        )
+        settings = StackSettings(work_dir=tmp_path, rasa_port=port, action_port=0, web_port=0)
         with pytest.raises(RuntimeError, match=f"port {port} already in use"):
             Stack(settings).start()
     assert not (tmp_path / "supervisord.conf").exists()

@@ -3,77 +3,31 @@ an emergency still gets its instruction, and its ticket, when the action server 
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import select
 
-from bot.paths import CLINIC_CONFIG
+from bot.readiness import wait_until
 from bot.serve import Stack
 from bot.storage import Database
 from bot.storage.models import Notification, Ticket
 from tests.conftest import envelopes, rest_messages
-from tests.stack import start_stack
+from tests.stack import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
 
-class WebhookReceiver:
-    """A clinic's notification endpoint on loopback, recording what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append(
-                    {"key": self.headers.get("Idempotency-Key"), "body": json.loads(body)}
-                )
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tickets"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def idempotency_keys(self) -> list[str]:
-        return [r["key"] for r in self.received]
+@pytest.fixture
+def stack(rasa_stack: Stack) -> Stack:
+    """The shared stack (tests/conftest.py): it notifies `receiver`, and has the worker."""
+    return rasa_stack
 
 
-def _clinic_with_webhook(tmp_path: Path, url: str) -> Path:
-    data = yaml.safe_load(CLINIC_CONFIG.read_text())
-    data["notifications"] = {"webhook_url": url, "max_attempts": 20, "backoff_seconds": 0.5}
-    path = tmp_path / "clinic.yml"
-    path.write_text(yaml.safe_dump(data))
-    return path
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver()
-    yield server
-    server.server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp("triage-stack")
-    env = {"MESO_CLINIC_CONFIG": str(_clinic_with_webhook(work, receiver.url))}
-    with start_stack(work, extra_env=env, with_worker=True) as running:
-        yield running
+@pytest.fixture
+def receiver(webhook_receiver: WebhookReceiver) -> WebhookReceiver:
+    return webhook_receiver
 
 
 def _tickets(stack: Stack, conversation: str) -> list[Ticket]:
@@ -86,13 +40,8 @@ def _tickets(stack: Stack, conversation: str) -> list[Ticket]:
 
 
 def _wait_for(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    return predicate()
+    """The first truthy value of `predicate` within `timeout` s; else TimeoutError."""
+    return wait_until(predicate, timeout, "the expected tickets or notifications", interval=0.3)
 
 
 @pytest.mark.parametrize(
@@ -178,21 +127,28 @@ def test_callback_number_is_validated_and_stored_with_the_ticket(stack: Stack) -
 
 
 def test_emergency_still_answered_and_ticketed_with_the_action_server_down(
-    tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver
+    stack: Stack, receiver: WebhookReceiver
 ) -> None:
-    work = tmp_path_factory.mktemp("outage-stack")
-    env = {"MESO_CLINIC_CONFIG": str(_clinic_with_webhook(work, receiver.url))}
-    with start_stack(work, extra_env=env, with_web=False, with_worker=True) as outage:
-        outage.stop_process("actions")
+    # Runs on the shared stack: the action server is stopped through supervisor and started
+    # again (on its recorded port) before the test ends, whatever happens in between.
+    rasa_log = stack.log_dir / "rasa.log"
+    log_start = rasa_log.stat().st_size
+    stack.stop_process("actions")
+    try:
         sender = f"patient-{uuid.uuid4().hex[:10]}"
-        messages = rest_messages(outage, sender, "my throat is closing up and my tongue is swollen")
+        messages = rest_messages(stack, sender, "my throat is closing up and my tongue is swollen")
         assert messages[0]["text"].startswith("Call emergency services now")
         assert envelopes(messages)[0]["escalation"]["severity"] == "emergency"
-        [ticket] = _wait_for(lambda: _tickets(outage, sender))
+        [ticket] = _wait_for(lambda: _tickets(stack, sender))
         assert ticket.severity == "emergency"
         assert _wait_for(lambda: ticket.id in receiver.idempotency_keys())
-        log = (outage.log_dir / "rasa.log").read_text()
+        with rasa_log.open("rb") as fh:  # only what Rasa logged during this test
+            fh.seek(log_start)
+            log = fh.read().decode(errors="replace")
         assert "action_escalate" in log
+    finally:
+        stack.start_process("actions", wait=False)
+        stack.wait_ready()
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
-"""Helpers for the escalation tests: clinic and report builders, a settable clock, free ports."""
+"""Helpers for the escalation tests: clinic and report builders, a settable clock, and receivers
+whose port is reserved (bound, not listening) until they start."""
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
 from bot.clinic import ClinicConfig, EmailSettings, NotificationSettings, load_clinic
-from bot.serve import free_port
+from bot.readiness import ReservedPort
 from bot.storage.db import Database
 from bot.tickets.report import Report
 from bot.triage.result import SymptomMention, TriageResult
@@ -86,12 +88,17 @@ class FakeClock:
 
 @dataclass
 class WebhookReceiver:
-    """A real aiohttp endpoint on 127.0.0.1 that records what it receives; start/stop at will."""
+    """A real aiohttp endpoint on 127.0.0.1 that records what it receives; start/stop at will.
+    Its port (and url) is fixed from construction; it refuses connections until started."""
 
-    port: int = field(default_factory=free_port)
     status: int = 200
     received: list[dict[str, Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
+    _reserved: ReservedPort = field(default_factory=ReservedPort)
+
+    @property
+    def port(self) -> int:
+        return self._reserved.port
 
     @property
     def url(self) -> str:
@@ -113,12 +120,13 @@ class WebhookReceiver:
         app.router.add_post("/hooks/tickets", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.SockSite(self._runner, self._reserved.take()).start()
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self._reserved.close()
 
 
 class _Inbox:
@@ -130,13 +138,30 @@ class _Inbox:
         return "250 Message accepted"
 
 
+class _SocketController(Controller):
+    """aiosmtpd's threaded Controller serving on a given (bound) socket."""
+
+    def __init__(self, handler: Any, sock: socket.socket, **kwargs: Any) -> None:
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self._sock = sock
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+
+
 @dataclass
 class SmtpReceiver:
-    """A real aiosmtpd server on 127.0.0.1; start/stop at will."""
+    """A real aiosmtpd server on 127.0.0.1; start/stop at will. Its port is fixed from
+    construction; it refuses connections until started."""
 
-    port: int = field(default_factory=free_port)
     inbox: _Inbox = field(default_factory=_Inbox)
     _controller: Controller | None = None
+    _reserved: ReservedPort = field(default_factory=ReservedPort)
+
+    @property
+    def port(self) -> int:
+        return self._reserved.port
 
     def settings(self) -> EmailSettings:
         return EmailSettings(
@@ -147,10 +172,11 @@ class SmtpReceiver:
         )
 
     def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller = _SocketController(self.inbox, self._reserved.take())
         self._controller.start()
 
     def stop(self) -> None:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+        self._reserved.close()
