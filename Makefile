@@ -12,7 +12,7 @@ DETECTOR_INPUTS := data/triage/detector.yml data/nlu.yml bot/triage/statistical.
 	$(wildcard data/triage/corpus/*.yml)
 RASA_DATA := data/nlu.yml data/rules.yml data/stories.yml
 MODEL_INPUTS := config.yml domain.yml $(RASA_DATA) \
-	$(wildcard bot/intake/rasa_component.py bot/triage/rasa_component.py)
+	$(wildcard bot/rasa/components/intake.py bot/rasa/components/triage.py)
 SEEDS := ../shared/seeds
 CHROMIUM := /usr/bin/chromium
 
@@ -38,7 +38,7 @@ $(BIN)/uv-synced: pyproject.toml uv.lock
 setup: $(BIN)/uv-synced
 
 $(MODEL): $(MODEL_INPUTS) | setup
-	$(BIN)/rasa train --data $(RASA_DATA) --fixed-model-name current --out models
+	$(BIN)/python -m bot.rasa.cli train --data $(RASA_DATA) --fixed-model-name current --out models
 
 train: $(MODEL)
 
@@ -77,7 +77,7 @@ validate: setup
 	$(BIN)/python scripts/validate_rasa_data.py
 
 core-tests: $(MODEL) $(DETECTOR)
-	$(BIN)/rasa test core --model $(MODEL) --stories tests/stories \
+	$(BIN)/python -m bot.rasa.cli test core --model $(MODEL) --stories tests/stories \
 		--fail-on-prediction-errors --out results/core
 
 # Everything that needs no running server: no stack, no browser, no `rasa test core`.

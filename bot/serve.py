@@ -50,9 +50,9 @@ from bot.launch import write_port
 from bot.paths import PROJECT_ROOT, VAR_DIR
 from bot.readiness import listening_ports, url_answers, wait_until
 
-WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
-SOCKETIO_CHANNEL = "bot.channels.socketio.MesoSocketIOInput"
-REST_CHANNEL = "bot.channels.rest.MesoRestInput"  # at /webhooks/rest/, like Rasa's `rest`
+WHATSAPP_CHANNEL = "bot.rasa.channels.whatsapp.WhatsAppInput"
+SOCKETIO_CHANNEL = "bot.rasa.channels.socketio.MesoSocketIOInput"
+REST_CHANNEL = "bot.rasa.channels.rest.MesoRestInput"  # at /webhooks/rest/, like Rasa's `rest`
 API_TOKEN_ENV = "MESO_RASA_API_TOKEN"
 
 STARTSECS = 10  # a program must stay up this long to count as started
@@ -312,7 +312,7 @@ class Stack:
             Program(
                 "rasa",
                 "Rasa",
-                self._launch("rasa", "--sanic", "--", "bot.rasa_server", "run")
+                self._launch("rasa", "--sanic", "--", "bot.rasa.cli", "run")
                 + ["--model", str(self.settings.model), "--port", "{port:rasa}", "--cors", "*"]
                 + ["--endpoints", str(work / "endpoints.run.yml")]
                 + ["--credentials", str(work / "credentials.run.yml"), *api],

@@ -104,7 +104,7 @@ def rest_messages(
     stack: Stack, sender: str, message: str, timeout: float = 30
 ) -> list[dict[str, Any]]:
     """POST one message to the REST channel and return the bot's messages: one per bot response
-    (bot/channels/rest.py), so one per `Reply`, each holding its text and its envelope."""
+    (bot/rasa/channels/rest.py), so one per `Reply`, each holding its text and its envelope."""
     request = urllib.request.Request(
         f"{stack.rasa_url}/webhooks/rest/webhook",
         data=json.dumps({"sender": sender, "message": message}).encode(),

@@ -16,8 +16,8 @@ from rasa.core.run import create_http_input_channels
 from rasa.shared.core.events import BotUttered
 
 from bot.channels.output import bot_message, socketio_message
-from bot.channels.rest import MesoRestInput, OneMessageOutput
-from bot.channels.socketio import MesoSocketIOInput, MesoSocketIOOutput
+from bot.rasa.channels.rest import MesoRestInput, OneMessageOutput
+from bot.rasa.channels.socketio import MesoSocketIOInput, MesoSocketIOOutput
 from bot.replies.reply import Button, Reply
 from bot.serve import runtime_credentials
 from tests.channels.whatsapp_fakes import CITATIONS, NOTE, FakeBot, serve_channel

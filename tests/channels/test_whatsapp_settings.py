@@ -9,13 +9,13 @@ import pytest
 from rasa.core.run import create_http_input_channels
 from rasa.shared.exceptions import RasaException
 
-from bot.channels.whatsapp import WhatsAppInput
 from bot.channels.whatsapp.privacy import message_ref, pseudonym, redact, sign, signature_valid
 from bot.channels.whatsapp.settings import (
     DEFAULT_GRAPH_URL,
     WhatsAppConfigError,
     resolve_settings,
 )
+from bot.rasa.channels.whatsapp import WhatsAppInput
 from tests.channels.whatsapp_fakes import FakeBot, default_replies, serve_channel
 
 FULL_ENV = {
@@ -25,7 +25,7 @@ FULL_ENV = {
     "WHATSAPP_PHONE_NUMBER_ID": "123",
 }
 VAR_BLOCK = """
-bot.channels.whatsapp.WhatsAppInput:
+bot.rasa.channels.whatsapp.WhatsAppInput:
   verify_token: ${WHATSAPP_VERIFY_TOKEN}
   app_secret: ${WHATSAPP_APP_SECRET}
   access_token: ${WHATSAPP_ACCESS_TOKEN}
@@ -33,7 +33,7 @@ bot.channels.whatsapp.WhatsAppInput:
   graph_url: ${WHATSAPP_GRAPH_URL}
 """
 ENV_BLOCK = """
-bot.channels.whatsapp.WhatsAppInput:
+bot.rasa.channels.whatsapp.WhatsAppInput:
   # settings come from the WHATSAPP_* environment variables
 """
 

@@ -24,11 +24,11 @@ from aiohttp import web
 from rasa.core.channels.channel import InputChannel, UserMessage, register
 from sanic import Sanic
 
-from bot.channels.whatsapp import WhatsAppInput
 from bot.channels.whatsapp.graph import RetryPolicy
 from bot.channels.whatsapp.privacy import sign
 from bot.channels.whatsapp.settings import WhatsAppSettings
 from bot.evidence.notes import EvidenceNote
+from bot.rasa.channels.whatsapp import WhatsAppInput
 from bot.replies.reply import Button, Citation, Escalation, Reply
 from bot.storage.db import Database
 

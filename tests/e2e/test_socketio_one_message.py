@@ -1,5 +1,5 @@
-"""The real socket.io channel (bot/channels/socketio.py) emits one `bot_uttered` event per reply:
-`{"text", "quick_replies"?, "meso"}`, the text not cut at blank lines."""
+"""The real socket.io channel (bot/rasa/channels/socketio.py) emits one `bot_uttered` event per
+reply: `{"text", "quick_replies"?, "meso"}`, the text not cut at blank lines."""
 
 from __future__ import annotations
 

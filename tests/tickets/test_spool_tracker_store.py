@@ -15,12 +15,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import func, select
 
+from bot.rasa.tracker_store import SpoolingSQLTrackerStore
 from bot.storage.db import Database
 from bot.storage.models import Ticket
 from bot.tickets.records import record_report
 from bot.tickets.report import report_from_rasa_events
 from bot.tickets.spool import Spool, drain_spool
-from bot.triage.spool_tracker_store import SpoolingSQLTrackerStore
 
 from .helpers import make_clinic, make_report
 
@@ -75,7 +75,7 @@ def spooled(spool: Spool) -> list[dict[str, Any]]:
 
 def test_rasa_loads_the_store_from_endpoint_config(tmp_path: Path) -> None:
     config = EndpointConfig(
-        type="bot.triage.spool_tracker_store.SpoolingSQLTrackerStore",
+        type="bot.rasa.tracker_store.SpoolingSQLTrackerStore",
         dialect="sqlite",
         db=str(tmp_path / "t.db"),
         spool_dir=str(tmp_path / "s"),

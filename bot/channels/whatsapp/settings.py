@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rasa.shared.exceptions import RasaException
-
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v25.0"
 
 # credentials.yml key -> environment variable used when the key is absent or empty.
@@ -26,7 +24,7 @@ GRAPH_URL_ENV = "WHATSAPP_GRAPH_URL"
 PSEUDONYM_KEY_ENV = "MESO_PSEUDONYM_KEY"
 
 
-class WhatsAppConfigError(RasaException):
+class WhatsAppConfigError(ValueError):
     """The WhatsApp channel is partly configured: some required values are missing."""
 
 
@@ -68,7 +66,7 @@ def resolve_settings(
         raise WhatsAppConfigError(
             "The WhatsApp channel is only partly configured; set "
             + ", ".join(missing)
-            + " (or the matching keys under bot.channels.whatsapp.WhatsAppInput in "
+            + " (or the matching keys under bot.rasa.channels.whatsapp.WhatsAppInput in "
             "credentials.yml), or unset all WHATSAPP_* variables to run without WhatsApp."
         )
     graph_url = _text(credentials.get("graph_url")) or _text(environ.get(GRAPH_URL_ENV))

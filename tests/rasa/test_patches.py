@@ -7,7 +7,7 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import rasa_patches
+from bot.rasa import patches as rasa_patches
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 endpoints.yml:
 
     tracker_store:
-      type: bot.triage.spool_tracker_store.SpoolingSQLTrackerStore
+      type: bot.rasa.tracker_store.SpoolingSQLTrackerStore
       dialect: sqlite
       db: var/rasa_tracker.db
       # spool_dir: var/spool      (optional; default VAR_DIR/spool)

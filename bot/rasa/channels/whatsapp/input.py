@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -30,13 +31,18 @@ from bot.channels.whatsapp.delivery import (
     TurnDelivery,
 )
 from bot.channels.whatsapp.graph import GraphClient, RetryPolicy
-from bot.channels.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
 from bot.channels.whatsapp.privacy import message_ref, pseudonym, signature_valid
 from bot.channels.whatsapp.render import TurnRenderer
-from bot.channels.whatsapp.settings import REQUIRED, WhatsAppSettings, resolve_settings
+from bot.channels.whatsapp.settings import (
+    REQUIRED,
+    WhatsAppConfigError,
+    WhatsAppSettings,
+    resolve_settings,
+)
 from bot.channels.whatsapp.texts import ChannelTexts, load_texts
 from bot.channels.whatsapp.webhook import DeliveryFailure, Inbound, parse_webhook
 from bot.clinic import ClinicConfig, clinic_config
+from bot.rasa.channels.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
 from bot.storage.db import Database, get_database
 
 logger = logging.getLogger(__name__)
@@ -59,7 +65,10 @@ class WhatsAppInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WhatsAppInput:
         """Settings from credentials.yml and WHATSAPP_* variables; none at all: disabled."""
-        settings = resolve_settings(credentials, os.environ)
+        try:
+            settings = resolve_settings(credentials, os.environ)
+        except WhatsAppConfigError as exc:
+            raise RasaException(str(exc)) from exc  # Rasa prints it and stops cleanly
         if settings is None:
             logger.warning("%s Rasa runs without it.", NOT_CONFIGURED)
         return cls(settings)

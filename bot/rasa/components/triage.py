@@ -2,13 +2,13 @@
 
 Place it after the intent classifier and FallbackClassifier in config.yml:
 
-    - name: bot.triage.rasa_component.SymptomTriage
+    - name: bot.rasa.components.triage.SymptomTriage
       rules_dir: data/triage        # the triage data files (default)
       clinic_config: data/clinic.yml  # for the emergency number and clinic phone (default)
 
 For each message it stores the TriageResult as `message["triage"]` (in the parse data), judged
 together with the conversation's last patient messages (`metadata["meso_history"]`, which
-bot.rasa_patches adds from the tracker). When the result escalates, it sets the intent to
+bot.rasa.patches adds from the tracker). When the result escalates, it sets the intent to
 report_emergency or report_symptom with confidence 1.0, leaves `intent_ranking` as the
 classifiers made it (so the question that came with the symptom can still be answered), and adds
 the entities `emergency_number`, `clinic_phone`, `clinic_name` and `reply_lang` (start and end 0)
@@ -54,7 +54,7 @@ TRIAGE_KEY = "triage"
 EMERGENCY_INTENT = "report_emergency"
 SYMPTOM_INTENT = "report_symptom"
 HELP_INTENT = "help_request"
-HISTORY_KEY = "meso_history"  # earlier patient messages, oldest first (bot.rasa_patches)
+HISTORY_KEY = "meso_history"  # earlier patient messages, oldest first (bot.rasa.patches)
 DEFAULT_RULES_DIR = "data/triage"
 DEFAULT_CLINIC_CONFIG = "data/clinic.yml"
 

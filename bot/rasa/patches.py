@@ -27,8 +27,8 @@ from rasa.shared.core.events import Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
+from bot.rasa.components.triage import HISTORY_KEY
 from bot.triage.detect.pipeline import CONTEXT_TURNS
-from bot.triage.rasa_component import HISTORY_KEY
 
 _resolve_by_type_uncached = Event.resolve_by_type
 _parse_with_graph = MessageProcessor._parse_message_with_graph

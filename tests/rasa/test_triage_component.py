@@ -14,7 +14,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.clinic import clinic_config
-from bot.triage.rasa_component import SymptomTriage
+from bot.rasa.components.triage import SymptomTriage
 
 RANKING = [{"name": "ask_downtime", "confidence": 0.8}, {"name": "ask_cost", "confidence": 0.2}]
 
@@ -134,7 +134,7 @@ pipeline:
   - name: WhitespaceTokenizer
   - name: KeywordIntentClassifier
     case_sensitive: false
-  - name: bot.triage.rasa_component.SymptomTriage
+  - name: bot.rasa.components.triage.SymptomTriage
     rules_dir: data/triage
     clinic_config: data/clinic.yml
 policies: []

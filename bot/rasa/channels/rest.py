@@ -42,7 +42,7 @@ class OneMessageOutput(CollectingOutputChannel):
 
 
 class MesoRestInput(RestInput):
-    """credentials.yml key `bot.channels.rest.MesoRestInput`; URL /webhooks/rest/webhook."""
+    """credentials.yml key `bot.rasa.channels.rest.MesoRestInput`; URL /webhooks/rest/webhook."""
 
     @classmethod
     def name(cls) -> str:

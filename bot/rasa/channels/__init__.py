@@ -1,0 +1,1 @@
+"""Rasa input channels that keep each reply one message: REST, socket.io, WhatsApp."""

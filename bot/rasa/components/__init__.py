@@ -1,0 +1,1 @@
+"""Rasa NLU components: the input guard and symptom triage (config.yml pipeline)."""
