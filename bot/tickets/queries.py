@@ -72,6 +72,7 @@ class TranscriptLine:
     speaker: str
     text: str
     at: datetime | None = None
+    knowledge_version: str | None = None  # what the assistant's answer was built from
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,9 @@ def _transcript_line(entry: object) -> TranscriptLine:
         speaker=_SPEAKERS.get(str(speaker).lower(), str(speaker)),
         text="" if text is None else str(text),
         at=_parse_time(_first(entry, ("at", "timestamp", "time"))),
+        knowledge_version=str(entry["knowledge_version"])
+        if entry.get("knowledge_version")
+        else None,
     )
 
 

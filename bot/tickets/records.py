@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 MAX_TRANSCRIPT_TURNS = 20
 MAX_TURN_CHARS = 2_000
 MAX_TRIGGER_CHARS = 10_000
+MAX_VERSION_CHARS = 64
 # Column widths in bot/storage/models.py; longer ids are replaced by a stable digest.
 MAX_ID_CHARS = 128
 MAX_CHANNEL_CHARS = 32
@@ -129,16 +130,18 @@ def _new_ticket(report: Report, conversation_id: str, message_id: str) -> Ticket
 
 
 def capped_transcript(transcript: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The last MAX_TRANSCRIPT_TURNS turns, each text cut to MAX_TURN_CHARS, known keys only."""
+    """The last MAX_TRANSCRIPT_TURNS turns, each text cut to MAX_TURN_CHARS, known keys only
+    (a bot turn keeps the knowledge version it was answered from)."""
     turns = []
     for turn in transcript[-MAX_TRANSCRIPT_TURNS:]:
-        turns.append(
-            {
-                "sender": "bot" if turn.get("sender") == "bot" else "user",
-                "text": str(turn.get("text") or "")[:MAX_TURN_CHARS],
-                "at": str(turn.get("at") or ""),
-            }
-        )
+        kept = {
+            "sender": "bot" if turn.get("sender") == "bot" else "user",
+            "text": str(turn.get("text") or "")[:MAX_TURN_CHARS],
+            "at": str(turn.get("at") or ""),
+        }
+        if turn.get("knowledge_version"):
+            kept["knowledge_version"] = str(turn["knowledge_version"])[:MAX_VERSION_CHARS]
+        turns.append(kept)
     return turns
 
 

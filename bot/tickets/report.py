@@ -119,11 +119,24 @@ def _turn(event: Mapping[str, Any]) -> dict[str, str] | None:
     text = event.get("text")
     if sender not in ("user", "bot") or not text:
         return None
-    return {
+    turn = {
         "sender": sender,
         "text": str(text),
         "at": _event_time(event.get("timestamp")).isoformat(),
     }
+    version = _knowledge_version(event.get("data"))
+    if version:
+        turn["knowledge_version"] = version
+    return turn
+
+
+def _knowledge_version(data: Any) -> str | None:
+    """The knowledge version a bot message was answered from (its envelope), if any."""
+    try:
+        version = data["custom"]["meso"]["knowledge_version"]
+    except (KeyError, TypeError):
+        return None
+    return str(version) if version else None
 
 
 def _event_time(timestamp: Any) -> datetime:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.knowledge import read_snapshot
 from bot.readiness import wait_until
 from bot.serve import Stack
 from bot.storage import Database
@@ -232,3 +233,15 @@ def test_long_story_with_the_symptom_in_the_middle_is_escalated(stack: Stack) ->
     assert envelopes(messages)[0]["escalation"]["severity"] == "emergency"
     [ticket] = _wait_for(lambda: _tickets(stack, sender))
     assert ticket.severity == "emergency"
+
+
+def test_ticket_transcript_records_the_knowledge_version_the_patient_was_answered_from(
+    stack: Stack,
+) -> None:
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    [answer] = envelopes(rest_messages(stack, sender, "/ask_downtime"))
+    assert answer["knowledge_version"] == read_snapshot().version
+    rest_messages(stack, sender, "my cheek is swollen and hot since the injections")
+    [ticket] = _wait_for(lambda: _tickets(stack, sender))
+    answered = [t for t in ticket.transcript if t["sender"] == "bot" and "knowledge_version" in t]
+    assert answered and answered[0]["knowledge_version"] == answer["knowledge_version"]

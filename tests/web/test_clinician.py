@@ -491,7 +491,7 @@ async def test_ticket_detail_shows_patient_text_escaped(staff: TestClient, db: D
         trigger="<script>alert('trigger')</script> I can't breathe",
         transcript=[
             {"sender": "user", "text": "hello <b>there</b>", "timestamp": 1732170000.0},
-            {"sender": "bot", "text": "Hi! How can I help?"},
+            {"sender": "bot", "text": "Hi! How can I help?", "knowledge_version": "b99c1237a37f"},
             {"sender": "user", "text": '<img src=x onerror="alert(1)">'},
         ],
         symptoms=["breathing_difficulty"],
@@ -505,6 +505,7 @@ async def test_ticket_detail_shows_patient_text_escaped(staff: TestClient, db: D
     assert "&lt;script&gt;alert(&#39;trigger&#39;)&lt;/script&gt; I can&#39;t breathe" in html
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
     assert "hello &lt;b&gt;there&lt;/b&gt;" in html
+    assert "knowledge base version <code>b99c1237a37f</code>" in html
     assert "breathing difficulty" in html
     assert 'href="tel:+919845012345"' in html
     assert "Whatsapp" in html
