@@ -9,8 +9,11 @@ raise bot.tickets.queries.TicketNotFound. Database errors propagate.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.db import Database
 from bot.storage.models import Ticket, as_utc, utcnow
@@ -42,14 +45,8 @@ def acknowledge(db: Database, ticket_id: str, actor: str, now: datetime | None =
     """Mark an open ticket as being handled by `actor`."""
     now = now or utcnow()
     with db.session() as session:
-        changed = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status.in_(TRANSITIONS[ACKNOWLEDGE].sources))
-            .values(status=ACKNOWLEDGED, acknowledged_by=actor, acknowledged_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed != 1:
-            raise InvalidTransition(summarise(get_ticket(session, ticket_id)), ACKNOWLEDGE)
+        values = {"status": ACKNOWLEDGED, "acknowledged_by": actor, "acknowledged_at": now}
+        _move(session, ticket_id, ACKNOWLEDGE, values)
         audit.add(session, actor, audit.TICKET_ACKNOWLEDGE, ticket_id, at=now)
 
 
@@ -60,14 +57,8 @@ def resolve(
     now = now or utcnow()
     with db.session() as session:
         previous = session.execute(select(Ticket.status).where(Ticket.id == ticket_id)).scalar()
-        changed = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status.in_(TRANSITIONS[RESOLVE].sources))
-            .values(status=RESOLVED, resolved_by=actor, resolved_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed != 1:
-            raise InvalidTransition(summarise(get_ticket(session, ticket_id)), RESOLVE)
+        values = {"status": RESOLVED, "resolved_by": actor, "resolved_at": now}
+        _move(session, ticket_id, RESOLVE, values)
         detail = f"from {previous}" + _note(note)
         audit.add(session, actor, audit.TICKET_RESOLVE, ticket_id, detail, at=now)
 
@@ -86,34 +77,43 @@ def reopen(
                 Ticket.id == ticket_id, Ticket.status.in_(TRANSITIONS[REOPEN].sources)
             )
         ).one_or_none()
-        changed = 0
-        if resolution is not None:
-            same_resolution = (
-                Ticket.resolved_at.is_(None)
-                if resolution.resolved_at is None
-                else Ticket.resolved_at == resolution.resolved_at
-            )
-            changed = session.execute(
-                update(Ticket)
-                .where(
-                    Ticket.id == ticket_id,
-                    Ticket.status.in_(TRANSITIONS[REOPEN].sources),
-                    same_resolution,
-                )
-                .values(
-                    status=OPEN,
-                    acknowledged_by=None,
-                    acknowledged_at=None,
-                    resolved_by=None,
-                    resolved_at=None,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        if changed != 1:
+        if resolution is None:
             raise InvalidTransition(summarise(get_ticket(session, ticket_id)), REOPEN)
+        same_resolution = (
+            Ticket.resolved_at.is_(None)
+            if resolution.resolved_at is None
+            else Ticket.resolved_at == resolution.resolved_at
+        )
+        values = {
+            "status": OPEN,
+            "acknowledged_by": None,
+            "acknowledged_at": None,
+            "resolved_by": None,
+            "resolved_at": None,
+        }
+        _move(session, ticket_id, REOPEN, values, same_resolution)
         resolved_at = as_utc(resolution.resolved_at).isoformat() if resolution.resolved_at else "?"
         detail = f"was resolved by {resolution.resolved_by or '?'} at {resolved_at}" + _note(note)
         audit.add(session, actor, audit.TICKET_REOPEN, ticket_id, detail, at=now)
+
+
+def _move(
+    session: Session,
+    ticket_id: str,
+    action: str,
+    values: dict[str, Any],
+    *conditions: ColumnElement[bool],
+) -> None:
+    """One conditional UPDATE: only from a status `action` may leave (and `conditions`);
+    InvalidTransition carrying the ticket as it now is when nothing matched."""
+    changed = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.status.in_(TRANSITIONS[action].sources), *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise InvalidTransition(summarise(get_ticket(session, ticket_id)), action)
 
 
 def _note(note: str) -> str:
