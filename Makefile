@@ -8,11 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/current.tar.gz
 DETECTOR := models/triage_detector.joblib
-DETECTOR_INPUTS := data/triage/detector.yml data/nlu.yml bot/triage/statistical.py \
+DETECTOR_INPUTS := data/triage/detector.yml $(wildcard data/nlu*.yml) bot/triage/statistical.py \
 	$(wildcard data/triage/corpus/*.yml)
-RASA_DATA := data/nlu.yml data/rules.yml data/stories.yml
+RASA_DATA := $(wildcard data/nlu*.yml) data/rules.yml data/stories.yml
 MODEL_INPUTS := config.yml domain.yml $(RASA_DATA) \
-	$(wildcard bot/rasa/components/intake.py bot/rasa/components/triage.py)
+	$(wildcard bot/rasa/components/*.py)
 SEEDS := ../shared/seeds
 CHROMIUM := /usr/bin/chromium
 
