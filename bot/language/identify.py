@@ -4,7 +4,7 @@ Arabizi signals of data/languages.yml (py3langid knows neither)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,8 @@ class LanguageSettings:
     english_words: frozenset[str] = frozenset()
     english_min_share: float = 1.0
     candidates: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)  # each language's name for itself
+    right_to_left: tuple[str, ...] = ()
 
     def looks_english(self, words: list[str]) -> bool:
         if not self.english_words or not words:
@@ -85,6 +87,8 @@ class LanguageSettings:
             english_words=_vocabulary(base / vocabulary) if vocabulary else frozenset(),
             english_min_share=data.get("english_min_share", 1.0),
             candidates=tuple(data.get("candidates") or ()),
+            names=dict(data.get("names") or {}),
+            right_to_left=tuple(data.get("right_to_left") or ()),
         )
 
 
