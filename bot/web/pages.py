@@ -10,6 +10,7 @@ from data/ui*.yml (bot/web/ui_texts.py), served in /config.json for every langua
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,6 +223,22 @@ class Pages:
             headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"},
         )
 
+    async def ui_fallback_js(self, request: web.Request) -> web.Response:
+        """The English texts (data/ui.yml) as a script, for a widget that cannot read /config.json
+        (a page's CSP may forbid fetching from us where it allows our scripts)."""
+        ui = self.config.ui
+        fallback = {
+            "clinic_name": self.config.clinic.name,
+            "default_language": ui.default,
+            "languages": [],
+            "ui": {ui.default: ui.texts[ui.default]},
+        }
+        return web.Response(
+            text=f"window.MesoUiFallback = {json.dumps(fallback)};\n",
+            content_type="text/javascript",
+            headers={"Cache-Control": "no-cache"},
+        )
+
     async def widget_js(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(
             STATIC_DIR / "widget.js",
@@ -243,4 +260,5 @@ def register(app: web.Application) -> None:
     app.router.add_get("/kiosk", pages.kiosk)
     app.router.add_get("/config.json", pages.config_json)
     app.router.add_get("/widget.js", pages.widget_js)
+    app.router.add_get("/ui-fallback.js", pages.ui_fallback_js)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
