@@ -37,11 +37,13 @@ def _check() -> int:
     from bot.language.identify import language_settings
     from bot.replies.texts import all_reply_texts
     from bot.web.pages import kiosk_topics
+    from bot.web.ui_texts import ui_texts
 
     files = read_knowledge_files()
     kiosk_topics(load_clinic(), read_snapshot())
     all_reply_texts()
     language_settings()
+    ui_texts()
     from bot.channels.whatsapp.texts import load_all_texts
     from bot.triage.detect import build_pipeline
     from bot.triage.escalation import load_all_reply_texts
@@ -61,8 +63,8 @@ def _check() -> int:
     corpus = read_corpus(detector_settings().corpus_dir)
     print(
         f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, in "
-        f"{', '.join(['en', *files.translations])}; clinic settings, replies, triage rules and "
-        f"word lists, detector corpus ({len(corpus)} messages)"
+        f"{', '.join(['en', *files.translations])}; clinic settings, replies, widget and kiosk "
+        f"texts, triage rules and word lists, detector corpus ({len(corpus)} messages)"
     )
     return 0
 

@@ -56,8 +56,8 @@ class LanguageSettings:
     english_words: frozenset[str] = frozenset()
     english_min_share: float = 1.0
     candidates: tuple[str, ...] = ()
-    names: dict[str, str] = field(default_factory=dict)
-    right_to_left: frozenset[str] = frozenset()
+    names: dict[str, str] = field(default_factory=dict)  # each language's name for itself
+    right_to_left: tuple[str, ...] = ()
     choosing: dict[str, Any] = field(default_factory=dict)  # see bot/language/choice.py
 
     def looks_english(self, words: list[str]) -> bool:
@@ -89,7 +89,7 @@ class LanguageSettings:
             english_min_share=data.get("english_min_share", 1.0),
             candidates=tuple(data.get("candidates") or ()),
             names=dict(data.get("names") or {}),
-            right_to_left=frozenset(data.get("right_to_left") or ()),
+            right_to_left=tuple(data.get("right_to_left") or ()),
             choosing=dict(data.get("choosing") or {}),
         )
 
