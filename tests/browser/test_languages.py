@@ -165,7 +165,7 @@ def test_kiosk_languages_and_reset_to_the_default(
     switch = page.locator(".kiosk-lang")
     expect(switch.nth(1)).to_have_attribute("aria-pressed", "true")
     topic = page.locator(".kiosk-topic").first
-    expect(topic).to_have_attribute("lang", "en")  # no Hindi titles in the knowledge base yet
+    expect(topic).to_have_attribute("lang", "hi")  # titled from the Hindi knowledge files
     topic.click()
     expect(chat.rich).to_have_count(1)
     assert last_metadata(fake_rasa) == {"surface": "kiosk", "lang": None, "page_lang": "hi"}

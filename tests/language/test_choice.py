@@ -69,3 +69,17 @@ def test_a_short_message_keeps_the_conversations_language() -> None:
 
 def test_an_unknown_choice_is_ignored() -> None:
     assert _reply("how much is it", chosen="fr") == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("هَلْ الميزوثيرابي آمِنٌ؟", "ar"),  # diacritics
+        ("كـــم سعــر الميـــزو", "ar"),  # tatweel
+        ("मेसो की कीमत क्या है, and how many sessions?", "hi"),  # switches halfway
+        ("how much is meso, मेसो की कीमत क्या है बताइए", "hi"),
+        ("meso ka price kya hai bhai aur kitne sessions", "en"),  # Hinglish
+    ],
+)
+def test_awkward_messages_get_a_sensible_reply_language(text: str, expected: str) -> None:
+    assert _reply(text) == expected
