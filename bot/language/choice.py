@@ -8,13 +8,12 @@ tell (a greeting, "ok") keeps the language of the conversation so far, or the pa
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.language.identify import LanguageGuess, LanguageSettings, language_settings
 from bot.language.normalise import normalise_text
 
-_PUNCTUATION = re.compile(r"[^\w\s]", re.UNICODE)
 ENGLISH = "en"
 SHORT_MESSAGE_WORDS = 3
 
@@ -31,8 +30,10 @@ class LanguageRequest:
 
 
 def _words(text: str) -> list[str]:
-    # Split on spaces, not \\w runs: Devanagari vowel signs are not "word" characters.
-    return _PUNCTUATION.sub(" ", normalise_text(text).lower()).split()
+    # Punctuation and symbols become spaces. Not a \w regex: Devanagari vowel signs are
+    # combining marks, not "word" characters, and would cut words apart.
+    text = normalise_text(text).lower()
+    return "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text).split()
 
 
 def language_request(

@@ -33,7 +33,16 @@ def test_a_language_the_assistant_lacks_is_named(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["how much does meso cost", "मेसो की कीमत क्या है", "كم سعر الميزو", "is it safe", ""],
+    [
+        "how much does meso cost",
+        "मेसो की कीमत क्या है",
+        "كم سعر الميزو",
+        "is it safe",
+        "",
+        # Devanagari vowel signs once split words into fragments that matched language names
+        "मेसोथेरेपी के इंजेक्शन में क्या क्या डालते हैं",
+        "आँखों के किनारे और माथे पे फाइन लाइंस हैं इससे कम होंगी",
+    ],
 )
 def test_ordinary_messages_request_nothing(text: str) -> None:
     assert language_request(text) is None
