@@ -12,28 +12,13 @@ and, from bot/rasa/patches.py, `meso_chosen_lang` and `meso_reply_lang` (the slo
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import (
-    ENTITIES,
-    ENTITY_ATTRIBUTE_END,
-    ENTITY_ATTRIBUTE_START,
-    ENTITY_ATTRIBUTE_TYPE,
-    ENTITY_ATTRIBUTE_VALUE,
-    EXTRACTOR,
-    INTENT,
-    METADATA,
-    TEXT,
-)
+from rasa.shared.nlu.constants import METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.language.choice import language_request, reply_language
 from bot.language.identify import identify, language_settings
+from bot.rasa.components.base import StatelessComponent, add_slot_entities, set_intent
 
 CHOOSE_INTENT = "choose_language"
 LANGUAGE_KEY = "language"
@@ -44,20 +29,7 @@ REPLY_SLOT_KEY = "meso_reply_lang"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class LanguageChoice(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageChoice:
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
+class LanguageChoice(StatelessComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             self.annotate(message)
@@ -90,22 +62,6 @@ class LanguageChoice(GraphComponent):
             add_to_output=True,
         )
         if request and request.only_request:
-            message.set(INTENT, {"name": CHOOSE_INTENT, "confidence": 1.0}, add_to_output=True)
+            set_intent(message, CHOOSE_INTENT)
         found = [("reply_lang", reply)] + ([("chosen_lang", chosen)] if chosen else [])
-        message.set(
-            ENTITIES,
-            [
-                *message.get(ENTITIES, []),
-                *(
-                    {
-                        ENTITY_ATTRIBUTE_TYPE: entity,
-                        ENTITY_ATTRIBUTE_VALUE: value,
-                        ENTITY_ATTRIBUTE_START: 0,
-                        ENTITY_ATTRIBUTE_END: 0,
-                        EXTRACTOR: type(self).__name__,
-                    }
-                    for entity, value in found
-                ),
-            ],
-            add_to_output=True,
-        )
+        add_slot_entities(message, found, type(self).__name__)

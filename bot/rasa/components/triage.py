@@ -31,16 +31,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
-    ENTITIES,
-    ENTITY_ATTRIBUTE_END,
-    ENTITY_ATTRIBUTE_START,
-    ENTITY_ATTRIBUTE_TYPE,
-    ENTITY_ATTRIBUTE_VALUE,
-    EXTRACTOR,
-    INTENT,
-    INTENT_NAME_KEY,
     METADATA,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
@@ -48,6 +39,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.clinic import ClinicConfig, clinic_config
 from bot.paths import CLINIC_CONFIG, PROJECT_ROOT, TRIAGE_DIR
+from bot.rasa.components.base import add_slot_entities, set_intent
 from bot.rasa.components.language import LANGUAGE_KEY
 from bot.triage.detect import pipeline, triage
 from bot.triage.result import TriageResult
@@ -124,25 +116,10 @@ class SymptomTriage(GraphComponent, IntentClassifier):
             name = HELP_INTENT
         else:
             return
-        message.set(
-            INTENT, {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True
-        )
+        set_intent(message, name)
         contacts = [
             ("emergency_number", self.clinic.emergency_number),
             ("clinic_phone", self.clinic.phone),
             ("clinic_name", self.clinic.name),
         ]
-        entities = [
-            *message.get(ENTITIES, []),
-            *(
-                {
-                    ENTITY_ATTRIBUTE_TYPE: entity,
-                    ENTITY_ATTRIBUTE_VALUE: value,
-                    ENTITY_ATTRIBUTE_START: 0,
-                    ENTITY_ATTRIBUTE_END: 0,
-                    EXTRACTOR: type(self).__name__,
-                }
-                for entity, value in contacts
-            ),
-        ]
-        message.set(ENTITIES, entities, add_to_output=True)
+        add_slot_entities(message, contacts, type(self).__name__)
