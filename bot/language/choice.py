@@ -36,25 +36,43 @@ def _words(text: str) -> list[str]:
     return "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text).split()
 
 
+_WordLists = tuple[dict[str, str], frozenset[str], frozenset[str], int]
+_word_lists_of: dict[int, tuple[LanguageSettings, _WordLists | None]] = {}
+
+
+def _word_lists(settings: LanguageSettings) -> _WordLists | None:
+    """The `choosing` word lists normalised as messages are, built once per settings object:
+    (name -> language, unavailable names, cue words, max other words)."""
+    known = _word_lists_of.get(id(settings))
+    if known is not None and known[0] is settings:
+        return known[1]
+    choosing = settings.choosing
+    lists: _WordLists | None = None
+    if choosing:
+        lists = (
+            {_words(n)[0]: lang for lang, names in choosing["names"].items() for n in names},
+            frozenset(_words(name)[0] for name in choosing["unavailable"]),
+            frozenset(w for cue in choosing["cue_words"] for w in _words(cue)),
+            choosing["max_other_words"],
+        )
+    _word_lists_of[id(settings)] = (settings, lists)
+    return lists
+
+
 def language_request(
     text: str | None, settings: LanguageSettings | None = None
 ) -> LanguageRequest | None:
     """The language this message asks for, or None when it asks for none."""
-    settings = settings or language_settings()
-    choosing = settings.choosing
-    if not text or not choosing:
+    lists = _word_lists(settings or language_settings())
+    if not text or lists is None:
         return None
+    names, unavailable, cues, max_other_words = lists
     words = _words(text)
-    names = {
-        _words(name)[0]: lang for lang, spellings in choosing["names"].items() for name in spellings
-    }
-    unavailable = {_words(name)[0] for name in choosing["unavailable"]}
-    cues = {w for cue in choosing["cue_words"] for w in _words(cue)}
     for index, word in enumerate(words):
         if word not in names and word not in unavailable:
             continue
         others = [w for w in words if w not in names and w not in unavailable and w not in cues]
-        only = len(others) <= choosing["max_other_words"]
+        only = len(others) <= max_other_words
         beside = {words[i] for i in (index - 1, index + 1) if 0 <= i < len(words)}
         if not only and not (beside & cues):
             continue

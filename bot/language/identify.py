@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,18 @@ def latin_language(text: str, candidates: tuple[str, ...] = ()) -> tuple[str, fl
 
 def identify(text: str | None, settings: LanguageSettings | None = None) -> LanguageGuess:
     """The language of a patient message (see LanguageGuess)."""
-    settings = settings or language_settings()
+    if settings is None:
+        # The language, intake and triage components each ask about the same message.
+        return _identify_with_default_settings(text or "")
+    return _identify(text, settings)
+
+
+@lru_cache(maxsize=256)
+def _identify_with_default_settings(text: str) -> LanguageGuess:
+    return _identify(text, language_settings())
+
+
+def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
     text = text or ""
     default = settings.replies[0]
     shares = script_shares(text)
