@@ -24,6 +24,7 @@ MentionStatus = Literal[
     "risk_question",  # "can it cause swelling?"
     "other_absent",  # someone else, not with the user now ("my friend had bruising last year")
     "historical",  # long past and resolved
+    "figurative",  # said of an everyday cause: "I can't breathe from all the work"
 ]
 ESCALATED_STATUSES = frozenset({"affirmed", "other_present"})
 
