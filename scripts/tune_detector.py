@@ -48,6 +48,7 @@ DEV_SETS = {
     "blind_a.yml": "0cb8865",
     "blind_b.yml": "b4bb370",
     "blind_c.yml": "2f603eb",
+    "blind_d.yml": "c0fc792",
 }
 REPORT_RECALL = 0.99
 MARGIN = 0.005  # chosen thresholds sit this far below the deciding probability

@@ -46,12 +46,13 @@ REGRESSION_SETS = (
     "blind_a.yml",
     "blind_b.yml",
     "blind_c.yml",
+    "blind_d.yml",
 )
 # Per-language floors and ceilings the regression set must keep. Emergency recall and
 # under-triage are the goals; any-severity recall and false escalations are guards at
 # today's level, short of the goals (97% and 3%): see README "Measured figures".
 LANGUAGE_FLOORS = {"emergency_recall": 1.0, "any_severity_recall": 0.96}
-LANGUAGE_CEILINGS = {"under_triage_rate": 0.05, "false_escalation_rate": 0.25}
+LANGUAGE_CEILINGS = {"under_triage_rate": 0.05, "false_escalation_rate": 0.18}
 
 
 def test_every_language_keeps_its_figures_on_the_regression_set() -> None:
@@ -80,7 +81,7 @@ def test_every_language_keeps_its_figures_on_the_regression_set() -> None:
 
 
 def test_blind_sets_cover_every_language_and_level() -> None:
-    for name in ("blind_a.yml", "blind_b.yml", "blind_c.yml"):
+    for name in ("blind_a.yml", "blind_b.yml", "blind_c.yml", "blind_d.yml"):
         items = load_items(TESTS / "triage_eval" / name)
         assert len(items) >= 300
         for lang in ("en", "hinglish", "hi", "ar", "arabizi"):

@@ -92,3 +92,29 @@ def test_a_resolved_cue_does_not_reach_across_a_comma() -> None:
 def test_my_does_not_keep_a_healed_symptom_current() -> None:
     assert triage("my bruise healed after a week").severity is None
     assert triage("my bruise is still there").severity == "routine"
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Figurative: a symptom word said of an everyday cause (new example sentences).
+        ("honestly I can't breathe from all the workload this month, can we move my slot?", None),
+        ("مو قادرة اتنفس من كثر الشغل، ابي اغير موعدي", None),
+        ("rasi ydoor min kithr el bakat, aby a5tar wa7da", None),
+        ("rate dekh ke hi sar ghoom gaya yaar, koi offer hai?", None),
+        # ...but never for what a cause cannot explain away, or when tied to the treatment.
+        ("I fainted at work today, had the face session this morning", "emergency"),
+        ("I can't breathe properly since the injections, not from work", "emergency"),
+        ("رجعت من الدوام وحسيت بدوخة بعد الجلسة", "emergency"),
+        # A lifelong fear, not today's symptom; today's symptom still counts.
+        ("I go dizzy at the sight of blood, since childhood. Do you use numbing cream?", None),
+        ("من صغري اذا شفت الابر اصير ادوخ، عندكم مخدر؟", None),
+        ("my son just fainted at the sight of the needle in your clinic", "emergency"),
+        # Chest pain with words describing it in between; stroke signs in Arabizi.
+        ("احس بألم شديد جدا في الصدر بعد الجلسة", "emergency"),
+        ("3indi alam 8awi wayed fi 9adri ba3d el jalsa", "emergency"),
+        ("umi ma3i fil sayyara, kalamha sar mo wadh7 w thimmha mayil", "emergency"),
+    ],
+)
+def test_round_two_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
