@@ -85,3 +85,15 @@ def test_typical_messages_take_under_5_ms_and_10k_characters_under_1_s() -> None
     assert statistics.median(typical) < 0.005
     long_text = " ".join(texts)[:10_000]
     assert _best_of(3, lambda: triage(long_text)) < 1.0
+
+
+# Every word of every lexicon pattern joins the typo corrector's vocabulary, so a new pattern word
+# can pull an everyday word one edit away onto itself ("read" once turned "real" into "read" and
+# broke "a real pain in the neck"; "goo" turned "good" into fluid). These must stay as written.
+@pytest.mark.parametrize(
+    "word", ["good", "real", "ready", "head", "fewer", "fine", "bored", "later", "sweet", "tired"]
+)
+def test_everyday_words_are_not_corrected_onto_lexicon_words(word: str) -> None:
+    from bot.triage.detect.pipeline import pipeline
+
+    assert [t.norm_ for t in pipeline()(f"all {word} now")][1] == word
