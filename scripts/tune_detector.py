@@ -50,6 +50,7 @@ DEV_SETS = {
     "blind_c.yml": "2f603eb",
     "blind_d.yml": "c0fc792",
     "blind_e.yml": "e2cfe22",
+    "blind_f.yml": "6ec7b16",
 }
 REPORT_RECALL = 0.99
 MARGIN = 0.005  # chosen thresholds sit this far below the deciding probability
