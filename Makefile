@@ -12,7 +12,8 @@ DETECTOR_INPUTS := data/triage/detector.yml data/nlu.yml bot/triage/statistical.
 	$(wildcard data/triage/corpus/*.yml)
 RASA_DATA := data/nlu.yml data/rules.yml data/stories.yml
 MODEL_INPUTS := config.yml domain.yml $(RASA_DATA) \
-	$(wildcard bot/rasa/components/intake.py bot/rasa/components/triage.py)
+	$(wildcard bot/rasa/components/intake.py bot/rasa/components/triage.py \
+	bot/rasa/components/embeddings.py)
 SEEDS := ../shared/seeds
 CHROMIUM := /usr/bin/chromium
 
