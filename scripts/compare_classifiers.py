@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -98,6 +99,11 @@ def load_examples() -> list[tuple[str, str, str]]:
         if path.exists()
         for intent, text in read_nlu_examples(path)
     ]
+
+
+def data_key(examples: list[tuple[str, str, str]], pipeline: list[dict[str, Any]]) -> str:
+    """A hash of the examples and the pipeline: a cached result is reused only for the same."""
+    return hashlib.sha256(json.dumps([examples, pipeline]).encode()).hexdigest()[:16]
 
 
 def folds(examples: list[tuple[str, str, str]], k: int) -> list[list[int]]:
@@ -276,15 +282,16 @@ def main() -> int:
     me += ["--diet-epochs", str(args.diet_epochs)]
     for name in args.options.split(","):
         cached = args.out / f"{name}.json"
+        key = data_key(examples, options[name])
         res = json.loads(cached.read_text()) if cached.exists() else {}
         # Resume: an option already cross-validated on the same data is not trained again.
-        if len(res.get("predictions", ())) == len(examples) and not args.remeasure:
+        if res.get("key") == key and not args.remeasure:
             results[name] = res
             continue
-        if len(res.get("predictions", ())) != len(examples):
+        if res.get("key") != key:
             print(f"{name}: cross-validating…", file=sys.stderr, flush=True)
             out = subprocess.run([*me, "--worker", name], check=True, stdout=PIPE, text=True)
-            res = json.loads(out.stdout.strip().splitlines()[-1])
+            res = {**json.loads(out.stdout.strip().splitlines()[-1]), "key": key}
         out = subprocess.run([*me, "--serve", res["model"]], check=True, stdout=PIPE, text=True)
         res.update(json.loads(out.stdout.strip().splitlines()[-1]))
         cached.write_text(json.dumps(res))
