@@ -8,20 +8,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/current.tar.gz
 DETECTOR := models/triage_detector.joblib
-DETECTOR_INPUTS := data/triage/detector.yml data/nlu.yml bot/triage/statistical.py \
+DETECTOR_INPUTS := data/triage/detector.yml $(wildcard data/nlu*.yml) bot/triage/statistical.py \
 	$(wildcard data/triage/corpus/*.yml)
-RASA_DATA := data/nlu.yml data/rules.yml data/stories.yml
+RASA_DATA := $(wildcard data/nlu*.yml) data/rules.yml data/stories.yml
 MODEL_INPUTS := config.yml domain.yml $(RASA_DATA) \
-	$(wildcard bot/rasa/components/intake.py bot/rasa/components/triage.py \
-	bot/rasa/components/embeddings.py)
+	$(wildcard bot/rasa/components/*.py)
 SEEDS := ../shared/seeds
 CHROMIUM := /usr/bin/chromium
+# Debian's Noto fonts: Devanagari (Hindi) and Arabic render without tofu on the kiosk and in tests.
+NOTO_FONTS := /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf
 
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench staff browser
+.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench staff browser fonts
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
@@ -60,7 +61,13 @@ staff: setup
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-browser: $(CHROMIUM)
+$(NOTO_FONTS):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-core >/dev/null
+	fc-cache -f >/dev/null 2>&1 || true
+
+fonts: $(NOTO_FONTS)
+
+browser: $(CHROMIUM) $(NOTO_FONTS)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -87,7 +94,7 @@ unit: setup $(MODEL) $(DETECTOR)
 
 # Browser tests run on their own: Playwright's sync API keeps an event loop running in the main
 # thread, which pytest-asyncio tests after it cannot share.
-pytest: setup $(MODEL) $(DETECTOR) $(CHROMIUM)
+pytest: setup $(MODEL) $(DETECTOR) $(CHROMIUM) $(NOTO_FONTS)
 	$(BIN)/pytest -q -ra -m "not browser"
 	$(BIN)/pytest -q -ra -m browser
 

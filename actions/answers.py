@@ -7,11 +7,17 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dispatch import send
+from actions.dispatch import reply_language, send
 from actions.services import services
 from bot.knowledge.answers import compose_topic_answer
 from bot.replies.payloads import topic_of_intent
-from bot.replies.standard import clarify_reply, out_of_scope_reply, unusable_reply
+from bot.replies.standard import (
+    clarify_reply,
+    language_chosen_reply,
+    language_not_available_reply,
+    out_of_scope_reply,
+    unusable_reply,
+)
 
 
 def _ranking(tracker: Tracker) -> list[dict[str, Any]]:
@@ -27,11 +33,12 @@ class ActionAnswerTopic(Action):
     ) -> list[dict[str, Any]]:
         svc = services()
         kb = svc.knowledge.current()
+        lang = reply_language(tracker)
         topic = topic_of_intent((tracker.latest_message.get("intent") or {}).get("name"))
         if topic is None or kb.topic(topic) is None:
-            send(dispatcher, clarify_reply(kb, svc.clinic, _ranking(tracker)))
+            send(dispatcher, clarify_reply(kb, svc.clinic, _ranking(tracker), lang))
         else:
-            send(dispatcher, compose_topic_answer(kb, topic, svc.clinic))
+            send(dispatcher, compose_topic_answer(kb, topic, svc.clinic, lang))
         return []
 
 
@@ -43,7 +50,8 @@ class ActionOutOfScope(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         svc = services()
-        send(dispatcher, out_of_scope_reply(svc.knowledge.current(), svc.clinic))
+        lang = reply_language(tracker)
+        send(dispatcher, out_of_scope_reply(svc.knowledge.current(), svc.clinic, lang))
         return []
 
 
@@ -55,7 +63,8 @@ class ActionClarify(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         svc = services()
-        send(dispatcher, clarify_reply(svc.knowledge.current(), svc.clinic, _ranking(tracker)))
+        kb = svc.knowledge.current()
+        send(dispatcher, clarify_reply(kb, svc.clinic, _ranking(tracker), reply_language(tracker)))
         return []
 
 
@@ -67,6 +76,24 @@ class ActionUnusableMessage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         verdict = tracker.latest_message.get("intake") or "unreadable"
-        lang = (tracker.latest_message.get("triage") or {}).get("reply_language")
-        send(dispatcher, unusable_reply(verdict, services().clinic, lang))
+        send(dispatcher, unusable_reply(verdict, services().clinic, reply_language(tracker)))
+        return []
+
+
+class ActionChooseLanguage(Action):
+    """The patient picked a language in words: confirm it in that language, or say which
+    languages there are."""
+
+    def name(self) -> str:
+        return "action_choose_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        clinic = services().clinic
+        requested = (tracker.latest_message.get("language") or {}).get("requested")
+        if requested:
+            send(dispatcher, language_chosen_reply(clinic, requested))
+        else:
+            send(dispatcher, language_not_available_reply(clinic, reply_language(tracker)))
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.replies.reply import Reply
@@ -16,3 +17,10 @@ def send(dispatcher: CollectingDispatcher, *replies: Reply) -> None:
             buttons=message.get("buttons", []),
             json_message=message["custom"],
         )
+
+
+def reply_language(tracker: Tracker) -> str:
+    """The language to answer the latest message in, as the language component decided it
+    (`message["language"]`), else the `reply_lang` slot, else English."""
+    decided = (tracker.latest_message.get("language") or {}).get("reply")
+    return str(decided or tracker.get_slot("reply_lang") or "en")

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dispatch import send
+from actions.dispatch import reply_language, send
 from actions.services import services
 from bot.knowledge.answers import compose_topic_answer
 from bot.replies.reply import Reply
@@ -32,8 +32,8 @@ def _bot_actions_since_user(tracker: Tracker) -> list[str]:
     return actions
 
 
-def _note(text: str) -> Reply:
-    return Reply(kind="chitchat", body=text)
+def _note(text: str, lang: str) -> Reply:
+    return Reply(kind="chitchat", body=text, lang=lang)
 
 
 class ActionEscalate(Action):
@@ -49,20 +49,21 @@ class ActionEscalate(Action):
             return []
         outcome = await record_report_promptly(report, svc.clinic)
         severity = report.triage.severity
+        lang = reply_language(tracker)
         replies = [
             escalation_reply(
                 severity,
                 outcome.ticket_id,
                 svc.clinic,
                 instruction_sent=EMERGENCY_INSTRUCTION in _bot_actions_since_user(tracker),
-                lang=report.triage.reply_language,
+                lang=lang,
             )
         ]
         if severity != "emergency":
             topic = question_topic(report.text, tracker.latest_message.get("intent_ranking") or [])
             kb = svc.knowledge.current()
             if topic and kb.topic(topic):
-                replies.append(compose_topic_answer(kb, topic, svc.clinic))
+                replies.append(compose_topic_answer(kb, topic, svc.clinic, lang))
         send(dispatcher, *replies)
         return [SlotSet("last_ticket", outcome.ticket_id or outcome.expected_ticket_id)]
 
@@ -74,7 +75,8 @@ class ActionAskCallbackNumber(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        send(dispatcher, _note(callback_text("ask_number", services().clinic)))
+        lang = reply_language(tracker)
+        send(dispatcher, _note(callback_text("ask_number", services().clinic, lang), lang))
         return []
 
 
@@ -100,12 +102,14 @@ class ValidateCallbackForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         svc = services()
+        lang = reply_language(tracker)
+        ticket = tracker.get_slot("last_ticket")
         try:
             e164 = save_callback_number(
-                svc.database(), tracker.get_slot("last_ticket"), str(slot_value), svc.clinic, True
+                svc.database(), ticket, str(slot_value), svc.clinic, True, lang
             )
         except CallbackRefused as refusal:
-            send(dispatcher, _note(str(refusal)))
+            send(dispatcher, _note(str(refusal), lang))
             return {"callback_number": None}
         # The number itself stays with the ticket only; the conversation keeps a masked form.
         return {"callback_number": f"{e164[:3]}…{e164[-3:]}"}
@@ -119,9 +123,10 @@ class ActionSubmitCallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         clinic = services().clinic
+        lang = reply_language(tracker)
         masked = tracker.get_slot("callback_number")
         if tracker.get_slot("last_ticket") and masked:
-            send(dispatcher, _note(callback_text("saved", clinic, number=masked)))
+            send(dispatcher, _note(callback_text("saved", clinic, lang, number=masked), lang))
         else:
-            send(dispatcher, _note(callback_text("declined", clinic)))
+            send(dispatcher, _note(callback_text("declined", clinic, lang), lang))
         return [SlotSet("callback_number", None)]

@@ -35,18 +35,20 @@ def _check() -> int:
     from bot.clinic import load_clinic
     from bot.knowledge import read_knowledge_files, read_snapshot
     from bot.language.identify import language_settings
-    from bot.replies.standard import reply_texts
+    from bot.replies.texts import all_reply_texts
     from bot.web.pages import kiosk_topics
+    from bot.web.ui_texts import ui_texts
 
     files = read_knowledge_files()
     kiosk_topics(load_clinic(), read_snapshot())
-    reply_texts()
+    all_reply_texts()
     language_settings()
-    from bot.channels.whatsapp.texts import load_texts
+    ui_texts()
+    from bot.channels.whatsapp.texts import load_all_texts
     from bot.triage.detect import build_pipeline
     from bot.triage.escalation import load_all_reply_texts
 
-    load_texts()
+    load_all_texts()
     load_all_reply_texts()
     build_pipeline()  # checks every data/triage file and the rules' cross-references
     from bot.rasa.responses import check_domain
@@ -60,8 +62,9 @@ def _check() -> int:
 
     corpus = read_corpus(detector_settings().corpus_dir)
     print(
-        f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, clinic "
-        f"settings, replies, triage rules and word lists, detector corpus ({len(corpus)} messages)"
+        f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, in "
+        f"{', '.join(['en', *files.translations])}; clinic settings, replies, widget and kiosk "
+        f"texts, triage rules and word lists, detector corpus ({len(corpus)} messages)"
     )
     return 0
 

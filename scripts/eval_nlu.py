@@ -56,6 +56,8 @@ class Question:
 
     text: str
     intent: str
+    lang: str = "en"
+    previous: str | None = None
 
 
 @dataclass
@@ -66,6 +68,9 @@ class Prediction:
     expected: str
     predicted: str
     confidence: float
+    lang: str = "en"
+    reply_lang: str = "en"
+    follow_up: bool = False
 
 
 @dataclass
@@ -102,15 +107,25 @@ def load_questions(path: Path) -> list[Question]:
     """Read the evaluation set."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     items = data.get("questions") or []
-    questions = [Question(text=str(item["text"]), intent=str(item["intent"])) for item in items]
+    questions = [
+        Question(
+            text=str(item["text"]),
+            intent=str(item["intent"]),
+            lang=str(item.get("lang") or "en"),
+            previous=item.get("previous"),
+        )
+        for item in items
+    ]
     if not questions:
         raise SystemExit(f"no questions in {path}")
     return questions
 
 
 def training_texts(nlu_path: Path) -> set[str]:
-    """Every example text in a Rasa NLU YAML file, normalised."""
-    return {normalise(text) for _, text in read_nlu_examples(nlu_path)}
+    """Every example text of a Rasa NLU YAML file (or of every data/nlu*.yml beside it when
+    given data/nlu.yml), normalised."""
+    paths = sorted(nlu_path.parent.glob("nlu*.yml")) if nlu_path == DEFAULT_NLU else [nlu_path]
+    return {normalise(text) for path in paths for _, text in read_nlu_examples(path)}
 
 
 def leaked_questions(questions: list[Question], nlu_path: Path) -> list[str]:
@@ -142,6 +157,9 @@ async def predict_all(model_path: Path, questions: list[Question]) -> list[Predi
                 expected=q.intent,
                 predicted=str(intent.get("name")),
                 confidence=float(intent.get("confidence") or 0.0),
+                lang=q.lang,
+                reply_lang=str((parsed.get("language") or {}).get("reply") or "en"),
+                follow_up=q.previous is not None,
             )
         )
     return predictions
@@ -230,6 +248,43 @@ def print_report(report: Report, verbose: bool) -> None:
             print(f"  [{e['expected']} -> {e['predicted']} {e['confidence']:.2f}] {e['text']}")
 
 
+# The reply language each written language should get (Hinglish and Arabizi: English).
+EXPECTED_REPLY = {"en": "en", "hinglish": "en", "hi": "hi", "ar": "ar", "arabizi": "en"}
+
+
+def efficacy_topics() -> set[str]:
+    """The intents of the topics about whether the treatment works (they carry a note)."""
+    from bot.knowledge import read_knowledge_files
+
+    files = read_knowledge_files(seeds_dir=None, languages=())
+    return {f"{TOPIC_PREFIX}{t}" for t, topic in files.topics.items() if topic["efficacy"]}
+
+
+def print_languages(predictions: list[Prediction]) -> None:
+    """One row per language: topic accuracy, out-of-scope recall, reply language, evidence
+    note on efficacy questions (answered with any efficacy topic: the note is shown), and
+    follow-up accuracy."""
+    efficacy = efficacy_topics()
+    langs = sorted({p.lang for p in predictions})
+    if len(langs) < 2 and langs == ["en"] and not any(p.follow_up for p in predictions):
+        return
+    print("\nper language  n    topic acc  oos recall  reply lang  note on efficacy  follow-ups")
+    for lang in langs:
+        rows = [p for p in predictions if p.lang == lang]
+        report = build_report(Path("-"), rows)
+        expected = EXPECTED_REPLY.get(lang, lang)
+        reply_ok = ratio(sum(p.reply_lang == expected for p in rows), len(rows))
+        asked = [p for p in rows if p.expected in efficacy]
+        noted = ratio(sum(p.predicted in efficacy for p in asked), len(asked))
+        follow = [p for p in rows if p.follow_up]
+        follow_ok = ratio(sum(p.predicted == p.expected for p in follow), len(follow))
+        print(
+            f"  {lang:<10} {len(rows):4d}   {report.topic_accuracy:7.1%}   "
+            f"{report.oos_recall:8.1%}   {reply_ok:8.1%}   {noted:10.1%} ({len(asked)})"
+            f"   {follow_ok:6.1%} ({len(follow)})"
+        )
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -238,9 +293,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--min-accuracy", type=float, help="exit 1 if topic accuracy is below this (0.85 or 85)"
     )
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    ap.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    ap.add_argument("--questions", type=Path, nargs="+", default=[DEFAULT_QUESTIONS])
     ap.add_argument("--nlu", type=Path, default=DEFAULT_NLU, help="training data to check")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every wrong prediction")
+    ap.add_argument(
+        "--drop-overlap",
+        action="store_true",
+        help="score without questions that the training data also has (independent writers "
+        "sometimes write the same short question), instead of refusing to score",
+    )
     return ap.parse_args(argv)
 
 
@@ -259,8 +320,14 @@ def quiet_rasa() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    questions = load_questions(args.questions)
+    questions = [q for path in args.questions for q in load_questions(path)]
     leaked = leaked_questions(questions, args.nlu)
+    if leaked and args.drop_overlap:
+        print(f"left out {len(leaked)} question(s) also written in the training data:")
+        for text in leaked:
+            print(f"  {text}")
+        questions = [q for q in questions if q.text not in set(leaked)]
+        leaked = []
     if leaked:
         print(f"{len(leaked)} evaluation question(s) also appear in {args.nlu}:", file=sys.stderr)
         for text in leaked:
@@ -273,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     predictions = asyncio.run(predict_all(model, questions))
     report = build_report(model, predictions)
     print_report(report, args.verbose)
+    print_languages(predictions)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False) + "\n")

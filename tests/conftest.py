@@ -101,13 +101,21 @@ REST_MESSAGE_KEYS = {"recipient_id", "text", "buttons", "custom", "image", "atta
 
 
 def rest_messages(
-    stack: Stack, sender: str, message: str, timeout: float = 30
+    stack: Stack,
+    sender: str,
+    message: str,
+    timeout: float = 30,
+    metadata: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """POST one message to the REST channel and return the bot's messages: one per bot response
-    (bot/rasa/channels/rest.py), so one per `Reply`, each holding its text and its envelope."""
+    (bot/rasa/channels/rest.py), so one per `Reply`, each holding its text and its envelope.
+    `metadata` goes with the message, as the widget's language switch sends it."""
+    payload: dict[str, Any] = {"sender": sender, "message": message}
+    if metadata is not None:
+        payload["metadata"] = metadata
     request = urllib.request.Request(
         f"{stack.rasa_url}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": message}).encode(),
+        data=json.dumps(payload).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:

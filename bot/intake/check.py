@@ -6,12 +6,20 @@ import re
 from typing import Literal
 
 from bot.language import identify
+from bot.language.identify import language_settings
 
 IntakeVerdict = Literal["ok", "empty", "unreadable", "other_language", "too_long"]
 MAX_QUESTION_CHARS = 2000
-# Languages the FAQ understanding is trained on; other messages get a reply in their own language
-# (Hindi, Arabic) or in English and the clinic's language, and symptom triage reads them all.
-ANSWERED_LANGUAGES = frozenset({"en", "hinglish", "arabizi"})
+
+
+def answered_languages() -> frozenset[str]:
+    """The reply languages and the varieties written in their letters (Hinglish, Arabizi);
+    any other language gets a reply in English and the clinic's language (symptom triage
+    still reads it)."""
+    settings = language_settings()
+    return frozenset(settings.replies) | {v.name for v in settings.varieties}
+
+
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
 
@@ -29,7 +37,7 @@ def check_message(text: str | None) -> IntakeVerdict:
     printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\t\r")
     if printable / len(text) < 0.9:
         return "unreadable"
-    if identify(text).code not in ANSWERED_LANGUAGES:
+    if identify(text).code not in answered_languages():
         return "other_language"
     if len(text) > MAX_QUESTION_CHARS:
         return "too_long"

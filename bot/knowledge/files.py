@@ -13,24 +13,35 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.datafiles import DataFileError, load_checked
 from bot.evidence.notes import BenefitClaimDetector
+from bot.language.identify import language_settings
 from bot.paths import KNOWLEDGE_DIR, SEEDS_DIR
 from bot.replies.fill import check_placeholders
 
 
 @dataclass(frozen=True)
+class LanguageTexts:
+    """The validated texts of one other reply language (data/knowledge/languages/<lang>/)."""
+
+    topics: dict[str, dict[str, Any]]  # topic id -> title, answer, button_label, disagreements
+    notes: dict[str, str]
+    benefit_detector: BenefitClaimDetector
+
+
+@dataclass(frozen=True)
 class KnowledgeFiles:
-    """The validated contents of data/knowledge/."""
+    """The validated contents of data/knowledge/: English, and each other reply language."""
 
     sources: dict[str, dict[str, Any]]
     notes: dict[str, str]
     topics: dict[str, dict[str, Any]]
     benefit_detector: BenefitClaimDetector
+    translations: dict[str, LanguageTexts] = field(default_factory=dict)
 
 
 def _check_topic(
@@ -71,6 +82,8 @@ def _check_topic(
         )
 
 
+ENGLISH = "en"
+LANGUAGES_DIR = "languages"  # data/knowledge/languages/<lang>/: the texts in another language
 FilesSignature = tuple[tuple[str, int, int], ...]
 VERSION_LENGTH = 12
 
@@ -106,9 +119,13 @@ def knowledge_version(directory: Path = KNOWLEDGE_DIR) -> str:
 
 
 def read_knowledge_files(
-    directory: Path = KNOWLEDGE_DIR, seeds_dir: Path | None = SEEDS_DIR
+    directory: Path = KNOWLEDGE_DIR,
+    seeds_dir: Path | None = SEEDS_DIR,
+    languages: tuple[str, ...] | None = None,
 ) -> KnowledgeFiles:
-    """Read and validate every knowledge file. `seeds_dir`, when given, must hold each source."""
+    """Read and validate every knowledge file. `seeds_dir`, when given, must hold each source.
+    `languages`: the other languages whose texts must be complete (default: every reply
+    language of data/languages.yml but English)."""
     sources_path = directory / "sources.yml"
     sources = {s["id"]: s for s in load_checked(sources_path, "sources")["sources"]}
     if seeds_dir is not None and seeds_dir.is_dir():
@@ -137,4 +154,74 @@ def read_knowledge_files(
                 f"related topic(s) not found: {', '.join(unknown)}",
                 topic_id,
             )
-    return KnowledgeFiles(sources=sources, notes=notes, topics=topics, benefit_detector=detector)
+    if languages is None:
+        languages = tuple(lang for lang in language_settings().replies if lang != ENGLISH)
+    translations = {
+        lang: _read_language(directory / LANGUAGES_DIR / lang, lang, topics, notes)
+        for lang in languages
+    }
+    return KnowledgeFiles(
+        sources=sources,
+        notes=notes,
+        topics=topics,
+        benefit_detector=detector,
+        translations=translations,
+    )
+
+
+def _read_language(
+    directory: Path, lang: str, topics: dict[str, dict[str, Any]], notes: dict[str, str]
+) -> LanguageTexts:
+    """One language's texts, checked against the English: every topic and note present, the
+    same disagreements, no placeholders, and no benefit stated in a topic without a note."""
+    if not directory.is_dir():
+        raise DataFileError(directory, f"missing: every reply language needs its texts ({lang})")
+    notes_path = directory / "evidence_notes.yml"
+    translated_notes = {
+        k: v["text"] for k, v in load_checked(notes_path, "evidence_notes")["notes"].items()
+    }
+    for note_id in sorted(set(notes) ^ set(translated_notes)):
+        problem = "is missing" if note_id in notes else "is not an English note"
+        raise DataFileError(notes_path, f"evidence note '{note_id}' {problem}", note_id)
+    detector = BenefitClaimDetector.from_file(directory / "benefit_claims.yml")
+    translated: dict[str, dict[str, Any]] = {}
+    for topic_id, english in topics.items():
+        path = directory / "topics" / f"{topic_id}.yml"
+        if not path.is_file():
+            raise DataFileError(path, f"topic '{topic_id}' has no {lang} version", topic_id)
+        topic = load_checked(path, "topic_translation", entry=topic_id)
+        _check_translation(topic, english, path, detector)
+        translated[topic_id] = topic
+    extra = sorted(p.stem for p in (directory / "topics").glob("*.yml") if p.stem not in translated)
+    if extra:
+        raise DataFileError(directory / "topics", f"no English topic for: {', '.join(extra)}")
+    return LanguageTexts(topics=translated, notes=translated_notes, benefit_detector=detector)
+
+
+def _check_translation(
+    topic: dict[str, Any], english: dict[str, Any], path: Path, detector: BenefitClaimDetector
+) -> None:
+    entry = english["id"]
+    if topic["id"] != entry:
+        raise DataFileError(path, f"id '{topic['id']}' must match the file name '{entry}'", entry)
+    shape = [len(d["views"]) for d in english.get("disagreements", ())]
+    if [len(d["views"]) for d in topic.get("disagreements", ())] != shape:
+        raise DataFileError(
+            path,
+            f"disagreements must match the English topic: {len(shape)} point(s) with "
+            f"{shape} view(s)",
+            entry,
+        )
+    check_placeholders(path, topic, allowed=lambda _at: ())
+    shown = [topic["answer"]] + [
+        text
+        for d in topic.get("disagreements", ())
+        for text in [d["point"], *(v["says"] for v in d["views"])]
+    ]
+    claims = detector.claims_in("\n".join(shown))
+    if claims and english.get("evidence_note") is None:
+        raise DataFileError(
+            path,
+            f"the answer states a benefit ({', '.join(claims)}) but the topic has no evidence_note",
+            entry,
+        )

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from bot.datafiles import DataFileError
 from bot.evidence.notes import BenefitClaimDetector, EvidenceNote
 from bot.knowledge.files import (
+    ENGLISH,
     FilesSignature,
     KnowledgeFiles,
     files_signature,
@@ -54,16 +55,28 @@ class TopicEntry:
 
 @dataclass(frozen=True)
 class KnowledgeSnapshot:
-    """Every topic, source and note of one version of the files. `version` is a hash of every
-    knowledge file; each reply built from this snapshot carries it."""
+    """Every topic, source and note of one version of the files, in every reply language.
+    `version` is a hash of every knowledge file; each reply built from this snapshot carries it.
+    `topics` and `benefit_detector` are the English ones; `translated` and `detectors` hold
+    each other language's (all topics present: `read_knowledge_files` checks it)."""
 
     version: str
     topics: Mapping[str, TopicEntry]
     source_titles: Mapping[str, str]
     benefit_detector: BenefitClaimDetector
+    translated: Mapping[str, Mapping[str, TopicEntry]] = MappingProxyType({})
+    detectors: Mapping[str, BenefitClaimDetector] = MappingProxyType({})
 
-    def topic(self, topic_id: str) -> TopicEntry | None:
-        return self.topics.get(topic_id)
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return (ENGLISH, *self.translated)
+
+    def topic(self, topic_id: str, lang: str = ENGLISH) -> TopicEntry | None:
+        """The topic in `lang`; English for a language the snapshot does not have."""
+        return self.translated.get(lang, self.topics).get(topic_id)
+
+    def detector(self, lang: str = ENGLISH) -> BenefitClaimDetector:
+        return self.detectors.get(lang, self.benefit_detector)
 
     def topic_ids(self) -> list[str]:
         return sorted(self.topics)
@@ -72,14 +85,21 @@ class KnowledgeSnapshot:
         return self.source_titles.get(source_id, source_id)
 
 
-def _topic_entry(topic: dict, files: KnowledgeFiles) -> TopicEntry:
+def _topic_entry(
+    topic: dict, files: KnowledgeFiles, texts: dict | None = None, notes: dict | None = None
+) -> TopicEntry:
+    """The entry of an English `topic`; with `texts` (its translation) and `notes` (that
+    language's notes), the same entry in that language: only the words differ."""
+    words = texts or topic
+    notes = notes or files.notes
     note_id = topic.get("evidence_note")
+    english_views = [d["views"] for d in topic.get("disagreements", ())]
     return TopicEntry(
         id=topic["id"],
-        title=topic["title"],
-        answer=topic["answer"].strip(),
+        title=words["title"],
+        answer=words["answer"].strip(),
         efficacy=topic["efficacy"],
-        evidence_note=EvidenceNote(note_id, files.notes[note_id]) if note_id else None,
+        evidence_note=EvidenceNote(note_id, notes[note_id]) if note_id else None,
         citations=tuple(
             Citation(
                 id=source_id,
@@ -92,13 +112,16 @@ def _topic_entry(topic: dict, files: KnowledgeFiles) -> TopicEntry:
         disagreements=tuple(
             Disagreement(
                 point=d["point"],
-                views=tuple((v["says"], tuple(v["sources"])) for v in d["views"]),
+                views=tuple(
+                    (v["says"], tuple(english["sources"]))
+                    for v, english in zip(d["views"], views, strict=True)
+                ),
             )
-            for d in topic.get("disagreements", ())
+            for d, views in zip(words.get("disagreements", ()), english_views, strict=True)
         ),
         related=tuple(topic.get("related", ())),
         uses_clinic_prices=topic.get("uses_clinic_prices", False),
-        button_label=topic.get("button_label") or topic["title"][:20],
+        button_label=words.get("button_label") or words["title"][:20],
     )
 
 
@@ -109,6 +132,20 @@ def build_snapshot(files: KnowledgeFiles, version: str) -> KnowledgeSnapshot:
         topics=MappingProxyType({tid: _topic_entry(t, files) for tid, t in files.topics.items()}),
         source_titles=MappingProxyType({sid: s["title"] for sid, s in files.sources.items()}),
         benefit_detector=files.benefit_detector,
+        translated=MappingProxyType(
+            {
+                lang: MappingProxyType(
+                    {
+                        tid: _topic_entry(t, files, texts.topics[tid], texts.notes)
+                        for tid, t in files.topics.items()
+                    }
+                )
+                for lang, texts in files.translations.items()
+            }
+        ),
+        detectors=MappingProxyType(
+            {lang: texts.benefit_detector for lang, texts in files.translations.items()}
+        ),
     )
 
 

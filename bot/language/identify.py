@@ -4,8 +4,8 @@ Arabizi signals of data/languages.yml (py3langid knows neither)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,9 @@ class LanguageSettings:
     english_words: frozenset[str] = frozenset()
     english_min_share: float = 1.0
     candidates: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)  # each language's name for itself
+    right_to_left: tuple[str, ...] = ()
+    choosing: dict[str, Any] = field(default_factory=dict)  # see bot/language/choice.py
 
     def looks_english(self, words: list[str]) -> bool:
         if not self.english_words or not words:
@@ -85,6 +88,9 @@ class LanguageSettings:
             english_words=_vocabulary(base / vocabulary) if vocabulary else frozenset(),
             english_min_share=data.get("english_min_share", 1.0),
             candidates=tuple(data.get("candidates") or ()),
+            names=dict(data.get("names") or {}),
+            right_to_left=tuple(data.get("right_to_left") or ()),
+            choosing=dict(data.get("choosing") or {}),
         )
 
 
@@ -132,7 +138,18 @@ def latin_language(text: str, candidates: tuple[str, ...] = ()) -> tuple[str, fl
 
 def identify(text: str | None, settings: LanguageSettings | None = None) -> LanguageGuess:
     """The language of a patient message (see LanguageGuess)."""
-    settings = settings or language_settings()
+    if settings is None:
+        # The language, intake and triage components each ask about the same message.
+        return _identify_with_default_settings(text or "")
+    return _identify(text, settings)
+
+
+@lru_cache(maxsize=256)
+def _identify_with_default_settings(text: str) -> LanguageGuess:
+    return _identify(text, language_settings())
+
+
+def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
     text = text or ""
     default = settings.replies[0]
     shares = script_shares(text)

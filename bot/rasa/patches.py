@@ -7,9 +7,10 @@
 2. `Event.resolve_by_type` walks every Event subclass for every event it deserialises (about an
    eighth of the server's time under load). We remember each name's class once found; unknown
    names still go through Rasa's own code and errors.
-3. Conversation context for symptom triage: before a message is parsed, the last few patient
-   messages of the current session are passed to the NLU graph as `metadata["meso_history"]`
-   (on a copy of the message, so nothing extra is stored in the conversation). Rasa 3.6's NLU
+3. Conversation context for symptom triage and the reply language: before a message is parsed,
+   the last few patient messages of the current session (`metadata["meso_history"]`) and the
+   language slots `chosen_lang` and `reply_lang` (`meso_chosen_lang`, `meso_reply_lang`) are
+   passed to the NLU graph (on a copy of the message, so nothing extra is stored). Rasa 3.6's NLU
    components see only the message itself; this is the one place that knows the tracker.
 """
 
@@ -27,8 +28,12 @@ from rasa.shared.core.events import Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
+from bot.rasa.components.language import CHOSEN_SLOT_KEY, REPLY_SLOT_KEY
 from bot.rasa.components.triage import HISTORY_KEY
 from bot.triage.detect.pipeline import CONTEXT_TURNS
+
+CHOSEN_SLOT = "chosen_lang"
+REPLY_SLOT = "reply_lang"
 
 _resolve_by_type_uncached = Event.resolve_by_type
 _parse_with_graph = MessageProcessor._parse_message_with_graph
@@ -85,8 +90,13 @@ def _parse_with_history(
     tracker: DialogueStateTracker,
     only_output_properties: bool = True,
 ) -> dict[str, Any]:
-    history = recent_patient_messages(tracker)
-    if history:
+    context: dict[str, Any] = {
+        HISTORY_KEY: recent_patient_messages(tracker),
+        CHOSEN_SLOT_KEY: tracker.get_slot(CHOSEN_SLOT),
+        REPLY_SLOT_KEY: tracker.get_slot(REPLY_SLOT),
+    }
+    context = {key: value for key, value in context.items() if value}
+    if context:
         message = UserMessage(
             text=message.text,
             output_channel=message.output_channel,
@@ -94,7 +104,7 @@ def _parse_with_history(
             parse_data=message.parse_data,
             input_channel=message.input_channel,
             message_id=message.message_id,
-            metadata={**(message.metadata or {}), HISTORY_KEY: history},
+            metadata={**(message.metadata or {}), **context},
         )
     return _parse_with_graph(self, message, tracker, only_output_properties)
 

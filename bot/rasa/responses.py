@@ -19,6 +19,7 @@ from bot.paths import PROJECT_ROOT
 from bot.rasa.generated import GeneratedBlock, yaml_lines
 from bot.replies.fill import check_placeholders
 from bot.replies.reply import Button, Escalation, Reply
+from bot.replies.texts import chitchat_texts
 from bot.triage.escalation import (
     DEFAULT_LANGUAGE,
     ReplyTexts,
@@ -27,7 +28,7 @@ from bot.triage.escalation import (
 )
 
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
-REPLIES_SOURCE = "data/triage/replies*.yml"
+REPLIES_SOURCE = "data/triage/replies*.yml and data/chitchat*.yml"
 LANGUAGE_SLOT = "reply_lang"
 # Slots the triage component fills from data/clinic.yml: Rasa fills these, and only these, in a
 # text it sends itself.
@@ -91,12 +92,27 @@ def _describe(texts: ReplyTexts, lang: str) -> dict[str, Any]:
     return _response(Reply(kind="clarify", body=body, lang=lang))
 
 
+CHITCHAT = ("greet", "thank", "goodbye", "iamabot", "deny_ok")
+
+
+def _chitchat(key: str) -> Any:
+    def build(texts: ReplyTexts, lang: str) -> dict[str, Any]:
+        body = chitchat_texts(lang)[key]
+        if key == "default":  # not a confident answer: the emergency line follows
+            body = f"{body}\n\n{texts.text('safety_line')}"
+        return _response(Reply(kind="chitchat", body=body, lang=lang))
+
+    return build
+
+
 def generated_responses() -> dict[str, list[dict[str, Any]]]:
     texts = load_all_reply_texts()
     return {
         "utter_emergency": _variations(texts, _emergency),
         "utter_help_request": _variations(texts, _help_request),
         "utter_describe_symptoms": _variations(texts, _describe),
+        **{f"utter_{key}": _variations(texts, _chitchat(key)) for key in CHITCHAT},
+        "utter_default": _variations(texts, _chitchat("default")),
     }
 
 
@@ -108,18 +124,20 @@ def responses_block(path: Path = DOMAIN_FILE) -> GeneratedBlock:
     return GeneratedBlock(path, REPLIES_SOURCE, "  ", responses_yaml)
 
 
-# Hand-written responses that are not confident answers: each must carry the English safety line.
+# Responses that are not confident answers: each must carry the English safety line.
 WITH_SAFETY_LINE = ("utter_default",)
 
 
 def check_domain(path: Path = DOMAIN_FILE) -> None:
     """Raise DataFileError when domain.yml's generated block differs from the reply files, or a
-    response of WITH_SAFETY_LINE lacks the safety line of data/triage/replies.yml."""
+    response of WITH_SAFETY_LINE lacks the safety line of its language."""
     text = path.read_text(encoding="utf-8")
-    line = load_all_reply_texts()[DEFAULT_LANGUAGE].text("safety_line")
+    texts = load_all_reply_texts()
     responses = (yaml.safe_load(text) or {}).get("responses") or {}
     for name in WITH_SAFETY_LINE:
         for variation in responses.get(name) or [{}]:
+            lang = (variation.get("condition") or [{"value": DEFAULT_LANGUAGE}])[0]["value"]
+            line = texts.get(lang, texts[DEFAULT_LANGUAGE]).text("safety_line")
             if line not in str(variation.get("text", "")):
                 raise DataFileError(path, f"must end with the safety line {line!r}", name)
     responses_block(path).check()

@@ -21,7 +21,7 @@ TOPICS_SOURCE = "data/knowledge/topics"
 
 
 def topic_ids(directory: Path = KNOWLEDGE_DIR) -> list[str]:
-    return sorted(read_knowledge_files(directory, seeds_dir=None).topics)
+    return sorted(read_knowledge_files(directory, seeds_dir=None, languages=()).topics)
 
 
 def topic_intents_yaml(directory: Path = KNOWLEDGE_DIR) -> str:
@@ -43,36 +43,45 @@ TOPIC_INTENTS = GeneratedBlock(PROJECT_ROOT / "domain.yml", TOPICS_SOURCE, "  ",
 TOPIC_RULES = GeneratedBlock(DATA_DIR / "rules.yml", TOPICS_SOURCE, "  ", topic_rules_yaml)
 
 
+def nlu_files(data_dir: Path = DATA_DIR) -> list[Path]:
+    """The NLU training files: data/nlu.yml (English) and data/nlu.<language>.yml."""
+    return sorted(data_dir.glob("nlu*.yml"))
+
+
 def check_topic_examples(
-    nlu_file: Path = DATA_DIR / "nlu.yml", directory: Path = KNOWLEDGE_DIR
+    files: list[Path] | Path | None = None, directory: Path = KNOWLEDGE_DIR
 ) -> None:
-    """Every topic has at least MIN_EXAMPLES NLU examples, and every topic intent a topic file;
-    raises DataFileError saying which topic lacks what."""
-    counts = Counter(intent for intent, _ in read_nlu_examples(nlu_file))
-    files = read_knowledge_files(directory, seeds_dir=None)
-    topics = sorted(files.topics)
-    for topic in topics:
-        target = files.topics[topic].get("questions_go_to")
-        if target is not None:
-            _check_redirect(directory / "topics" / f"{topic}.yml", topic, target, files.topics)
-            continue
-        have = counts.get(topic_intent(topic), 0)
-        if have < MIN_EXAMPLES:
+    """In every NLU file (one per language), every topic has at least MIN_EXAMPLES examples,
+    and every topic intent has a topic file; raises DataFileError saying which file and topic
+    lack what."""
+    paths = nlu_files() if files is None else [files] if isinstance(files, Path) else files
+    knowledge = read_knowledge_files(directory, seeds_dir=None, languages=())
+    topics = sorted(knowledge.topics)
+    for nlu_file in paths:
+        counts = Counter(intent for intent, _ in read_nlu_examples(nlu_file))
+        for topic in topics:
+            target = knowledge.topics[topic].get("questions_go_to")
+            if target is not None:
+                path = directory / "topics" / f"{topic}.yml"
+                _check_redirect(path, topic, target, knowledge.topics)
+                continue
+            have = counts.get(topic_intent(topic), 0)
+            if have < MIN_EXAMPLES:
+                raise DataFileError(
+                    nlu_file,
+                    f"topic '{topic}' needs at least {MIN_EXAMPLES} examples under intent "
+                    f"'{topic_intent(topic)}' (has {have})",
+                    topic_intent(topic),
+                )
+        orphans = sorted(  # an intent whose topic file was removed
+            i for i in counts if (t := topic_of_intent(i)) is not None and t not in set(topics)
+        )
+        if orphans:
             raise DataFileError(
                 nlu_file,
-                f"topic '{topic}' needs at least {MIN_EXAMPLES} examples under intent "
-                f"'{topic_intent(topic)}' (has {have})",
-                topic_intent(topic),
+                f"intent(s) {', '.join(orphans)} have no topic file in {TOPICS_SOURCE}",
+                orphans[0],
             )
-    orphans = sorted(  # an intent whose topic file was removed
-        i for i in counts if (t := topic_of_intent(i)) is not None and t not in set(topics)
-    )
-    if orphans:
-        raise DataFileError(
-            nlu_file,
-            f"intent(s) {', '.join(orphans)} have no topic file in {TOPICS_SOURCE}",
-            orphans[0],
-        )
 
 
 def _check_redirect(path: Path, topic: str, target: str, topics: dict[str, dict]) -> None:

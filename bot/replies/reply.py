@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.evidence.notes import BenefitClaimDetector, EvidenceNote, MissingEvidenceNote
+from bot.replies.texts import reply_texts
 from bot.triage.result import Severity
 
 ReplyKind = Literal["answer", "escalation", "out_of_scope", "clarify", "chitchat"]
@@ -114,11 +115,13 @@ class Reply:
 
     def plain_text(self) -> str:
         """Body, evidence note and sources as one text, for channels that show only text."""
+        frame = reply_texts(self.lang).frame  # the labels, in the body's language
         parts = [self.body]
         if self.evidence_note:
-            parts.append(f"Evidence note: {self.evidence_note.text}")
+            parts.append(f"{frame['evidence_note']} {self.evidence_note.text}")
         if self.citations:
-            parts.append("Sources: " + "; ".join(f"{c.title} ({c.file})" for c in self.citations))
+            titles = "; ".join(f"{c.title} ({c.file})" for c in self.citations)
+            parts.append(f"{frame['sources']} {titles}")
         return "\n\n".join(parts)
 
     def rasa_message(self) -> dict[str, Any]:

@@ -1,53 +1,30 @@
-"""The assistant's own replies: out of scope, "did you mean", and unusable input.
+"""The assistant's own replies: out of scope, "did you mean", and unusable input, in the
+patient's reply language.
 
-Texts come from data/replies.yml; this module only fills in clinic details and buttons. None of
-these is a confident answer, so each ends with the emergency line ("If this is an emergency, call
-… now") in the patient's language (data/triage/replies*.yml, `safety_line`).
+Texts come from data/replies*.yml (bot/replies/texts.py); this module only fills in clinic
+details and buttons. None of these is a confident answer, so each ends with the emergency line
+("If this is an emergency, call … now") in the patient's language (data/triage/replies*.yml,
+`safety_line`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from bot.clinic import ClinicConfig
-from bot.datafiles import load_checked
 from bot.knowledge.answers import topic_button
 from bot.knowledge.snapshot import KnowledgeSnapshot
-from bot.paths import DATA_DIR
-from bot.replies.fill import check_placeholders, fill
+from bot.language.identify import language_settings
+from bot.replies.fill import fill
 from bot.replies.payloads import topic_of_intent
 from bot.replies.reply import Reply
-from bot.triage.escalation import other_language_text, reply_languages, safety_line
+from bot.replies.texts import reply_texts
+from bot.triage.escalation import reply_languages, safety_line
 
 
-@dataclass(frozen=True)
-class ReplyTexts:
-    out_of_scope: str
-    clarify: str
-    clarify_none: str
-    unusable: dict[str, str]
-    suggested_topics: tuple[str, ...]
-
-
-@cache
-def reply_texts(path: Path = DATA_DIR / "replies.yml") -> ReplyTexts:
-    data = load_checked(path, "replies")
-    check_placeholders(path, data)
-    return ReplyTexts(
-        out_of_scope=data["out_of_scope"],
-        clarify=data["clarify"],
-        clarify_none=data["clarify_none"],
-        unusable=dict(data["unusable"]),
-        suggested_topics=tuple(data["suggested_topics"]),
-    )
-
-
-def _suggestions(kb: KnowledgeSnapshot, topic_ids: list[str]) -> tuple[Any, ...]:
-    entries = [kb.topic(t) for t in topic_ids]
+def _suggestions(kb: KnowledgeSnapshot, topic_ids: list[str], lang: str) -> tuple[Any, ...]:
+    entries = [kb.topic(t, lang) for t in topic_ids]
     return tuple(topic_button(e) for e in entries if e is not None)
 
 
@@ -55,13 +32,14 @@ def _with_safety_line(body: str, clinic: ClinicConfig, lang: str = "en") -> str:
     return f"{body}\n\n{safety_line(clinic, lang)}"
 
 
-def out_of_scope_reply(kb: KnowledgeSnapshot, clinic: ClinicConfig) -> Reply:
-    texts = reply_texts()
+def out_of_scope_reply(kb: KnowledgeSnapshot, clinic: ClinicConfig, lang: str = "en") -> Reply:
+    texts = reply_texts(lang)
     return Reply(
         kind="out_of_scope",
-        body=_with_safety_line(fill(texts.out_of_scope, clinic), clinic),
-        buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
+        body=_with_safety_line(fill(texts.out_of_scope, clinic), clinic, lang),
+        buttons=_suggestions(kb, list(texts.suggested_topics[:3]), lang),
         knowledge_version=kb.version,
+        lang=lang,
     )
 
 
@@ -69,43 +47,68 @@ def clarify_reply(
     kb: KnowledgeSnapshot,
     clinic: ClinicConfig,
     intent_ranking: list[dict[str, Any]],
+    lang: str = "en",
     most: int = 3,
     min_confidence: float = 0.05,
 ) -> Reply:
     """'Did you mean' with buttons for the likeliest topics in the NLU ranking."""
-    texts = reply_texts()
+    texts = reply_texts(lang)
     likely = [
         topic
         for item in intent_ranking
         if (topic := topic_of_intent(item.get("name")))
         and item.get("confidence", 0) >= min_confidence
     ][:most]
-    buttons = _suggestions(kb, likely)
+    buttons = _suggestions(kb, likely, lang)
     if not buttons:
         return Reply(
             kind="clarify",
-            body=_with_safety_line(fill(texts.clarify_none, clinic), clinic),
-            buttons=_suggestions(kb, list(texts.suggested_topics[:3])),
+            body=_with_safety_line(fill(texts.clarify_none, clinic), clinic, lang),
+            buttons=_suggestions(kb, list(texts.suggested_topics[:3]), lang),
             knowledge_version=kb.version,
+            lang=lang,
         )
-    body = _with_safety_line(fill(texts.clarify, clinic), clinic)
-    return Reply(kind="clarify", body=body, buttons=buttons, knowledge_version=kb.version)
+    body = _with_safety_line(fill(texts.clarify, clinic), clinic, lang)
+    return Reply(
+        kind="clarify", body=body, buttons=buttons, knowledge_version=kb.version, lang=lang
+    )
 
 
 def unusable_reply(verdict: str, clinic: ClinicConfig, lang: str | None = None) -> Reply:
-    """Why the message could not be used, in the patient's reply language `lang` when the
-    assistant has one for it; a language it does not know gets English plus the emergency line
-    in the clinic's local language too."""
-    texts = reply_texts()
-    if verdict == "other_language" and lang in reply_languages() and lang != "en":
-        body = _with_safety_line(other_language_text(clinic, lang), clinic, lang)
-        return Reply(kind="clarify", body=body, lang=lang)
-    body = _with_safety_line(
-        fill(texts.unusable.get(verdict, texts.unusable["unreadable"]), clinic), clinic
-    )
-    if verdict == "other_language" and clinic.local_language != "en":
-        body = f"{body}\n{safety_line(clinic, clinic.local_language)}"
-    return Reply(kind="clarify", body=body)
+    """Why the message could not be used, in the patient's reply language `lang`. A language
+    the assistant does not have gets English, plus the same text and emergency line in the
+    clinic's local language."""
+    if verdict == "other_language":
+        english = _unusable_text(verdict, clinic, "en")
+        local = clinic.local_language
+        if local == "en" or local not in reply_languages():
+            return Reply(kind="clarify", body=english)
+        return Reply(kind="clarify", body=f"{english}\n\n{_unusable_text(verdict, clinic, local)}")
+    lang = lang if lang in reply_languages() else "en"
+    return Reply(kind="clarify", body=_unusable_text(verdict, clinic, lang), lang=lang)
+
+
+def _unusable_text(verdict: str, clinic: ClinicConfig, lang: str) -> str:
+    texts = reply_texts(lang)
+    text = texts.unusable.get(verdict, texts.unusable["unreadable"])
+    return _with_safety_line(fill(text, clinic, languages=_language_names()), clinic, lang)
+
+
+def _language_names() -> str:
+    """The reply languages, each named in itself: "English, हिन्दी, العربية"."""
+    return ", ".join(language_settings().names.get(code, code) for code in reply_languages())
+
+
+def language_chosen_reply(clinic: ClinicConfig, lang: str) -> Reply:
+    """The patient picked `lang` (a reply language): confirm it, in that language."""
+    return Reply(kind="chitchat", body=fill(reply_texts(lang).language_chosen, clinic), lang=lang)
+
+
+def language_not_available_reply(clinic: ClinicConfig, lang: str) -> Reply:
+    """The patient asked for a language the assistant does not have: say which it has, in the
+    current reply language `lang`."""
+    text = fill(reply_texts(lang).language_not_available, clinic, languages=_language_names())
+    return Reply(kind="clarify", body=text, lang=lang)
 
 
 _QUESTION_START = re.compile(

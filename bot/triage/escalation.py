@@ -52,7 +52,7 @@ class ReplyTexts:
         return self.data["callback"]["errors"][reason]
 
     def text(self, key: str) -> str:
-        """A top-level text: safety_line, describe_symptoms or other_language."""
+        """A top-level text: safety_line or describe_symptoms."""
         return self.data[key]
 
     @property
@@ -106,10 +106,6 @@ def callback_error_text(reason: str, clinic: ClinicConfig, lang: str | None = No
 def safety_line(clinic: ClinicConfig, lang: str | None = None) -> str:
     """ "If this is an emergency, call {emergency_number} now", in `lang`."""
     return fill(texts_for(lang).text("safety_line"), clinic)
-
-
-def other_language_text(clinic: ClinicConfig, lang: str | None = None) -> str:
-    return fill(texts_for(lang).text("other_language"), clinic)
 
 
 # --- escalation reply ------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class DetectorVote:
 @dataclass(frozen=True)
 class DetectorSettings:
     corpus_dir: Path
-    nlu_negatives: Path | None
+    nlu_negatives: tuple[Path, ...]  # Rasa NLU files whose examples are ordinary questions
     excluded_intents: frozenset[str]
     report_threshold: float
     emergency_threshold: float
@@ -69,11 +69,23 @@ def detector_settings(path: Path = SETTINGS_FILE) -> DetectorSettings:
     nlu = data.get("nlu_negatives")
     return DetectorSettings(
         corpus_dir=(path.parent / data["corpus"]).resolve(),
-        nlu_negatives=(path.parent / nlu).resolve() if nlu else None,
+        nlu_negatives=_nlu_files(path.parent, nlu) if nlu else (),
         excluded_intents=frozenset(data.get("nlu_negative_intents_exclude") or ()),
         report_threshold=data["thresholds"]["report"],
         emergency_threshold=data["thresholds"]["emergency"],
     )
+
+
+def _nlu_files(base: Path, pattern: str) -> tuple[Path, ...]:
+    """The NLU files `pattern` (relative to `base`, may use * as in "../nlu*.yml") names."""
+    where = (base / pattern).parent.resolve()
+    return tuple(sorted(where.glob(Path(pattern).name)))
+
+
+def _nlu_language(path: Path) -> str:
+    """nlu.yml holds English; nlu.<lang>.yml that language."""
+    parts = path.name.split(".")
+    return parts[1] if len(parts) == 3 else "en"
 
 
 def read_corpus(corpus_dir: Path) -> list[LabelledMessage]:
@@ -91,7 +103,7 @@ def read_corpus(corpus_dir: Path) -> list[LabelledMessage]:
 def read_nlu_negatives(path: Path, excluded: frozenset[str]) -> list[LabelledMessage]:
     """The examples of the Rasa NLU file's intents (ordinary questions), labelled none."""
     return [
-        LabelledMessage(text, "none", "en")
+        LabelledMessage(text, "none", _nlu_language(path))
         for intent, text in read_nlu_examples(path)
         if intent not in excluded
     ]
@@ -99,8 +111,8 @@ def read_nlu_negatives(path: Path, excluded: frozenset[str]) -> list[LabelledMes
 
 def training_messages(settings: DetectorSettings) -> list[LabelledMessage]:
     messages = read_corpus(settings.corpus_dir)
-    if settings.nlu_negatives and settings.nlu_negatives.exists():
-        messages += read_nlu_negatives(settings.nlu_negatives, settings.excluded_intents)
+    for path in settings.nlu_negatives:
+        messages += read_nlu_negatives(path, settings.excluded_intents)
     return messages
 
 

@@ -2,12 +2,15 @@
 ("/widget.js", "/static/...") and the public "/config.json" the widget and kiosk read.
 
 The browser code lives in bot/web/static: chat.js (rendering and the Rasa socket.io session,
-shared by widget and kiosk), widget.js (the embeddable launcher) and kiosk.js.
+shared by widget and kiosk), widget.js (the embeddable launcher) and kiosk.js. Their words come
+from data/ui*.yml (bot/web/ui_texts.py), served in /config.json for every language; `?lang=` on
+"/" (the widget's data-lang) and "/kiosk" sets the page's default language.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from bot.clinic import ClinicConfig, clinic_config
 from bot.datafiles import DataFileError
@@ -24,6 +28,7 @@ from bot.paths import CLINIC_CONFIG
 from bot.replies.payloads import topic_payload
 from bot.web.app import SETTINGS_KEY
 from bot.web.settings import WebSettings
+from bot.web.ui_texts import DEFAULT_LANGUAGE, UiTexts, ui_texts
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -35,6 +40,7 @@ logger = logging.getLogger(__name__)
 class KioskTopic:
     id: str
     title: str
+    lang: str = DEFAULT_LANGUAGE  # the language the title is written in
 
     @property
     def payload(self) -> str:
@@ -44,15 +50,27 @@ class KioskTopic:
         return {"id": self.id, "title": self.title, "payload": self.payload}
 
 
+def topic_title(kb: KnowledgeSnapshot, topic_id: str, lang: str) -> tuple[str, str] | None:
+    """The one place a kiosk topic's title is looked up: (title, language of the title), or None
+    when the snapshot lacks the topic. A language the snapshot lacks gets the English title."""
+    entry = kb.topic(topic_id, lang)
+    if entry is None:
+        return None
+    return entry.title, lang if lang in kb.languages else DEFAULT_LANGUAGE
+
+
 def kiosk_topics(
-    clinic: ClinicConfig, kb: KnowledgeSnapshot, strict: bool = True
+    clinic: ClinicConfig,
+    kb: KnowledgeSnapshot,
+    strict: bool = True,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> list[KioskTopic]:
-    """The kiosk's topic buttons, titled from the knowledge snapshot. A listed topic the
+    """The kiosk's topic buttons in `lang`, titled from the knowledge snapshot. A listed topic the
     snapshot lacks raises DataFileError naming it (`strict`), or is left out with an error log."""
     found = []
     for topic_id in clinic.kiosk_topics:
-        entry = kb.topic(topic_id)
-        if entry is None:
+        title = topic_title(kb, topic_id, lang)
+        if title is None:
             problem = DataFileError(
                 CLINIC_CONFIG, f"kiosk topic '{topic_id}' is not in data/knowledge/topics"
             )
@@ -60,31 +78,53 @@ def kiosk_topics(
                 raise problem
             logger.error("%s; left off the kiosk", problem)
             continue
-        found.append(KioskTopic(topic_id, entry.title))
+        found.append(KioskTopic(topic_id, *title))
     return found
+
+
+def localized_topics(
+    topics: list[KioskTopic], kb: KnowledgeSnapshot, lang: str
+) -> tuple[KioskTopic, ...]:
+    """The same topic buttons titled in `lang` (where the knowledge base has such a title)."""
+    return tuple(
+        KioskTopic(t.id, *(topic_title(kb, t.id, lang) or (t.title, t.lang))) for t in topics
+    )
 
 
 @dataclass(frozen=True)
 class PublicConfig:
-    """What the browser may know: clinic contacts, kiosk settings and the Rasa server URL."""
+    """What the browser may know: clinic contacts, kiosk settings, the Rasa server URL and the
+    UI's languages and words. `topics`: the kiosk's buttons in the default language;
+    `topics_by_language`: in each UI language."""
 
     clinic: ClinicConfig
     topics: tuple[KioskTopic, ...]
     idle_seconds: int
     rasa_url: str
     knowledge_version: str
+    ui: UiTexts
+    topics_by_language: dict[str, tuple[KioskTopic, ...]]
 
     @classmethod
     def build(
-        cls, settings: WebSettings, clinic: ClinicConfig, kb: KnowledgeSnapshot, strict: bool = True
+        cls,
+        settings: WebSettings,
+        clinic: ClinicConfig,
+        kb: KnowledgeSnapshot,
+        strict: bool = True,
+        ui: UiTexts | None = None,
     ) -> PublicConfig:
         idle = settings.kiosk_idle_seconds
+        ui = ui or ui_texts()
+        topics = kiosk_topics(clinic, kb, strict, ui.default)
         return cls(
             clinic=clinic,
-            topics=tuple(kiosk_topics(clinic, kb, strict)),
+            topics=tuple(topics),
             idle_seconds=idle if idle is not None else clinic.kiosk_idle_seconds,
             rasa_url=settings.rasa_url.rstrip("/"),
             knowledge_version=kb.version,
+            ui=ui,
+            topics_by_language={x.code: localized_topics(topics, kb, x.code) for x in ui.languages},
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -97,7 +137,20 @@ class PublicConfig:
             "topics": [t.as_dict() for t in self.topics],
             "rasa_url": self.rasa_url,
             "knowledge_version": self.knowledge_version,
+            **self.ui.as_dict(),
+            "topics_by_language": {
+                lang: [{**t.as_dict(), "lang": t.lang} for t in topics]
+                for lang, topics in self.topics_by_language.items()
+            },
         }
+
+
+def fill(text: str, **slots: str) -> Markup:
+    """A UI text with its {placeholders} filled by HTML snippets, the text itself escaped."""
+    html = str(escape(text))
+    for name, snippet in slots.items():
+        html = html.replace("{" + name + "}", snippet)
+    return Markup(html)
 
 
 def content_security_policy(rasa_url: str) -> str:
@@ -124,11 +177,20 @@ class Pages:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
+        self.templates.filters["fill"] = fill
         self.csp = content_security_policy(self.config.rasa_url)
 
-    def _page(self, template: str) -> web.Response:
+    def _page(self, template: str, request: web.Request) -> web.Response:
+        """Render a page in its `?lang=` language (the default when absent or unknown)."""
+        ui = self.config.ui
+        language = ui.language(request.query.get("lang"))
         html = self.templates.get_template(template).render(
-            clinic=self.config.clinic, rasa_url=self.config.rasa_url
+            clinic=self.config.clinic,
+            rasa_url=self.config.rasa_url,
+            idle_seconds=self.config.idle_seconds,
+            language=language,
+            languages=ui.languages,
+            ui=ui.texts[language.code],
         )
         return web.Response(
             text=html,
@@ -142,19 +204,37 @@ class Pages:
         )
 
     async def demo(self, request: web.Request) -> web.Response:
-        return self._page("demo.html")
+        return self._page("demo.html", request)
 
     async def kiosk(self, request: web.Request) -> web.Response:
-        return self._page("kiosk.html")
+        return self._page("kiosk.html", request)
 
     async def config_json(self, request: web.Request) -> web.Response:
         snapshot = self.knowledge.current()
         if snapshot.version != self.config.knowledge_version:
-            self.config = PublicConfig.build(self.settings, self.config.clinic, snapshot, False)
+            self.config = PublicConfig.build(
+                self.settings, self.config.clinic, snapshot, False, self.config.ui
+            )
         # Public clinic contacts: any page embedding the widget may read them.
         return web.json_response(
             self.config.as_dict(),
             headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "no-cache"},
+        )
+
+    async def ui_fallback_js(self, request: web.Request) -> web.Response:
+        """The English texts (data/ui.yml) as a script, for a widget that cannot read /config.json
+        (a page's CSP may forbid fetching from us where it allows our scripts)."""
+        ui = self.config.ui
+        fallback = {
+            "clinic_name": self.config.clinic.name,
+            "default_language": ui.default,
+            "languages": [],
+            "ui": {ui.default: ui.texts[ui.default]},
+        }
+        return web.Response(
+            text=f"window.MesoUiFallback = {json.dumps(fallback)};\n",
+            content_type="text/javascript",
+            headers={"Cache-Control": "no-cache"},
         )
 
     async def widget_js(self, request: web.Request) -> web.FileResponse:
@@ -178,4 +258,5 @@ def register(app: web.Application) -> None:
     app.router.add_get("/kiosk", pages.kiosk)
     app.router.add_get("/config.json", pages.config_json)
     app.router.add_get("/widget.js", pages.widget_js)
+    app.router.add_get("/ui-fallback.js", pages.ui_fallback_js)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)

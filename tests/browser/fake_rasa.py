@@ -11,6 +11,10 @@ user_uttered -> one bot_uttered event per reply, exactly as our socket.io channe
 A message starting "plain text" gets a text-only event (no envelope), as a response written
 without `custom` would arrive. GET /_events returns what the server received, for assertions.
 
+Languages: a message in Devanagari or Arabic script, or one sent with metadata `lang` (the
+switch) or else `page_lang` hi/ar, gets a Hindi or Arabic reply (envelope `lang` hi/ar); a
+message with "english" in it gets English whatever the metadata says.
+
 Run: python tests/browser/fake_rasa.py --port 5005 [--delay 0.5]
 (tests pass `--fd N` instead: a bound socket inherited from the harness, see harness.py)
 """
@@ -117,6 +121,72 @@ def reply_for(text: str) -> list[Reply]:
     return [Reply("answer", f"You wrote: {text}", topic="echo", citations=(echo,))]
 
 
+LOCAL_NOTES = {
+    "hi": EvidenceNote("sample", "नमूना टिप्पणी: इसके पीछे के अध्ययन कम और छोटे हैं।"),
+    "ar": EvidenceNote("sample", "ملاحظة نموذجية: الدراسات التي تدعم ذلك قليلة وصغيرة."),
+}
+LOCAL_CITATIONS = {
+    "hi": (
+        Citation(
+            "sample_clinic_page", "क्लिनिक का नमूना मूल्य पृष्ठ", "sample_1.txt", "clinic_marketing"
+        ),
+    ),
+    "ar": (
+        Citation(
+            "sample_clinic_page", "صفحة أسعار نموذجية لعيادة", "sample_1.txt", "clinic_marketing"
+        ),
+    ),
+}
+LOCAL_ANSWERS = {
+    "hi": "हर क्लिनिक में दाम अलग होते हैं। आप कितना देंगे, यह इन पर निर्भर है:\n"
+    "- इलाज वाला हिस्सा\n- सेशन की संख्या\n\n**इस क्लिनिक में:** चेहरे के एक सेशन के INR 12,000।",
+    "ar": "تختلف الأسعار من عيادة إلى أخرى. ويعتمد ما تدفعه على:\n"
+    "- المنطقة المعالَجة\n- عدد الجلسات\n\n**في هذه العيادة:** 12,000 روبية لجلسة الوجه.",
+}
+LOCAL_EMERGENCIES = {
+    "hi": "साँस लेने में तकलीफ़ के साथ सूजन में **तुरंत** मदद चाहिए।",
+    "ar": "التورّم مع صعوبة التنفس يحتاج إلى مساعدة **فورًا**.",
+}
+LOCAL_BUTTONS = {
+    "hi": (Button("ख़र्च", "/ask_cost"), Button("साइड इफ़ेक्ट", "/ask_side_effects")),
+    "ar": (Button("التكلفة", "/ask_cost"), Button("الآثار الجانبية", "/ask_side_effects")),
+}
+
+
+def reply_language(text: str, metadata: dict[str, Any]) -> str:
+    """hi or ar for a message in that script or with that language in its metadata, else en."""
+    if "english" in text.lower():
+        return "en"
+    if any("\u0900" <= c <= "\u097f" for c in text):
+        return "hi"
+    if any("\u0600" <= c <= "\u06ff" for c in text):
+        return "ar"
+    lang = metadata.get("lang") or metadata.get("page_lang")
+    return lang if lang in LOCAL_ANSWERS else "en"
+
+
+def local_reply_for(text: str, lang: str) -> list[Reply]:
+    """The fake bot's Hindi or Arabic answer: an emergency, a greeting, or a price answer."""
+    lowered = text.lower()
+    if any(w in lowered for w in ("swell", "सूज", "تورم", "تورّم")):
+        escalation = Escalation("emergency", "T-0004", EMERGENCY, PHONE, reference="A7K2")
+        return [Reply("escalation", LOCAL_EMERGENCIES[lang], escalation=escalation, lang=lang)]
+    if lowered in {"hi", "hello", "/greet", "नमस्ते", "مرحبا"}:
+        body = "नमस्ते! आप क्या जानना चाहेंगे?" if lang == "hi" else "مرحبًا! ماذا تودّ أن تعرف؟"
+        return [Reply("chitchat", body, buttons=LOCAL_BUTTONS[lang], lang=lang)]
+    return [
+        Reply(
+            "answer",
+            LOCAL_ANSWERS[lang],
+            topic="cost",
+            efficacy=True,
+            evidence_note=LOCAL_NOTES[lang],
+            citations=LOCAL_CITATIONS[lang] + CITATIONS[1:],
+            lang=lang,
+        )
+    ]
+
+
 def build_app(delay: float) -> web.Application:
     sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
     app = web.Application()
@@ -141,7 +211,11 @@ def build_app(delay: float) -> web.Application:
         if str(data.get("message", "")).startswith("plain text"):
             await sio.emit("bot_uttered", PLAIN_TEXT, room=session_id)
             return
-        for reply in reply_for(str(data.get("message", ""))):
+        text = str(data.get("message", ""))
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        lang = reply_language(text, metadata)
+        replies = reply_for(text) if lang == "en" else local_reply_for(text, lang)
+        for reply in replies:
             await sio.emit("bot_uttered", socketio_message(reply.rasa_message()), room=session_id)
 
     async def list_events(request: web.Request) -> web.Response:

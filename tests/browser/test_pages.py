@@ -50,6 +50,55 @@ def test_config_json_has_clinic_contacts_topics_and_idle(site: str) -> None:
     }
 
 
+def test_config_json_serves_languages_texts_and_topics_per_language(site: str) -> None:
+    config = json.loads(get(f"{site}/config.json")[2])
+    assert config["default_language"] == "en"
+    assert config["languages"] == [
+        {"code": "en", "name": "English", "dir": "ltr"},
+        {"code": "hi", "name": "हिन्दी", "dir": "ltr"},
+        {"code": "ar", "name": "العربية", "dir": "rtl"},
+    ]
+    assert set(config["ui"]) == {"en", "hi", "ar"}
+    assert config["ui"]["en"].keys() == config["ui"]["ar"].keys() == config["ui"]["hi"].keys()
+    assert config["ui"]["ar"]["restart"] == "البدء من جديد"
+    by_language = config["topics_by_language"]
+    assert set(by_language) == {"en", "hi", "ar"}
+    for topics in by_language.values():
+        assert [t["id"] for t in topics] == [t["id"] for t in config["topics"]]
+    assert by_language["en"][0] == {**config["topics"][0], "lang": "en"}
+
+
+def test_ui_fallback_script_has_the_english_texts(site: str) -> None:
+    status, headers, body = get(f"{site}/ui-fallback.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    prefix = "window.MesoUiFallback = "
+    text = body.decode()
+    assert text.startswith(prefix)
+    fallback = json.loads(text.removeprefix(prefix).rstrip().rstrip(";"))
+    config = json.loads(get(f"{site}/config.json")[2])
+    assert fallback["ui"] == {"en": config["ui"]["en"]}
+    assert fallback["clinic_name"] == config["clinic_name"]
+
+
+@pytest.mark.parametrize(
+    ("query", "lang", "direction"),
+    [
+        ("", "en", "ltr"),
+        ("?lang=ar", "ar", "rtl"),
+        ("?lang=hi", "hi", "ltr"),
+        ("?lang=xx", "en", "ltr"),
+    ],
+)
+def test_kiosk_and_demo_page_in_the_language_asked_for(
+    site: str, query: str, lang: str, direction: str
+) -> None:
+    kiosk = get(f"{site}/kiosk{query}")[2].decode()
+    assert f'<html lang="{lang}" dir="{direction}">' in kiosk
+    assert f'data-lang="{lang}"' in kiosk
+    demo = get(f"{site}/{query}")[2].decode()
+    assert f'data-lang="{lang}"' in demo
+
+
 def test_idle_seconds_default_from_clinic_config() -> None:
     with web_server("http://127.0.0.1:5999") as url:
         config = json.loads(get(f"{url}/config.json")[2])

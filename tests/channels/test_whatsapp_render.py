@@ -183,3 +183,29 @@ def test_plain_rasa_messages_and_images_render(renderer: TurnRenderer) -> None:
     rendered = renderer.render(messages)
     assert [m["type"] for m in rendered] == ["text", "interactive", "image"]
     assert rendered[2]["image"] == {"link": "https://example.org/a.png"}
+
+
+def test_an_answer_renders_in_its_language_with_that_languages_labels_and_texts() -> None:
+    from bot.channels.whatsapp.texts import load_all_texts
+    from bot.clinic import clinic_config
+    from bot.knowledge import read_snapshot
+    from bot.knowledge.answers import compose_topic_answer
+    from bot.replies.texts import reply_texts
+
+    renderer = TurnRenderer(load_all_texts())
+    reply = compose_topic_answer(read_snapshot(), "hair_growth", clinic_config(), "ar")
+    frame = reply_texts("ar").frame
+    body = "\n".join(
+        m["text"]["body"] if m["type"] == "text" else m["interactive"]["body"]["text"]
+        for m in renderer.render([reply.rasa_message()])
+    )
+    assert f"{frame['evidence_note']} {reply.disclaimer}" in body
+    assert frame["sources"] in body and "Evidence note:" not in body
+    many = Reply(
+        kind="clarify",
+        body="اختر",
+        lang="ar",
+        buttons=tuple(Button(f"خيار {i}", f"/ask_{i}") for i in range(5)),
+    )
+    [listed] = renderer.render([many.rasa_message()])
+    assert listed["interactive"]["action"]["button"] == load_all_texts()["ar"].list_button

@@ -75,9 +75,14 @@ def test_each_severity_escalates_writes_one_ticket_and_notifies(
     assert _wait_for(lambda: ticket.id in receiver.idempotency_keys()), "notification not delivered"
     assert receiver.idempotency_keys().count(ticket.id) == 1
     db = Database(stack.database_url)
-    with db.session() as session:
-        [row] = session.execute(select(Notification).where(Notification.ticket_id == ticket.id))
-        assert row[0].delivered_at is not None
+
+    def delivered() -> bool:
+        # The worker records the delivery just after the receiver has answered it.
+        with db.session() as session:
+            [row] = session.execute(select(Notification).where(Notification.ticket_id == ticket.id))
+            return row[0].delivered_at is not None
+
+    assert _wait_for(delivered)
 
 
 def test_symptom_with_a_question_escalates_first_then_answers(stack: Stack) -> None:

@@ -120,6 +120,8 @@ def test_an_edit_is_picked_up_on_the_next_call_without_a_restart(kb_dir: Path) -
     before = live.current()
     _edit_topic(kb_dir, "history", title="Where mesotherapy comes from")
     (kb_dir / "topics" / "acne_scars.yml").unlink()
+    for translated in (kb_dir / "languages").glob("*/topics/acne_scars.yml"):
+        translated.unlink()
     for path in (kb_dir / "topics").glob("*.yml"):
         data = yaml.safe_load(path.read_text())
         if "acne_scars" in data.get("related", []):

@@ -87,6 +87,9 @@ def test_examples_for_a_removed_topic_are_named(workspace: Path) -> None:
 def test_a_topic_without_examples_must_be_linked_from_where_its_questions_go(
     workspace: Path,
 ) -> None:
+    redirected = workspace / "knowledge" / "topics" / "pigmentation.yml"
+    redirected.write_text(redirected.read_text() + "questions_go_to: skin_rejuvenation\n")
+    check_topic_examples(workspace / "nlu.yml", workspace / "knowledge")  # linked back: fine
     target = workspace / "knowledge" / "topics" / "skin_rejuvenation.yml"
     data = yaml.safe_load(target.read_text())
     data["related"].remove("pigmentation")

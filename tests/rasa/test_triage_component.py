@@ -134,6 +134,7 @@ pipeline:
   - name: WhitespaceTokenizer
   - name: KeywordIntentClassifier
     case_sensitive: false
+  - name: bot.rasa.components.language.LanguageChoice
   - name: bot.rasa.components.triage.SymptomTriage
     rules_dir: data/triage
     clinic_config: data/clinic.yml
@@ -168,7 +169,7 @@ async def test_trained_model_overrides_intent_and_carries_triage(tmp_path: Path)
     assert plain["intent"]["name"] == "ask_cost"
     assert plain["triage"]["severity"] is None
     assert plain["triage"]["mentions"] == [] and plain["triage"]["rules"] == []
-    assert plain["entities"] == []
+    assert [(e["entity"], e["value"]) for e in plain["entities"]] == [("reply_lang", "en")]
 
     emergency = await agent.parse_message("my lips are swelling, what is the price?")
     assert emergency["intent"] == {"name": "report_emergency", "confidence": 1.0}

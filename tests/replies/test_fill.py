@@ -17,7 +17,7 @@ from bot.datafiles import DataFileError
 from bot.knowledge import read_knowledge_files
 from bot.paths import DATA_DIR, PROJECT_ROOT
 from bot.replies.fill import PlaceholderError, fill, placeholders
-from bot.replies.standard import reply_texts
+from bot.replies.texts import read_reply_texts
 
 
 def test_fill_puts_in_the_clinic_and_extra_values() -> None:
@@ -57,7 +57,7 @@ def test_each_loader_names_file_entry_and_placeholder(tmp_path: Path) -> None:
     with pytest.raises(
         DataFileError, match=r"replies.yml, entry 'unusable/empty'.*\{clinic_fone\}"
     ):
-        reply_texts.__wrapped__(replies)
+        read_reply_texts(replies)
 
     texts = tmp_path / "whatsapp_texts.yml"
     shutil.copy(DATA_DIR / "whatsapp_texts.yml", texts)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.whatsapp.texts import ChannelTexts
+from bot.replies.texts import reply_texts
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,6 @@ ROW_TITLE_LIMIT = 24
 ROW_DESCRIPTION_LIMIT = 72
 ROW_ID_LIMIT = 200
 
-EVIDENCE_LABEL = "Evidence note:"
-SOURCES_LABEL = "Sources:"
 
 # Coarsest first: paragraphs, lines, sentences, words.
 _BOUNDARIES = (r"\n{2,}", r"\n", r"(?<=[.!?;:])\s+", r"\s+")
@@ -49,13 +48,19 @@ class _Part:
     buttons: tuple[dict[str, Any], ...] = ()
     image: str | None = None
     escalation: bool = False
+    lang: str = "en"
 
 
 class TurnRenderer:
     """Renders the Rasa messages of one turn into an ordered list of WhatsApp messages."""
 
-    def __init__(self, texts: ChannelTexts) -> None:
-        self.texts = texts
+    def __init__(self, texts: ChannelTexts | Mapping[str, ChannelTexts]) -> None:
+        """`texts`: the channel's texts by reply language (one set: used for every language)."""
+        self.by_language = texts if isinstance(texts, Mapping) else {"en": texts}
+        self.texts = self.by_language.get("en") or next(iter(self.by_language.values()))
+
+    def _texts(self, lang: str) -> ChannelTexts:
+        return self.by_language.get(lang, self.texts)
 
     def render(self, messages: Sequence[Message]) -> list[Message]:
         parts = _parts(messages)
@@ -72,11 +77,14 @@ class TurnRenderer:
         if not part.buttons:
             return [text_message(p) for p in pieces if p]
         if len(pieces) == 1 and 0 < len(pieces[0]) <= INTERACTIVE_BODY_LIMIT:
-            return [self.interactive(pieces[0], part.buttons)]
-        prompt = self.interactive(self.texts.choose_prompt, part.buttons)
+            return [self.interactive(pieces[0], part.buttons, part.lang)]
+        texts = self._texts(part.lang)
+        prompt = self.interactive(texts.choose_prompt, part.buttons, part.lang)
         return [text_message(p) for p in pieces if p] + [prompt]
 
-    def interactive(self, body: str, buttons: Sequence[dict[str, Any]]) -> Message:
+    def interactive(
+        self, body: str, buttons: Sequence[dict[str, Any]], lang: str = "en"
+    ) -> Message:
         """Reply buttons for up to three options, a list message for more."""
         options = _unique_options(buttons)
         if len(options) <= MAX_REPLY_BUTTONS:
@@ -99,7 +107,7 @@ class TurnRenderer:
                 if title != option["title"]:
                     row["description"] = shorten(option["title"], ROW_DESCRIPTION_LIMIT)
                 rows.append(row)
-            action = {"button": self.texts.list_button, "sections": [{"rows": rows}]}
+            action = {"button": self._texts(lang).list_button, "sections": [{"rows": rows}]}
             kind = "list"
         return {
             "type": "interactive",
@@ -112,14 +120,16 @@ def text_message(body: str) -> Message:
 
 
 def envelope_text(envelope: dict[str, Any]) -> str:
-    """Body in WhatsApp markup, then the evidence note and the sources."""
+    """Body in WhatsApp markup, then the evidence note and the sources, labelled in the
+    envelope's language (data/replies*.yml `answer_frame`)."""
+    frame = reply_texts(str(envelope.get("lang") or "en")).frame
     parts = [whatsapp_markup(str(envelope.get("body") or "").strip())]
     if envelope.get("disclaimer"):
-        parts.append(f"{EVIDENCE_LABEL} {envelope['disclaimer']}")
+        parts.append(f"{frame['evidence_note']} {envelope['disclaimer']}")
     citations = [c for c in envelope.get("citations") or () if isinstance(c, dict)]
     if citations:
         listed = "; ".join(f"{c.get('title', '')} ({c.get('file', '')})" for c in citations)
-        parts.append(f"{SOURCES_LABEL} {listed}")
+        parts.append(f"{frame['sources']} {listed}")
     return "\n\n".join(p for p in parts if p)
 
 
@@ -226,6 +236,7 @@ def _parts(messages: Sequence[Message]) -> list[_Part]:
                     buttons=tuple(envelope.get("buttons") or message.get("buttons") or ()),
                     escalation=envelope.get("kind") == "escalation"
                     or bool(envelope.get("escalation")),
+                    lang=str(envelope.get("lang") or "en"),
                 )
             )
             continue

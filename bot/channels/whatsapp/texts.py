@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.clinic import ClinicConfig, clinic_config
 from bot.datafiles import load_checked
+from bot.language.identify import language_settings
 from bot.paths import DATA_DIR
 from bot.replies.fill import check_placeholders, fill
 
@@ -27,3 +28,15 @@ def load_texts(path: Path = WHATSAPP_TEXTS, clinic: ClinicConfig | None = None) 
     check_placeholders(path, data)
     clinic = clinic or clinic_config()
     return ChannelTexts(**{key: " ".join(fill(text, clinic).split()) for key, text in data.items()})
+
+
+def texts_path(lang: str) -> Path:
+    """data/whatsapp_texts.yml for English, data/whatsapp_texts.<lang>.yml for another language."""
+    return (
+        WHATSAPP_TEXTS if lang == "en" else WHATSAPP_TEXTS.with_name(f"whatsapp_texts.{lang}.yml")
+    )
+
+
+def load_all_texts(clinic: ClinicConfig | None = None) -> dict[str, ChannelTexts]:
+    """The channel's texts in every reply language (each file checked)."""
+    return {lang: load_texts(texts_path(lang), clinic) for lang in language_settings().replies}

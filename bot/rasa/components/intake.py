@@ -7,42 +7,22 @@ say what went wrong. The symptom-triage component runs after it and still wins.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.intake.check import check_message
+from bot.rasa.components.base import StatelessComponent, set_intent
 
 UNUSABLE_INTENT = "unusable_message"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class InputGuard(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> InputGuard:
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
+class InputGuard(StatelessComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             verdict = check_message(message.get(TEXT))
             message.set("intake", verdict, add_to_output=True)
             if verdict != "ok":
-                message.set(
-                    INTENT, {"name": UNUSABLE_INTENT, "confidence": 1.0}, add_to_output=True
-                )
+                set_intent(message, UNUSABLE_INTENT)
         return messages

@@ -11,7 +11,8 @@ together with the conversation's last patient messages (`metadata["meso_history"
 bot.rasa.patches adds from the tracker). When the result escalates, it sets the intent to
 report_emergency or report_symptom with confidence 1.0, leaves `intent_ranking` as the
 classifiers made it (so the question that came with the symptom can still be answered), and adds
-the entities `emergency_number`, `clinic_phone`, `clinic_name` and `reply_lang` (start and end 0)
+the entities `emergency_number`, `clinic_phone` and `clinic_name` (start and end 0; `reply_lang`
+comes from the language component, bot/rasa/components/language.py)
 so a domain response can show them, in the patient's language, without the action server. A cry
 for help that names no symptom gets the intent help_request and the same entities.
 Relative paths are read from the project root; the two defaults follow bot.paths, so the
@@ -20,6 +21,7 @@ MESO_DATA_DIR and MESO_CLINIC_CONFIG environment variables apply to them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +31,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
-    ENTITIES,
-    ENTITY_ATTRIBUTE_END,
-    ENTITY_ATTRIBUTE_START,
-    ENTITY_ATTRIBUTE_TYPE,
-    ENTITY_ATTRIBUTE_VALUE,
-    EXTRACTOR,
-    INTENT,
-    INTENT_NAME_KEY,
     METADATA,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
@@ -46,6 +39,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.clinic import ClinicConfig, clinic_config
 from bot.paths import CLINIC_CONFIG, PROJECT_ROOT, TRIAGE_DIR
+from bot.rasa.components.base import add_slot_entities, set_intent
+from bot.rasa.components.language import LANGUAGE_KEY
 from bot.triage.detect import pipeline, triage
 from bot.triage.result import TriageResult
 from bot.triage.statistical import load_detector
@@ -105,7 +100,11 @@ class SymptomTriage(GraphComponent, IntentClassifier):
             text = message.get(TEXT)
             if text:
                 history = (message.get(METADATA) or {}).get(HISTORY_KEY) or ()
-                self.annotate(message, triage(text, self.rules_dir, history=tuple(history)))
+                result = triage(text, self.rules_dir, history=tuple(history))
+                chosen = (message.get(LANGUAGE_KEY) or {}).get("reply")
+                if chosen:  # the language component's decision (the patient may have chosen)
+                    result = replace(result, reply_language=chosen)
+                self.annotate(message, result)
         return messages
 
     def annotate(self, message: Message, result: TriageResult) -> None:
@@ -117,26 +116,10 @@ class SymptomTriage(GraphComponent, IntentClassifier):
             name = HELP_INTENT
         else:
             return
-        message.set(
-            INTENT, {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True
-        )
+        set_intent(message, name)
         contacts = [
             ("emergency_number", self.clinic.emergency_number),
             ("clinic_phone", self.clinic.phone),
             ("clinic_name", self.clinic.name),
-            ("reply_lang", result.reply_language or "en"),
         ]
-        entities = [
-            *message.get(ENTITIES, []),
-            *(
-                {
-                    ENTITY_ATTRIBUTE_TYPE: entity,
-                    ENTITY_ATTRIBUTE_VALUE: value,
-                    ENTITY_ATTRIBUTE_START: 0,
-                    ENTITY_ATTRIBUTE_END: 0,
-                    EXTRACTOR: type(self).__name__,
-                }
-                for entity, value in contacts
-            ),
-        ]
-        message.set(ENTITIES, entities, add_to_output=True)
+        add_slot_entities(message, contacts, type(self).__name__)

@@ -5,6 +5,7 @@
  *   session_confirm; user_uttered out, bot_uttered in; socket.io retries with backoff.
  * - Each bot_uttered event is one reply (bot/channels/socketio.py): {text, quick_replies, meso}.
  *   It becomes one entry, drawn from the envelope when there is one, else from text and buttons.
+ * - Its words come in each language (data/ui*.yml); a reply's bubble in its envelope's `lang`.
  * - The transcript is kept only through the `store` passed in (the kiosk passes none).
  */
 (function (global) {
@@ -12,37 +13,9 @@
   const MAX_LENGTH = 1000;
   const MAX_ENTRIES = 200;
   const REPLY_TIMEOUT_MS = 30000;
-  const STRINGS = {
-    en: {
-      log: "Conversation",
-      welcome: "Ask me about mesotherapy: cost, sessions, recovery, side effects or what the evidence says.",
-      inputLabel: "Your question",
-      placeholder: "Type your question…",
-      send: "Send",
-      you: "You said:",
-      bot: "Assistant said:",
-      typing: "The assistant is typing…",
-      connecting: "Connecting to the assistant…",
-      offline: "We can't reach the assistant right now. Please call the clinic at",
-      offlineGeneric: "We can't reach the assistant right now. Please try again later or call the clinic.",
-      retrying: "We keep trying to reconnect.",
-      tooLong: "Messages can be up to {max} characters. Please shorten yours.",
-      noAnswer: "No answer came back. Please try again, or call the clinic.",
-      sources: "Sources ({n})",
-      evidence: "Evidence note",
-      replies: "Suggested replies",
-      emergency: "This could be an emergency.",
-      callNow: "Call {number} now",
-      urgent: "Please call the clinic today:",
-      routine: "The clinic team has been told and will get back to you.",
-      ticket: "Reference: {ticket}",
-      close: "Close chat",
-      restart: "Start over",
-      footer: "Information only, not medical advice. In an emergency call",
-    },
-  };
-
-  const fmt = (text, vars) => text.replace(/\{(\w+)\}/g, (_, k) => String(vars[k]));
+  /** A text as a list for append(): each {name} becomes slots[name] (a node or a string). */
+  const fill = (text, slots) => text.split(/\{(\w+)\}/).map((part, i) => (i % 2 ? slots[part] : part));
+  const fmt = (text, vars) => fill(text, vars).join("");
   const telHref = (number) => "tel:" + String(number).replace(/[^\d+]/g, "");
 
   /** createElement with attributes (on* = listeners); string children become text nodes. */
@@ -59,7 +32,7 @@
 
   function link(href, label) {
     const web = !href.startsWith("tel:");
-    return el("a", { href, target: web && "_blank", rel: web && "noopener noreferrer" }, label);
+    return el("a", { href, target: web && "_blank", rel: web && "noopener noreferrer", dir: !web && "ltr" }, label); // a number: ltr
   }
 
   // **bold**, [label](http(s) or tel URL), bare http(s) URLs; everything else stays text.
@@ -112,22 +85,28 @@
     const number = esc.emergency_number;
     if (level === "emergency") {
       box.append(el("strong", {}, s.emergency), " ");
-      if (number) box.append(el("a", { class: "meso-call", href: telHref(number) }, fmt(s.callNow, { number })));
+      if (number) box.append(el("a", { class: "meso-call", href: telHref(number) }, fmt(s.call_now, { number })));
     } else if (level === "urgent") {
       box.append(el("strong", {}, s.urgent), " ");
       if (esc.clinic_phone) box.append(link(telHref(esc.clinic_phone), esc.clinic_phone));
     } else box.append(s.routine);
-    if (esc.reference) box.append(el("span", { class: "meso-ticket" }, fmt(s.ticket, { ticket: esc.reference })));
+    const ticket = { ticket: el("bdi", {}, esc.reference) };
+    if (esc.reference) box.append(el("span", { class: "meso-ticket" }, ...fill(s.ticket, ticket)));
     return box;
   }
 
-  /** One transcript entry as DOM; `choose(entry, button)` handles a button click. */
-  function renderEntry(entry, s, choose) {
+  /** One transcript entry as DOM; a reply in its envelope's language (the bubble's lang, dir and
+   * labels). */
+  function renderEntry(entry, chat) {
+    let s = chat.s;
     const sr = (text) => el("span", { class: "meso-sr" }, text + " ");
-    if (entry.from === "user") return el("div", { class: "meso-msg meso-user" }, sr(s.you), entry.text);
-    if (entry.from === "note") return el("div", { class: "meso-msg meso-sys" }, entry.text);
+    if (entry.from === "user") return el("div", { class: "meso-msg meso-user", dir: "auto" }, sr(s.you), entry.text);
+    if (entry.from === "note") return el("div", { class: "meso-msg meso-sys" }, entry.key ? s[entry.key] : entry.text);
     const env = entry.env && typeof entry.env === "object" ? entry.env : null;
-    const box = el("div", { class: "meso-msg meso-bot", "data-kind": env ? String(env.kind) : "text" }, sr(s.bot));
+    const lang = env && env.lang ? String(env.lang) : null;
+    s = chat.texts[lang] || s;
+    const props = { class: "meso-msg meso-bot", "data-kind": env ? String(env.kind) : "text", lang, dir: lang && chat.dirOf(lang) };
+    const box = el("div", props, sr(s.bot));
     if (env && env.escalation) box.append(renderEscalation(env.escalation, s));
     if (env && env.disclaimer) {
       // first, so the caveat is read before any claim
@@ -147,7 +126,7 @@
     if (buttons.length) {
       const group = el("div", { class: "meso-choices", role: "group", "aria-label": s.replies });
       for (const b of buttons) {
-        const props = { type: "button", class: "meso-choice", disabled: !!entry.used, onclick: () => choose(entry, b) };
+        const props = { type: "button", class: "meso-choice", disabled: !!entry.used, onclick: () => chat.choose(entry, b) };
         group.append(el("button", props, b.title));
       }
       box.append(group);
@@ -155,23 +134,24 @@
     return box;
   }
 
-  let uid = 0;
-
   /**
    * The conversation view and its Rasa session. opts: mount (element), io (socket.io client),
-   * server (Rasa URL), lang, phone, metadata (sent with each message), store ({load, save,
-   * clear} or null), onEscalation(escalation), onActivity(), onState(state).
+   * server (Rasa URL), texts ({lang: {key: text}}, data/ui*.yml), rtl (languages written right
+   * to left), lang, phone, metadata() (sent with each message), store ({load, save, clear} or
+   * null), onEscalation(escalation), onActivity(), onState(state).
    */
   class Chat {
     constructor(opts) {
       const noop = () => {};
       Object.assign(this, { onEscalation: noop, onActivity: noop, onState: noop, store: null }, opts);
-      this.s = STRINGS[opts.lang] || STRINGS.en;
+      this.texts = opts.texts || {};
+      this.rtl = opts.rtl || [];
       this.entries = [];
       this.nodes = new WeakMap();
       this.sessionId = this.socket = this.anchor = null;
       this.busy = this.online = this.failed = this.parked = false;
       this.build(opts.mount);
+      this.setLanguage(opts.lang);
       const saved = this.store && this.store.load();
       try {
         this.sessionId = (saved && saved.sessionId) || null;
@@ -186,18 +166,36 @@
       this.refresh();
     }
 
+    dirOf(lang) {
+      return this.rtl.includes(lang) ? "rtl" : "ltr";
+    }
+
+    /** Show the chat in `lang` (else the first language of `texts`). */
+    setLanguage(lang) {
+      this.lang = this.texts[lang] ? lang : Object.keys(this.texts)[0];
+      const s = (this.s = this.texts[this.lang]);
+      Object.assign(this.root, { lang: this.lang, dir: this.dirOf(this.lang) });
+      this.log.setAttribute("aria-label", s.log);
+      this.typingLabel.textContent = s.typing;
+      this.input.placeholder = s.placeholder;
+      this.input.setAttribute("aria-label", s.input_label);
+      this.sendButton.textContent = s.send;
+      this.tooLong.textContent = fmt(s.too_long, { max: MAX_LENGTH.toLocaleString("en") });
+      this.empty.textContent = s.welcome;
+      this.entries.forEach((entry) => this.redraw(entry));
+      this.refresh();
+    }
+
     build(mount) {
-      const s = this.s;
-      const id = "meso-input-" + ++uid;
       this.status = el("div", { class: "meso-status", role: "status" });
-      this.log = el("div", { class: "meso-log", role: "log", "aria-live": "polite", "aria-label": s.log, tabindex: "0" });
+      this.log = el("div", { class: "meso-log", role: "log", "aria-live": "polite", tabindex: "0" });
       const dots = el("span", { class: "meso-dots", "aria-hidden": "true" }, el("i"), el("i"), el("i"));
-      this.typing = el("div", { class: "meso-typing", hidden: true }, dots, el("span", { class: "meso-sr" }, s.typing));
+      this.typingLabel = el("span", { class: "meso-sr" });
+      this.typing = el("div", { class: "meso-typing", hidden: true }, dots, this.typingLabel);
       this.input = el("textarea", {
-        id,
         class: "meso-input",
         rows: "2",
-        placeholder: s.placeholder,
+        dir: "auto",
         autocomplete: "off",
         oninput: () => this.refresh(),
         onkeydown: (e) => {
@@ -206,19 +204,17 @@
           this.submit();
         },
       });
-      this.sendButton = el("button", { type: "submit", class: "meso-send" }, s.send);
-      this.counter = el("span", { class: "meso-counter" });
-      const tooLong = fmt(s.tooLong, { max: MAX_LENGTH.toLocaleString("en") });
-      this.tooLong = el("p", { class: "meso-too-long", role: "alert", hidden: true }, tooLong);
+      this.sendButton = el("button", { type: "submit", class: "meso-send" });
+      this.counter = el("span", { class: "meso-counter", dir: "ltr" });
+      this.tooLong = el("p", { class: "meso-too-long", role: "alert", hidden: true });
       const form = el(
         "form",
         { class: "meso-composer", onsubmit: (e) => (e.preventDefault(), this.submit()) },
-        el("label", { for: id, class: "meso-sr" }, s.inputLabel),
         this.input,
         this.sendButton,
         el("div", { class: "meso-meta" }, this.tooLong, this.counter)
       );
-      this.empty = el("p", { class: "meso-empty" }, s.welcome);
+      this.empty = el("p", { class: "meso-empty" });
       this.root = el("div", { class: "meso-chat" }, this.status, this.empty, this.log, this.typing, form);
       mount.append(this.root);
     }
@@ -302,7 +298,7 @@
     send(payload, shown) {
       if (!this.online || this.busy) return false;
       const message = { message: payload, session_id: this.sessionId };
-      if (this.metadata) message.metadata = this.metadata;
+      if (this.metadata) message.metadata = this.metadata();
       this.socket.emit("user_uttered", message);
       this.anchor = null;
       this.add({ from: "user", text: shown });
@@ -350,7 +346,7 @@
     }
 
     redraw(entry) {
-      const node = renderEntry(entry, this.s, (e, b) => this.choose(e, b));
+      const node = renderEntry(entry, this);
       const old = this.nodes.get(entry);
       if (old) old.replaceWith(node);
       else this.log.append(node);
@@ -378,7 +374,7 @@
       if (busy) {
         this.timer = setTimeout(() => {
           this.setBusy(false);
-          this.add({ from: "note", text: this.s.noAnswer });
+          this.add({ from: "note", key: "no_answer" });
         }, REPLY_TIMEOUT_MS);
       }
       this.refresh();
@@ -399,8 +395,8 @@
         ...(state === "connecting"
           ? [s.connecting]
           : this.phone
-            ? [s.offline + " ", link(telHref(this.phone), this.phone), ". " + s.retrying]
-            : [s.offlineGeneric + " " + s.retrying])
+            ? [...fill(s.offline, { phone: link(telHref(this.phone), this.phone) }), " " + s.retrying]
+            : [s.offline_generic + " " + s.retrying])
       );
       const text = this.input.value;
       const length = Array.from(text).length;
@@ -414,5 +410,5 @@
     }
   }
 
-  global.MesoChat = { Chat, STRINGS, el, fmt, telHref, renderMarkdown };
+  global.MesoChat = { Chat, el, fmt, fill, telHref, renderMarkdown };
 })(window);

@@ -4,6 +4,8 @@
  * It adds a launcher button; the panel lives in a Shadow DOM so the page's CSS cannot reach it.
  * Styles, the vendored socket.io client and chat.js load from widget.js's own origin. The
  * session id and transcript stay in localStorage, so a returning visitor continues.
+ * Texts: config.json (data/ui*.yml). data-lang (the page's language) is the default and sets the
+ * launcher's side; the header's switch chooses for the session. Metadata: {surface, lang, page_lang}.
  */
 (function () {
   "use strict";
@@ -45,10 +47,11 @@
     return io;
   }
 
-  const loadConfig = () =>
-    fetch(asset("config.json"))
-      .then((r) => (r.ok ? r.json() : null))
-      .catch(() => null);
+  // At once, for the launcher. If a page's CSP forbids the fetch, ui-fallback.js has English.
+  const config = fetch(asset("config.json"))
+    .then((r) => (r.ok ? r.json() : Promise.reject()))
+    .catch(() => loadScript(asset("ui-fallback.js")).then(() => window.MesoUiFallback))
+    .catch(() => ({}));
 
   function node(tag, attrs, ...children) {
     const n = document.createElement(tag);
@@ -68,22 +71,34 @@
     return svg;
   }
 
-  const title = data.title || "Ask our assistant";
+  const pageLang = data.lang || null;
+  const langKey = key + ":lang";
+  let chosen = attempt(() => sessionStorage.getItem(langKey), null);
+  let conf = {};
+  let ui = {};
+  let lang;
+  let rtl = [];
+  const dirOf = (c) => (rtl.includes(c) ? "rtl" : "ltr");
+
   const host = node("div", { "data-meso-widget": "" });
   if (data.color && window.CSS && CSS.supports("color", data.color)) host.style.setProperty("--meso-accent", data.color);
   const shadow = host.attachShadow({ mode: "open" });
-  const launcher = node("button", { type: "button", class: "meso-launcher", "aria-label": title, "aria-expanded": "false", "aria-controls": "meso-panel", title }, icon());
-  const restart = node("button", { type: "button", class: "meso-restart" }, "Start over");
-  const close = node("button", { type: "button", class: "meso-close", "aria-label": "Close chat" }, "×");
+  const launcher = node("button", { type: "button", class: "meso-launcher", "aria-expanded": "false", "aria-controls": "meso-panel" }, icon());
+  const heading = node("h2", { id: "meso-title" });
+  const restart = node("button", { type: "button", class: "meso-restart" });
+  const close = node("button", { type: "button", class: "meso-close" }, "×");
+  const switcher = node("div", { class: "meso-langs", role: "group" });
   const mount = node("div", { class: "meso-mount" });
   const foot = node("p", { class: "meso-foot" });
-  const head = node("div", { class: "meso-head" }, node("h2", { id: "meso-title" }, title), restart, close);
-  const panel = node("div", { id: "meso-panel", class: "meso-panel", role: "dialog", "aria-labelledby": "meso-title", hidden: "" }, head, mount, foot);
-  const frame = node("div", { class: "meso-widget", lang: data.lang || "en", hidden: "" }, launcher, panel);
-  let styles = 2; // show nothing until both style sheets are in
+  // the panel on the page's side, its contents in the language's direction
+  const inner = node("div", { class: "meso-ui" }, node("div", { class: "meso-head" }, heading, restart, close, switcher), mount, foot);
+  const panel = node("div", { id: "meso-panel", class: "meso-panel", role: "dialog", "aria-labelledby": "meso-title", hidden: "" }, inner);
+  const frame = node("div", { class: "meso-widget", hidden: "" }, launcher, panel);
+  let pending = 3; // show nothing until both style sheets and config.json are in
+  const ready = () => --pending || frame.removeAttribute("hidden");
   for (const css of ["static/chat.css", "static/widget.css"]) {
     const link = node("link", { rel: "stylesheet", href: asset(css) });
-    link.onload = link.onerror = () => --styles || frame.removeAttribute("hidden");
+    link.onload = link.onerror = ready;
     shadow.append(link);
   }
   shadow.append(frame);
@@ -91,23 +106,60 @@
 
   let chat = null;
   let starting = null;
+
+  /** Show the widget in the language chosen, else the page's, else the clinic's default. */
+  function applyLanguage() {
+    lang = [chosen, pageLang, conf.default_language].find((c) => ui[c]);
+    const s = ui[lang];
+    const M = window.MesoChat;
+    if (!s) return; // the server is down
+    const title = data.title || s.widget_title.replace("{clinic}", conf.clinic_name);
+    for (const name of ["aria-label", "title"]) launcher.setAttribute(name, title);
+    heading.textContent = title;
+    Object.assign(inner, { lang, dir: dirOf(lang) });
+    for (const b of switcher.children) b.setAttribute("aria-pressed", String(b.lang === lang));
+    switcher.setAttribute("aria-label", s.language);
+    if (!M) return; // the rest once chat.js is in (on opening)
+    restart.textContent = s.restart;
+    close.setAttribute("aria-label", s.close);
+    const number = conf.emergency_number;
+    const call = number && node("a", { href: M.telHref(number), dir: "ltr" }, number);
+    foot.replaceChildren(...(number ? M.fill(s.footer, { number: call }) : []));
+    if (chat) chat.setLanguage(lang);
+  }
+
+  config.then((c) => {
+    conf = c;
+    ui = conf.ui || {};
+    rtl = (conf.languages || []).filter((l) => l.dir === "rtl").map((l) => l.code);
+    if (!ui[chosen]) chosen = null;
+    frame.setAttribute("dir", dirOf(pageLang));
+    for (const l of conf.languages || []) {
+      const b = node("button", { type: "button", class: "meso-lang", lang: l.code, dir: l.dir }, l.name);
+      b.addEventListener("click", () => {
+        chosen = l.code;
+        attempt(() => sessionStorage.setItem(langKey, chosen));
+        applyLanguage();
+      });
+      switcher.append(b);
+    }
+    applyLanguage();
+    ready();
+  });
+
   function startChat() {
     starting =
       starting ||
-      Promise.all([loadLibraries(), loadConfig()]).then(
-        ([io, config]) => {
-          const M = window.MesoChat;
-          const s = M.STRINGS[data.lang] || M.STRINGS.en;
-          restart.textContent = s.restart;
-          close.setAttribute("aria-label", s.close);
-          const number = config && config.emergency_number;
-          if (number) foot.append(s.footer + " ", node("a", { href: M.telHref(number) }, number), ".");
-          const phone = config && config.phone;
-          chat = new M.Chat({ mount, io, server, store, phone, lang: data.lang, metadata: { surface: "widget" } });
+      Promise.all([loadLibraries(), config]).then(
+        ([io]) => {
+          const metadata = () => ({ surface: "widget", lang: chosen, page_lang: pageLang });
+          const opts = { mount, io, server, store, phone: conf.phone, texts: conf.ui, rtl, lang, metadata };
+          chat = new window.MesoChat.Chat(opts);
+          applyLanguage();
           chat.start();
         },
         () => {
-          mount.textContent = "We can't reach the assistant right now. Please try again later or call the clinic.";
+          mount.textContent = (ui[lang] || {}).offline_generic || "We can't reach the assistant right now.";
           starting = null;
         }
       );

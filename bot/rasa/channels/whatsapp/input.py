@@ -39,7 +39,7 @@ from bot.channels.whatsapp.settings import (
     WhatsAppSettings,
     resolve_settings,
 )
-from bot.channels.whatsapp.texts import ChannelTexts, load_texts
+from bot.channels.whatsapp.texts import ChannelTexts, load_all_texts, load_texts
 from bot.channels.whatsapp.webhook import DeliveryFailure, Inbound, parse_webhook
 from bot.clinic import ClinicConfig, clinic_config
 from bot.rasa.channels.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
@@ -92,7 +92,7 @@ class WhatsAppInput(InputChannel):
         self.seen = SeenMessages(self.database, CHANNEL_NAME)
         self.delivery = TurnDelivery(
             self.graph,
-            TurnRenderer(self.texts),
+            TurnRenderer(texts if texts is not None else load_all_texts(clinic)),
             self.database,
             ReopenTemplate(clinic.whatsapp_template, clinic.whatsapp_template_language),
             CHANNEL_NAME,
