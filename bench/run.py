@@ -7,6 +7,10 @@ time of one Agent.parse_message and the resident memory of a fresh process that 
 Compare ratios, not absolute figures: the machine is shared and noisy.
 
 usage: python bench/run.py [--messages 300] [--skip-stock] [--skip-stack] [--json PATH]
+                          [--nlu-model NAME=PATH ...]
+
+--nlu-model (repeatable) puts other trained models in the NLU-alone table instead of
+models/current.tar.gz, e.g. two configurations side by side; the stack always runs the current one.
 """
 
 from __future__ import annotations
@@ -261,9 +265,19 @@ def main() -> int:
     parser.add_argument("--skip-stock", action="store_true")
     parser.add_argument("--skip-stack", action="store_true", help="only the NLU-alone figures")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--nlu-model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a model for the NLU-alone table (repeatable; default: this assistant's current)",
+    )
     args = parser.parse_args()
+    models = [spec.partition("=")[::2] for spec in args.nlu_model] or [
+        ("this assistant", str(ROOT / "models" / "current.tar.gz"))
+    ]
     results = [] if args.skip_stack else [measure_ours(args.messages)]
-    nlu = [measure_nlu("this assistant", ROOT / "models" / "current.tar.gz", ROOT)]
+    nlu = [measure_nlu(name, Path(path).resolve(), ROOT) for name, path in models]
     if not args.skip_stock:
         if not args.skip_stack:
             results.append(measure_stock(args.messages))
