@@ -12,7 +12,7 @@ DETECTOR_INPUTS := data/triage/detector.yml $(wildcard data/nlu*.yml) bot/triage
 	$(wildcard data/triage/corpus/*.yml)
 RASA_DATA := $(wildcard data/nlu*.yml) data/rules.yml data/stories.yml
 MODEL_INPUTS := config.yml domain.yml $(RASA_DATA) \
-	$(wildcard bot/rasa/components/*.py)
+	$(wildcard bot/rasa/components/*.py) bot/embeddings.py
 SEEDS := ../shared/seeds
 CHROMIUM := /usr/bin/chromium
 # Debian's Noto fonts: Devanagari (Hindi) and Arabic render without tofu on the kiosk and in tests.

@@ -2,9 +2,15 @@
 
 Prints, for each: time from start to ready, resident memory (Rasa server and, for ours, the
 whole stack), and messages/s with p50/p95 latency at 1 and 10 concurrent conversations over the
-REST channel. Compare ratios, not absolute figures: the machine is shared and noisy.
+REST channel. Then the NLU model alone (ours has the sentence-embedding featurizer): mean and p95
+time of one Agent.parse_message and the resident memory of a fresh process that loaded the model.
+Compare ratios, not absolute figures: the machine is shared and noisy.
 
-usage: python bench/run.py [--messages 300] [--skip-stock] [--json PATH]
+usage: python bench/run.py [--messages 300] [--skip-stock] [--skip-stack] [--json PATH]
+                          [--nlu-model NAME=PATH ...]
+
+--nlu-model (repeatable) puts other trained models in the NLU-alone table instead of
+models/current.tar.gz, e.g. two configurations side by side; the stack always runs the current one.
 """
 
 from __future__ import annotations
@@ -183,6 +189,55 @@ def measure_stock(total: int) -> Figures:
         proc.wait(timeout=30)
 
 
+@dataclass
+class NluFigures:
+    name: str
+    load_seconds: float
+    ms_per_message: float
+    p95_ms: float
+    rss_mb: float
+
+
+_NLU_PROBE = """
+import asyncio, json, logging, resource, sys, time, warnings
+logging.disable(logging.WARNING); warnings.filterwarnings("ignore")
+started = time.perf_counter()
+from rasa.core.agent import Agent
+agent = Agent.load(sys.argv[1])
+load = time.perf_counter() - started
+texts = json.loads(sys.stdin.read())
+async def run():
+    await agent.parse_message("hello")
+    times = []
+    for text in texts:
+        t = time.perf_counter(); await agent.parse_message(text)
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+times = sorted(asyncio.run(run()))
+print(json.dumps([load, sum(times) / len(times), times[int(0.95 * (len(times) - 1))],
+                  resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))
+"""
+
+
+def measure_nlu(name: str, model: Path, cwd: Path) -> NluFigures:
+    """The NLU model alone, in a fresh process: load time, parse latency, peak resident memory."""
+    out = subprocess.run(
+        [sys.executable, "-c", _NLU_PROBE, str(model)],
+        input=json.dumps(QUESTIONS), capture_output=True, text=True, check=True, cwd=cwd,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    load_s, mean_ms, p95_ms, rss = json.loads(out.stdout.strip().splitlines()[-1])
+    return NluFigures(name, round(load_s, 1), round(mean_ms, 1), round(p95_ms, 1), round(rss))
+
+
+def report_nlu(results: list[NluFigures]) -> None:
+    print(f"\nNLU alone{'':11}{'load s':>8}{'ms/msg':>8}{'p95 ms':>8}{'RSS MB':>8}")
+    for f in results:
+        print(
+            f"{f.name:20}{f.load_seconds:8.1f}{f.ms_per_message:8.1f}{f.p95_ms:8.1f}{f.rss_mb:8.0f}"
+        )
+
+
 def report(results: list[Figures]) -> None:
     print(
         f"\n{'':20}{'ready s':>9}{'Rasa MB':>9}{'all MB':>8}  per load: msg/s  p50 ms  p95 ms  err"
@@ -208,14 +263,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300, help="messages per load level")
     parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--skip-stack", action="store_true", help="only the NLU-alone figures")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--nlu-model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a model for the NLU-alone table (repeatable; default: this assistant's current)",
+    )
     args = parser.parse_args()
-    results = [measure_ours(args.messages)]
+    models = [spec.partition("=")[::2] for spec in args.nlu_model] or [
+        ("this assistant", str(ROOT / "models" / "current.tar.gz"))
+    ]
+    results = [] if args.skip_stack else [measure_ours(args.messages)]
+    nlu = [measure_nlu(name, Path(path).resolve(), ROOT) for name, path in models]
     if not args.skip_stock:
-        results.append(measure_stock(args.messages))
-    report(results)
+        if not args.skip_stack:
+            results.append(measure_stock(args.messages))
+        nlu.append(measure_nlu("stock rasa init", ensure_stock_model(), STOCK_DIR))
+    if results:
+        report(results)
+    report_nlu(nlu)
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+        figures = {"stack": [asdict(r) for r in results], "nlu": [asdict(n) for n in nlu]}
+        args.json.write_text(json.dumps(figures, indent=2))
     return 0
 
 

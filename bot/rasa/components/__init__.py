@@ -1,1 +1,2 @@
-"""Rasa NLU components: the input guard and symptom triage (config.yml pipeline)."""
+"""Rasa NLU components (config.yml pipeline): the sentence-embedding featurizer, the reply
+language, the input guard and symptom triage."""
