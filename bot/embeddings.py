@@ -18,6 +18,9 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 MODELS = ("e5", "use")
+# Longer texts are cut before encoding: both models read a few hundred tokens at most, and a
+# 100,000-character message must not cost seconds of tokenising.
+MAX_CHARS = 2000
 
 Encode = Callable[[list[str]], object]
 
@@ -51,17 +54,28 @@ class SentenceEncoder:
         self._pools: ThreadpoolController | None = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """One unit-length row per text (shape: len(texts) × the model's dimensions)."""
+        """One row per text (shape: len(texts) × the model's dimensions): unit length, or all
+        zeros for a text that is empty or only white space. Texts are cut at MAX_CHARS."""
         if self._encode is None or self._pools is None:
             self._encode = _load(self.model, self.threads)
             # Made after the model: it sees the thread pools the model libraries loaded.
             self._pools = ThreadpoolController()
-        encode, texts = self._encode, list(texts)
+        cleaned = [text.strip()[:MAX_CHARS] for text in texts]
+        present = [i for i, text in enumerate(cleaned) if text]
         with self._pools.limit(limits=self.threads):
-            rows = [
-                np.asarray(encode(batch), dtype=np.float32).reshape(len(batch), -1)
+            rows = self._encode_batches([cleaned[i] for i in present] or ["."])
+        matrix = np.zeros((len(cleaned), rows.shape[1]), dtype=np.float32)
+        if present:
+            matrix[present] = rows
+        return matrix
+
+    def _encode_batches(self, texts: list[str]) -> np.ndarray:
+        assert self._encode is not None
+        return np.vstack(
+            [
+                np.asarray(self._encode(batch), dtype=np.float32).reshape(len(batch), -1)
                 for batch in (
                     texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)
                 )
             ]
-        return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        )

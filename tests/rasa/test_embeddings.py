@@ -71,3 +71,18 @@ def test_bad_config_is_rejected(tmp_path: Path, config: dict[str, Any]) -> None:
 def test_unknown_encoder_is_rejected() -> None:
     with pytest.raises(ValueError):
         SentenceEncoder("bert")
+
+
+@pytest.mark.parametrize("model", ["e5", "use"])
+def test_empty_blank_and_huge_texts_get_a_feature_of_the_same_size(
+    tmp_path: Path, model: str
+) -> None:
+    # The classifier needs the same features on every message: an empty or blank message gets a
+    # zero vector, a 100,000-character one is cut before encoding.
+    messages = [Message({TEXT: ""}), Message({TEXT: "   \n\t "}), Message({TEXT: "x" * 100_000})]
+    featurizer(tmp_path, model=model).process(messages)
+    sizes = {m.get_dense_features(TEXT)[1].features.shape for m in messages}
+    assert len(sizes) == 1
+    empty, blank, huge = (m.get_dense_features(TEXT)[1].features for m in messages)
+    assert not empty.any() and not blank.any()
+    assert np.linalg.norm(huge) == pytest.approx(1.0, rel=1e-3)

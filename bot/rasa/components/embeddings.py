@@ -88,8 +88,9 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def featurize(self, messages: list[Message]) -> None:
-        """Adds the scaled embedding to every message that has a text."""
-        with_text = [m for m in messages if m.get(TEXT)]
+        """Adds the scaled embedding to every message with a text attribute, an empty one too
+        (a zero vector): the classifier needs the same features on every message."""
+        with_text = [m for m in messages if m.get(TEXT) is not None]
         if not with_text:
             return
         vectors = self.encoder.embed([str(m.get(TEXT)) for m in with_text]) * self.scale
