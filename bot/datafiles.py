@@ -54,6 +54,15 @@ def check(data: Any, schema_name: str, path: Path, entry: str | None = None) -> 
     return data
 
 
+ENGLISH = "en"  # the language of a data file whose name carries none
+
+
+def language_variant(path: Path, lang: str) -> Path:
+    """The file of `lang` beside an English data file: data/replies.yml for English,
+    data/replies.hi.yml for Hindi."""
+    return path if lang == ENGLISH else path.with_name(f"{path.stem}.{lang}{path.suffix}")
+
+
 _NLU_EXAMPLE = re.compile(r"^\s*-\s+(.*\S)\s*$")
 _ENTITY_MARKUP = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.datafiles import DataFileError, load_checked
+from bot.datafiles import ENGLISH, DataFileError, load_checked
 from bot.evidence.notes import BenefitClaimDetector
 from bot.language.identify import language_settings
 from bot.paths import KNOWLEDGE_DIR, SEEDS_DIR
@@ -82,7 +82,6 @@ def _check_topic(
         )
 
 
-ENGLISH = "en"
 LANGUAGES_DIR = "languages"  # data/knowledge/languages/<lang>/: the texts in another language
 FilesSignature = tuple[tuple[str, int, int], ...]
 VERSION_LENGTH = 12

@@ -11,10 +11,10 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from bot.datafiles import ENGLISH
 from bot.language.identify import LanguageGuess, LanguageSettings, language_settings
 from bot.language.normalise import normalise_text
 
-ENGLISH = "en"
 SHORT_MESSAGE_WORDS = 3
 
 

@@ -9,12 +9,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.datafiles import load_checked
+from bot.datafiles import ENGLISH, language_variant, load_checked
 from bot.language.identify import language_settings
 from bot.paths import DATA_DIR
 from bot.replies.fill import CLINIC_PLACEHOLDERS, check_placeholders
 
-ENGLISH = "en"
 # Placeholders some texts have besides the clinic's, by key.
 EXTRA_PLACEHOLDERS = {
     "sources_differ": {"point"},
@@ -38,7 +37,7 @@ class ReplyTexts:
 
 
 def replies_path(lang: str) -> Path:
-    return DATA_DIR / ("replies.yml" if lang == ENGLISH else f"replies.{lang}.yml")
+    return language_variant(DATA_DIR / "replies.yml", lang)
 
 
 def _allowed(at: tuple[str, ...]) -> frozenset[str]:
@@ -65,10 +64,11 @@ def read_reply_texts(path: Path, suggested_topics: tuple[str, ...] | None = None
 @cache
 def reply_texts(lang: str = ENGLISH) -> ReplyTexts:
     """The texts in `lang`; English for a language that is not a reply language."""
-    english = read_reply_texts(replies_path(ENGLISH))
-    if lang == ENGLISH or lang not in language_settings().replies:
-        return english
-    return read_reply_texts(replies_path(lang), english.suggested_topics)
+    if lang == ENGLISH:
+        return read_reply_texts(replies_path(ENGLISH))
+    if lang not in language_settings().replies:
+        return reply_texts(ENGLISH)
+    return read_reply_texts(replies_path(lang), reply_texts(ENGLISH).suggested_topics)
 
 
 def all_reply_texts() -> dict[str, ReplyTexts]:
@@ -77,7 +77,7 @@ def all_reply_texts() -> dict[str, ReplyTexts]:
 
 
 def chitchat_path(lang: str) -> Path:
-    return DATA_DIR / ("chitchat.yml" if lang == ENGLISH else f"chitchat.{lang}.yml")
+    return language_variant(DATA_DIR / "chitchat.yml", lang)
 
 
 @cache

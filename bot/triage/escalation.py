@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clinic import ClinicConfig
-from bot.datafiles import load_checked
+from bot.datafiles import ENGLISH, language_variant, load_checked
 from bot.language.identify import language_settings
 from bot.paths import TRIAGE_DIR
 from bot.replies.fill import CLINIC_PLACEHOLDERS, check_placeholders, fill
@@ -23,7 +23,7 @@ from bot.tickets.records import ticket_reference
 from bot.triage.result import SEVERITIES, Severity
 
 REPLIES_FILE = TRIAGE_DIR / "replies.yml"
-DEFAULT_LANGUAGE = "en"
+DEFAULT_LANGUAGE = ENGLISH
 # Extra placeholders allowed per text, by key path.
 EXTRA_FIELDS = {"reference": {"ticket"}, "saved": {"number"}}
 
@@ -62,7 +62,7 @@ class ReplyTexts:
 
 def replies_file(lang: str) -> Path:
     """The replies file of a reply language (English: replies.yml)."""
-    return REPLIES_FILE if lang == DEFAULT_LANGUAGE else TRIAGE_DIR / f"replies.{lang}.yml"
+    return language_variant(REPLIES_FILE, lang)
 
 
 def reply_languages() -> tuple[str, ...]:

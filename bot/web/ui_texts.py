@@ -9,17 +9,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.datafiles import DataFileError, load_checked
+from bot.datafiles import ENGLISH, DataFileError, language_variant, load_checked
 from bot.language.identify import language_settings
 from bot.paths import DATA_DIR
 
-DEFAULT_LANGUAGE = "en"  # data/ui.yml
+DEFAULT_LANGUAGE = ENGLISH  # data/ui.yml
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def ui_file(lang: str, data_dir: Path = DATA_DIR) -> Path:
     """data/ui.yml for English, data/ui.<lang>.yml for any other language."""
-    return data_dir / ("ui.yml" if lang == DEFAULT_LANGUAGE else f"ui.{lang}.yml")
+    return language_variant(data_dir / "ui.yml", lang)
 
 
 @dataclass(frozen=True)

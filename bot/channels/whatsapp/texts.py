@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.clinic import ClinicConfig, clinic_config
-from bot.datafiles import load_checked
+from bot.datafiles import language_variant, load_checked
 from bot.language.identify import language_settings
 from bot.paths import DATA_DIR
 from bot.replies.fill import check_placeholders, fill
@@ -32,9 +32,7 @@ def load_texts(path: Path = WHATSAPP_TEXTS, clinic: ClinicConfig | None = None) 
 
 def texts_path(lang: str) -> Path:
     """data/whatsapp_texts.yml for English, data/whatsapp_texts.<lang>.yml for another language."""
-    return (
-        WHATSAPP_TEXTS if lang == "en" else WHATSAPP_TEXTS.with_name(f"whatsapp_texts.{lang}.yml")
-    )
+    return language_variant(WHATSAPP_TEXTS, lang)
 
 
 def load_all_texts(clinic: ClinicConfig | None = None) -> dict[str, ChannelTexts]:
