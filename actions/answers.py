@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.dispatch import reply_language, send
 from actions.services import services
 from bot.knowledge.answers import compose_topic_answer
+from bot.language.choice import PARSE_KEY
 from bot.replies.payloads import topic_of_intent
 from bot.replies.standard import (
     clarify_reply,
@@ -91,7 +92,7 @@ class ActionChooseLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         clinic = services().clinic
-        requested = (tracker.latest_message.get("language") or {}).get("requested")
+        requested = (tracker.latest_message.get(PARSE_KEY) or {}).get("requested")
         if requested:
             send(dispatcher, language_chosen_reply(clinic, requested))
         else:

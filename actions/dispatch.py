@@ -5,6 +5,8 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.datafiles import ENGLISH
+from bot.language.choice import PARSE_KEY, REPLY_SLOT
 from bot.replies.reply import Reply
 
 
@@ -22,5 +24,5 @@ def send(dispatcher: CollectingDispatcher, *replies: Reply) -> None:
 def reply_language(tracker: Tracker) -> str:
     """The language to answer the latest message in, as the language component decided it
     (`message["language"]`), else the `reply_lang` slot, else English."""
-    decided = (tracker.latest_message.get("language") or {}).get("reply")
-    return str(decided or tracker.get_slot("reply_lang") or "en")
+    decided = (tracker.latest_message.get(PARSE_KEY) or {}).get("reply")
+    return str(decided or tracker.get_slot(REPLY_SLOT) or ENGLISH)

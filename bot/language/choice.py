@@ -16,6 +16,11 @@ from bot.language.identify import LanguageGuess, LanguageSettings, language_sett
 from bot.language.normalise import normalise_text
 
 SHORT_MESSAGE_WORDS = 3
+# Where the decision travels: the key of the parsed message (the NLU component's output, read by
+# triage and the actions) and the two slots that keep it for the conversation.
+PARSE_KEY = "language"
+REPLY_SLOT = "reply_lang"  # the reply language so far; picks the variation of Rasa's responses
+CHOSEN_SLOT = "chosen_lang"  # a language the patient picked, in words or with the switch
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,10 @@ from rasa.shared.core.events import Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
+from bot.language.choice import CHOSEN_SLOT, REPLY_SLOT
 from bot.rasa.components.language import CHOSEN_SLOT_KEY, REPLY_SLOT_KEY
 from bot.rasa.components.triage import HISTORY_KEY
 from bot.triage.detect.pipeline import CONTEXT_TURNS
-
-CHOSEN_SLOT = "chosen_lang"
-REPLY_SLOT = "reply_lang"
 
 _resolve_by_type_uncached = Event.resolve_by_type
 _parse_with_graph = MessageProcessor._parse_message_with_graph

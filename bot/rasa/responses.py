@@ -15,11 +15,12 @@ from typing import Any
 import yaml
 
 from bot.datafiles import DataFileError
+from bot.language.choice import REPLY_SLOT
 from bot.paths import PROJECT_ROOT
 from bot.rasa.generated import GeneratedBlock, yaml_lines
 from bot.replies.fill import check_placeholders
 from bot.replies.reply import Button, Escalation, Reply
-from bot.replies.texts import chitchat_texts
+from bot.replies.texts import RASA_SLOT_PLACEHOLDERS, chitchat_texts
 from bot.triage.escalation import (
     DEFAULT_LANGUAGE,
     ReplyTexts,
@@ -29,16 +30,13 @@ from bot.triage.escalation import (
 
 DOMAIN_FILE = PROJECT_ROOT / "domain.yml"
 REPLIES_SOURCE = "data/triage/replies*.yml and data/chitchat*.yml"
-LANGUAGE_SLOT = "reply_lang"
-# Slots the triage component fills from data/clinic.yml: Rasa fills these, and only these, in a
-# text it sends itself.
-SLOT_PLACEHOLDERS = frozenset({"emergency_number", "clinic_phone", "clinic_name"})
+LANGUAGE_SLOT = REPLY_SLOT
 
 
 def _checked(text: str, lang: str, at: tuple[str, ...]) -> str:
     """`text`, after checking it uses only placeholders Rasa can fill (DataFileError naming the
     replies file and entry otherwise)."""
-    check_placeholders(replies_file(lang), _nest(at, text), lambda _at: SLOT_PLACEHOLDERS)
+    check_placeholders(replies_file(lang), _nest(at, text), lambda _at: RASA_SLOT_PLACEHOLDERS)
     return text
 
 

@@ -16,12 +16,18 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.language.choice import language_request, reply_language
+from bot.language.choice import (
+    CHOSEN_SLOT,
+    PARSE_KEY,
+    REPLY_SLOT,
+    language_request,
+    reply_language,
+)
 from bot.language.identify import identify, language_settings
 from bot.rasa.components.base import StatelessComponent, add_slot_entities, set_intent
 
 CHOOSE_INTENT = "choose_language"
-LANGUAGE_KEY = "language"
+LANGUAGE_KEY = PARSE_KEY
 SWITCH_KEY = "lang"
 PAGE_KEY = "page_lang"
 CHOSEN_SLOT_KEY = "meso_chosen_lang"
@@ -63,5 +69,5 @@ class LanguageChoice(StatelessComponent):
         )
         if request and request.only_request:
             set_intent(message, CHOOSE_INTENT)
-        found = [("reply_lang", reply)] + ([("chosen_lang", chosen)] if chosen else [])
+        found = [(REPLY_SLOT, reply)] + ([(CHOSEN_SLOT, chosen)] if chosen else [])
         add_slot_entities(message, found, type(self).__name__)
