@@ -52,6 +52,7 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self._encode: Encode | None = None
         self._pools: ThreadpoolController | None = None
+        self._dims = 0  # known after the first encoding
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One row per text (shape: len(texts) × the model's dimensions): unit length, or all
@@ -62,9 +63,11 @@ class SentenceEncoder:
             self._pools = ThreadpoolController()
         cleaned = [text.strip()[:MAX_CHARS] for text in texts]
         present = [i for i, text in enumerate(cleaned) if text]
-        with self._pools.limit(limits=self.threads):
-            rows = self._encode_batches([cleaned[i] for i in present] or ["."])
-        matrix = np.zeros((len(cleaned), rows.shape[1]), dtype=np.float32)
+        if present or not self._dims:  # an all-empty call learns the size once, then not again
+            with self._pools.limit(limits=self.threads):
+                rows = self._encode_batches([cleaned[i] for i in present] or ["."])
+            self._dims = rows.shape[1]
+        matrix = np.zeros((len(cleaned), self._dims), dtype=np.float32)
         if present:
             matrix[present] = rows
         return matrix
