@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.datafiles import read_nlu_examples  # noqa: E402
+from bot.rasa.topics import nlu_files  # noqa: E402
 
 DEFAULT_QUESTIONS = ROOT / "tests" / "nlu_eval" / "questions.yml"
 DEFAULT_NLU = ROOT / "data" / "nlu.yml"
@@ -124,7 +125,7 @@ def load_questions(path: Path) -> list[Question]:
 def training_texts(nlu_path: Path) -> set[str]:
     """Every example text of a Rasa NLU YAML file (or of every data/nlu*.yml beside it when
     given data/nlu.yml), normalised."""
-    paths = sorted(nlu_path.parent.glob("nlu*.yml")) if nlu_path == DEFAULT_NLU else [nlu_path]
+    paths = nlu_files(nlu_path.parent) if nlu_path == DEFAULT_NLU else [nlu_path]
     return {normalise(text) for path in paths for _, text in read_nlu_examples(path)}
 
 
