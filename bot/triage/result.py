@@ -25,6 +25,7 @@ MentionStatus = Literal[
     "other_absent",  # someone else, not with the user now ("my friend had bruising last year")
     "historical",  # long past and resolved
     "figurative",  # said of an everyday cause: "I can't breathe from all the work"
+    "treatment_goal",  # a condition people come to have treated, not tied to a treatment they had
 ]
 ESCALATED_STATUSES = frozenset({"affirmed", "other_present"})
 

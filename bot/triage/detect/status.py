@@ -12,7 +12,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from bot.datafiles import load_checked
-from bot.triage.result import MentionStatus
+from bot.triage.result import ESCALATED_STATUSES, MentionStatus
 
 from . import extensions
 from .files import data_path
@@ -50,13 +50,34 @@ class ListCarry:
         return categories & self.categories
 
 
+@dataclass(frozen=True)
+class TreatmentGoals:
+    """Concepts that escalate only when the document ties something to a treatment: a ConText
+    cue of a `linked_by` category anywhere in it (earlier messages included)."""
+
+    concepts: frozenset[str] = frozenset()
+    linked_by: frozenset[str] = frozenset()
+
+    def linked(self, doc: Doc) -> bool:
+        graph = doc._.get("context_graph") if doc.has_extension("context_graph") else None
+        modifiers = graph.modifiers if graph is not None else ()
+        return any(modifier.category in self.linked_by for modifier in modifiers)
+
+
 class MentionStatusResolver:
     """Sets `Span._.status` on every symptom entity."""
 
-    def __init__(self, name: str, rules: list[StatusRule], carry: ListCarry | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        rules: list[StatusRule],
+        carry: ListCarry | None = None,
+        goals: TreatmentGoals | None = None,
+    ) -> None:
         self.name = name
         self.rules = rules
         self.carry = carry or ListCarry()
+        self.goals = goals or TreatmentGoals()
 
     def status(self, categories: set[str]) -> MentionStatus:
         for rule in self.rules:
@@ -66,11 +87,16 @@ class MentionStatusResolver:
 
     def __call__(self, doc: Doc) -> Doc:
         previous: tuple[Span, set[str]] | None = None
+        linked: bool | None = None  # looked up once, for the first treatment-goal mention
         for ent in doc.ents:
             categories = {modifier.category for modifier in ent._.modifiers}
             if previous is not None:
                 categories |= self.carry.carried(doc, previous[0], ent, previous[1])
-            ent._.set(extensions.SPAN_STATUS, self.status(categories))
+            status = self.status(categories)
+            if ent.label_ in self.goals.concepts and status in ESCALATED_STATUSES:
+                linked = self.goals.linked(doc) if linked is None else linked
+                status = status if linked else "treatment_goal"
+            ent._.set(extensions.SPAN_STATUS, status)
             previous = (ent, categories)
         return doc
 
@@ -94,4 +120,13 @@ def make_mention_status(
         joiners=frozenset(word.lower() for word in lists.get("joiners", ())),
         categories=frozenset(lists.get("categories", ())),
     )
-    return MentionStatusResolver(name, rules, carry)
+    goals = data.get("treatment_goals") or {}
+    return MentionStatusResolver(
+        name,
+        rules,
+        carry,
+        TreatmentGoals(
+            concepts=frozenset(goals.get("concepts", ())),
+            linked_by=frozenset(goals.get("linked_by", ())),
+        ),
+    )
