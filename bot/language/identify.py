@@ -32,12 +32,25 @@ class LanguageGuess:
 
 @dataclass(frozen=True)
 class Variety:
+    """A Latin-script variety py3langid does not know. `markers` are its listed words;
+    `vocabulary` the words of its training questions that English ones never use, weaker
+    evidence (short words such as "ne" are also French), so they only add to the count."""
+
     name: str
     reply: str
     markers: frozenset[str]
     digit_words: bool
+    vocabulary: frozenset[str] = frozenset()
 
     def hits(self, words: list[str]) -> int:
+        """Listed markers, Arabizi digit words and vocabulary words among `words`."""
+        count = self.marked(words)
+        if self.vocabulary:
+            count += sum(w in self.vocabulary and w not in self.markers for w in words)
+        return count
+
+    def marked(self, words: list[str]) -> int:
+        """Listed markers (and, if the variety uses them, digit words) among `words`."""
         count = sum(w in self.markers for w in words)
         if self.digit_words:
             count += sum(bool(_DIGIT_WORD.match(w)) and w not in self.markers for w in words)
@@ -69,6 +82,7 @@ class LanguageSettings:
     @classmethod
     def from_data(cls, data: dict[str, Any], base: Path = DATA_DIR) -> LanguageSettings:
         vocabulary = data.get("english_vocabulary")
+        english = _vocabulary(base / vocabulary) if vocabulary else frozenset()
         return cls(
             replies=tuple(data["replies"]),
             script_languages=dict(data["script_languages"]),
@@ -82,10 +96,13 @@ class LanguageSettings:
                     reply=entry["reply"],
                     markers=frozenset(normalise_word(w) for w in entry["markers"]),
                     digit_words=entry.get("digit_words", False),
+                    vocabulary=_vocabulary(base / entry["vocabulary"]) - english
+                    if "vocabulary" in entry
+                    else frozenset(),
                 )
                 for name, entry in data["varieties"].items()
             ),
-            english_words=_vocabulary(base / vocabulary) if vocabulary else frozenset(),
+            english_words=english,
             english_min_share=data.get("english_min_share", 1.0),
             candidates=tuple(data.get("candidates") or ()),
             names=dict(data.get("names") or {}),
@@ -99,8 +116,8 @@ _NOT_ENGLISH_INTENTS = frozenset({"out_of_scope"})
 
 
 def _vocabulary(path: Path) -> frozenset[str]:
-    """The lower-case words of the examples of a Rasa NLU file (the English the assistant is
-    trained on), out-of-scope examples left out (they include other languages)."""
+    """The lower-case words of the examples of a Rasa NLU file (the English, or the Hinglish,
+    the assistant is trained on), out-of-scope examples left out (they include other languages)."""
     return frozenset(
         normalise_word(word)
         for intent, example in read_nlu_examples(path)
@@ -164,9 +181,10 @@ def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
     words = [normalise_word(w) for w in _WORD.findall(text)]
     code, probability = latin_language(text, settings.candidates)
     scored = sorted(((v.hits(words), v) for v in settings.varieties), key=lambda p: -p[0])
-    if scored and scored[0][0] and (scored[0][0] >= settings.min_markers or code != default):
-        variety = scored[0][1]
-        return LanguageGuess(variety.name, variety.reply, True)
+    if scored and scored[0][0]:
+        hits, variety = scored[0]
+        if hits >= settings.min_markers or (code != default and variety.marked(words)):
+            return LanguageGuess(variety.name, variety.reply, True)
     if (
         code != default
         and code not in settings.replies

@@ -14,6 +14,9 @@ from bot.language import identify, normalise_text, normalise_word
         ("how much does it cost", "en", "en"),
         ("mere hoth sooj gaye hain aur saans nahi aa rahi", "hinglish", "en"),
         ("kitna kharcha hoga", "hinglish", "en"),
+        # no listed marker, but words of the Hinglish training questions (blind NLU set H)
+        ("har hafte aana padega ya mahine me ek baar", "hinglish", "en"),
+        ("lipo karwa lu ya fat meso? kaunsa sahi rahega", "hinglish", "en"),
         ("मेरे होंठ सूज गए हैं", "hi", "hi"),
         ("मेरा face swell हो गया", "hi", "hi"),  # mixed scripts: Devanagari decides
         ("شفايفي منتفخة", "ar", "ar"),
