@@ -52,6 +52,7 @@ DEV_SETS = {
     "blind_e.yml": "e2cfe22",
     "blind_f.yml": "6ec7b16",
     "blind_g.yml": "212b279",
+    "blind_h.yml": "e721992",
 }
 REPORT_RECALL = 0.99
 MARGIN = 0.005  # chosen thresholds sit this far below the deciding probability
