@@ -11,7 +11,12 @@ Figures printed:
   all of them lead to a polite refusal or a clarification rather than a wrong answer, and
   each count is printed;
 - in-scope questions predicted as out_of_scope (how often a real question gets refused);
-- the ten most frequent (expected, predicted) confusions.
+- the ten most frequent (expected, predicted) confusions;
+- per language (with more than one language or follow-ups): also the reply language, the
+  evidence note on efficacy questions, follow-ups, and "answered": the share of ask_* questions
+  whose topic answer the patient gets, either as the predicted intent or, when triage handed the
+  message to a clinician below emergency level, after the hand-off (the question that came with
+  the symptom is answered too; topic accuracy counts those as wrong).
 
 Before anything is parsed the script checks that no evaluation text also appears in
 data/nlu.yml (case-insensitive, whitespace-normalised) and exits 2 if one does.
@@ -72,6 +77,9 @@ class Prediction:
     lang: str = "en"
     reply_lang: str = "en"
     follow_up: bool = False
+    # The topic intent whose answer the patient gets: the predicted one, or, after a non-emergency
+    # hand-off, the topic of the question that came with the symptom (bot.replies.question_topic).
+    answered: str | None = None
 
 
 @dataclass
@@ -152,11 +160,13 @@ async def predict_all(model_path: Path, questions: list[Question]) -> list[Predi
     for q in questions:
         parsed = await agent.parse_message(q.text)
         intent = parsed.get("intent") or {}
+        predicted = str(intent.get("name"))
         predictions.append(
             Prediction(
                 text=q.text,
                 expected=q.intent,
-                predicted=str(intent.get("name")),
+                predicted=predicted,
+                answered=answered_topic(q.text, predicted, parsed.get("intent_ranking") or []),
                 confidence=float(intent.get("confidence") or 0.0),
                 lang=q.lang,
                 reply_lang=str((parsed.get("language") or {}).get("reply") or "en"),
@@ -164,6 +174,18 @@ async def predict_all(model_path: Path, questions: list[Question]) -> list[Predi
             )
         )
     return predictions
+
+
+def answered_topic(text: str, predicted: str, ranking: list[dict[str, Any]]) -> str | None:
+    """The topic intent the patient is answered with (see Prediction.answered)."""
+    from bot.rasa.components.triage import SYMPTOM_INTENT
+    from bot.replies.standard import question_topic
+
+    if predicted.startswith(TOPIC_PREFIX):
+        return predicted
+    if predicted == SYMPTOM_INTENT and (topic := question_topic(text, ranking)):
+        return f"{TOPIC_PREFIX}{topic}"
+    return None
 
 
 def ratio(part: int, whole: int) -> float:
@@ -269,7 +291,10 @@ def print_languages(predictions: list[Prediction]) -> None:
     langs = sorted({p.lang for p in predictions})
     if len(langs) < 2 and langs == ["en"] and not any(p.follow_up for p in predictions):
         return
-    print("\nper language  n    topic acc  oos recall  reply lang  note on efficacy  follow-ups")
+    print(
+        "\nper language  n    topic acc  oos recall  reply lang  note on efficacy  follow-ups"
+        "  answered (also after a hand-off)"
+    )
     for lang in langs:
         rows = [p for p in predictions if p.lang == lang]
         report = build_report(Path("-"), rows)
@@ -279,10 +304,12 @@ def print_languages(predictions: list[Prediction]) -> None:
         noted = ratio(sum(p.predicted in efficacy for p in asked), len(asked))
         follow = [p for p in rows if p.follow_up]
         follow_ok = ratio(sum(p.predicted == p.expected for p in follow), len(follow))
+        topics = [p for p in rows if p.expected.startswith(TOPIC_PREFIX)]
+        answered = ratio(sum(p.answered == p.expected for p in topics), len(topics))
         print(
             f"  {lang:<10} {len(rows):4d}   {report.topic_accuracy:7.1%}   "
             f"{report.oos_recall:8.1%}   {reply_ok:8.1%}   {noted:10.1%} ({len(asked)})"
-            f"   {follow_ok:6.1%} ({len(follow)})"
+            f"   {follow_ok:6.1%} ({len(follow)})   {answered:6.1%}"
         )
 
 
