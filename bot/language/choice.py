@@ -8,12 +8,11 @@ tell (a greeting, "ok") keeps the language of the conversation so far, or the pa
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from bot.datafiles import ENGLISH
 from bot.language.identify import LanguageGuess, LanguageSettings, language_settings
-from bot.language.normalise import normalise_text
+from bot.language.normalise import normalise_text, split_words
 
 SHORT_MESSAGE_WORDS = 3
 # Where the decision travels: the key of the parsed message (the NLU component's output, read by
@@ -35,10 +34,7 @@ class LanguageRequest:
 
 
 def _words(text: str) -> list[str]:
-    # Punctuation and symbols become spaces. Not a \w regex: Devanagari vowel signs are
-    # combining marks, not "word" characters, and would cut words apart.
-    text = normalise_text(text).lower()
-    return "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text).split()
+    return split_words(normalise_text(text).lower())
 
 
 _WordLists = tuple[dict[str, str], frozenset[str], frozenset[str], int]

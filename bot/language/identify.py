@@ -4,6 +4,7 @@ Arabizi signals of data/languages.yml (py3langid knows neither)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from bot.datafiles import DataFileError, load_checked, read_nlu_examples
 from bot.paths import DATA_DIR
 
-from .normalise import normalise_word, script_shares
+from .normalise import normalise_word, script_of, script_shares, split_words
 
 LANGUAGES_FILE = DATA_DIR / "languages.yml"
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
@@ -62,6 +63,7 @@ class LanguageSettings:
     replies: tuple[str, ...]
     script_languages: dict[str, str]
     min_script_share: float
+    min_script_words: int
     min_markers: int
     other_min_probability: float
     other_min_words: int
@@ -87,6 +89,7 @@ class LanguageSettings:
             replies=tuple(data["replies"]),
             script_languages=dict(data["script_languages"]),
             min_script_share=data["min_script_share"],
+            min_script_words=data.get("min_script_words", 0) or 10**9,
             min_markers=data["min_markers"],
             other_min_probability=data["other_min_probability"],
             other_min_words=data["other_min_words"],
@@ -172,8 +175,12 @@ def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
     shares = script_shares(text)
     if not shares:
         return LanguageGuess("unknown", default, False)
+    words_by_script = Counter(script_of(word[0]) for word in split_words(text) if word[0].isalpha())
     for script, code in settings.script_languages.items():
-        if shares.get(script, 0.0) >= settings.min_script_share:
+        if (
+            shares.get(script, 0.0) >= settings.min_script_share
+            or words_by_script[script] >= settings.min_script_words
+        ):
             return LanguageGuess(code, code, code in settings.replies)
     if shares.get("other", 0.0) > 0.5:
         code, _ = latin_language(text, settings.candidates)

@@ -81,3 +81,10 @@ def script_shares(text: str) -> dict[str, float]:
             counts[script] = counts.get(script, 0) + 1
             total += 1
     return {script: n / total for script, n in counts.items()} if total else {}
+
+
+def split_words(text: str) -> list[str]:
+    """The words of `text`, split at white space, punctuation and symbols only. Not a \\w regex:
+    Devanagari vowel signs and viramas are combining marks, not "word" characters, and would cut
+    "धन्यवाद" into three."""
+    return "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text).split()

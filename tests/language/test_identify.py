@@ -19,6 +19,9 @@ from bot.language import identify, normalise_text, normalise_word
         ("lipo karwa lu ya fat meso? kaunsa sahi rahega", "hinglish", "en"),
         ("मेरे होंठ सूज गए हैं", "hi", "hi"),
         ("मेरा face swell हो गया", "hi", "hi"),  # mixed scripts: Devanagari decides
+        # mostly Latin letters, but two or more Devanagari words (blind NLU set I): Hindi
+        ("India vs Australia का match कब है", "hi", "hi"),
+        ("I want the face glow package, धन्यवाद", "en", "en"),  # one word: not enough
         ("شفايفي منتفخة", "ar", "ar"),
         ("وجهي احمر after the session", "ar", "ar"),
         ("ana 3ndi 7asasiya w wayed 7ikka", "arabizi", "en"),
