@@ -64,6 +64,7 @@ class LanguageSettings:
     script_languages: dict[str, str]
     min_script_share: float
     min_script_words: int
+    min_mixed_share: float
     min_markers: int
     other_min_probability: float
     other_min_words: int
@@ -90,6 +91,7 @@ class LanguageSettings:
             script_languages=dict(data["script_languages"]),
             min_script_share=data["min_script_share"],
             min_script_words=data.get("min_script_words", 0) or 10**9,
+            min_mixed_share=data.get("min_mixed_share", 1.0),
             min_markers=data["min_markers"],
             other_min_probability=data["other_min_probability"],
             other_min_words=data["other_min_words"],
@@ -180,6 +182,7 @@ def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
         if (
             shares.get(script, 0.0) >= settings.min_script_share
             or words_by_script[script] >= settings.min_script_words
+            and shares.get(script, 0.0) >= settings.min_mixed_share
         ):
             return LanguageGuess(code, code, code in settings.replies)
     if shares.get("other", 0.0) > 0.5:

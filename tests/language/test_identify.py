@@ -22,6 +22,11 @@ from bot.language import identify, normalise_text, normalise_word
         # mostly Latin letters, but two or more Devanagari words (blind NLU set I): Hindi
         ("India vs Australia का match कब है", "hi", "hi"),
         ("I want the face glow package, धन्यवाद", "en", "en"),  # one word: not enough
+        (  # two Arabic words, but under 15% of the letters
+            "someone call me, I fainted at home after the session and I am still dizzy, يا الله",
+            "en",
+            "en",
+        ),
         ("شفايفي منتفخة", "ar", "ar"),
         ("وجهي احمر after the session", "ar", "ar"),
         ("ana 3ndi 7asasiya w wayed 7ikka", "arabizi", "en"),
