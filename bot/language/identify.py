@@ -4,7 +4,6 @@ Arabizi signals of data/languages.yml (py3langid knows neither)."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 from bot.datafiles import DataFileError, load_checked, read_nlu_examples
 from bot.paths import DATA_DIR
 
-from .normalise import normalise_word, script_of, script_shares, split_words
+from .normalise import normalise_word, script_shares
 
 LANGUAGES_FILE = DATA_DIR / "languages.yml"
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
@@ -43,10 +42,11 @@ class Variety:
     digit_words: bool
     vocabulary: frozenset[str] = frozenset()
 
-    def hits(self, words: list[str]) -> int:
-        """Listed markers, Arabizi digit words and vocabulary words among `words`."""
+    def hits(self, words: list[str], with_vocabulary: bool = True) -> int:
+        """Listed markers, Arabizi digit words and (unless told not to) vocabulary words among
+        `words`."""
         count = self.marked(words)
-        if self.vocabulary:
+        if with_vocabulary and self.vocabulary:
             count += sum(w in self.vocabulary and w not in self.markers for w in words)
         return count
 
@@ -63,8 +63,6 @@ class LanguageSettings:
     replies: tuple[str, ...]
     script_languages: dict[str, str]
     min_script_share: float
-    min_script_words: int
-    min_mixed_share: float
     min_markers: int
     other_min_probability: float
     other_min_words: int
@@ -90,23 +88,10 @@ class LanguageSettings:
             replies=tuple(data["replies"]),
             script_languages=dict(data["script_languages"]),
             min_script_share=data["min_script_share"],
-            min_script_words=data.get("min_script_words", 0) or 10**9,
-            min_mixed_share=data.get("min_mixed_share", 1.0),
             min_markers=data["min_markers"],
             other_min_probability=data["other_min_probability"],
             other_min_words=data["other_min_words"],
-            varieties=tuple(
-                Variety(
-                    name=name,
-                    reply=entry["reply"],
-                    markers=frozenset(normalise_word(w) for w in entry["markers"]),
-                    digit_words=entry.get("digit_words", False),
-                    vocabulary=_vocabulary(base / entry["vocabulary"]) - english
-                    if "vocabulary" in entry
-                    else frozenset(),
-                )
-                for name, entry in data["varieties"].items()
-            ),
+            varieties=_varieties(data["varieties"], base, english),
             english_words=english,
             english_min_share=data.get("english_min_share", 1.0),
             candidates=tuple(data.get("candidates") or ()),
@@ -114,6 +99,29 @@ class LanguageSettings:
             right_to_left=tuple(data.get("right_to_left") or ()),
             choosing=dict(data.get("choosing") or {}),
         )
+
+
+def _varieties(entries: dict[str, Any], base: Path, english: frozenset[str]) -> tuple[Variety, ...]:
+    """The varieties of data/languages.yml. A variety's vocabulary leaves out English words and
+    every other variety's markers ("wala" is Hinglish and Arabizi)."""
+    markers = {
+        name: frozenset(normalise_word(w) for w in entry["markers"])
+        for name, entry in entries.items()
+    }
+    return tuple(
+        Variety(
+            name=name,
+            reply=entry["reply"],
+            markers=markers[name],
+            digit_words=entry.get("digit_words", False),
+            vocabulary=_vocabulary(base / entry["vocabulary"])
+            - english
+            - frozenset().union(*(m for other, m in markers.items() if other != name))
+            if "vocabulary" in entry
+            else frozenset(),
+        )
+        for name, entry in entries.items()
+    )
 
 
 # Intents of the NLU file whose examples are not English the assistant answers.
@@ -177,22 +185,28 @@ def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
     shares = script_shares(text)
     if not shares:
         return LanguageGuess("unknown", default, False)
-    words_by_script = Counter(script_of(word[0]) for word in split_words(text) if word[0].isalpha())
     for script, code in settings.script_languages.items():
-        if (
-            shares.get(script, 0.0) >= settings.min_script_share
-            or words_by_script[script] >= settings.min_script_words
-            and shares.get(script, 0.0) >= settings.min_mixed_share
-        ):
+        if shares.get(script, 0.0) >= settings.min_script_share:
             return LanguageGuess(code, code, code in settings.replies)
     if shares.get("other", 0.0) > 0.5:
         code, _ = latin_language(text, settings.candidates)
         return LanguageGuess(code, default, False)
     words = [normalise_word(w) for w in _WORD.findall(text)]
     code, probability = latin_language(text, settings.candidates)
-    scored = sorted(((v.hits(words), v) for v in settings.varieties), key=lambda p: -p[0])
-    if scored and scored[0][0]:
-        hits, variety = scored[0]
+    # Vocabulary words count only when py3langid does not take the text for English: English
+    # words the Hinglish training questions use but the English ones do not ("hope", "doing")
+    # must not turn an English story into Hinglish.
+    # Listed markers rank first ("kam jalsa lil sha3ar" has Hinglish vocabulary words, but an
+    # Arabizi digit word); vocabulary words decide between varieties with as many markers.
+    scored = sorted(
+        (
+            (v.marked(words), v.hits(words, with_vocabulary=code != default), v)
+            for v in settings.varieties
+        ),
+        key=lambda p: (-p[0], -p[1]),
+    )
+    if scored and scored[0][1]:
+        _, hits, variety = scored[0]
         if hits >= settings.min_markers or (code != default and variety.marked(words)):
             return LanguageGuess(variety.name, variety.reply, True)
     if (

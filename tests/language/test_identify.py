@@ -19,8 +19,9 @@ from bot.language import identify, normalise_text, normalise_word
         ("lipo karwa lu ya fat meso? kaunsa sahi rahega", "hinglish", "en"),
         ("मेरे होंठ सूज गए हैं", "hi", "hi"),
         ("मेरा face swell हो गया", "hi", "hi"),  # mixed scripts: Devanagari decides
-        # mostly Latin letters, but two or more Devanagari words (blind NLU set I): Hindi
-        ("India vs Australia का match कब है", "hi", "hi"),
+        # mostly Latin letters with a few Devanagari words: the Latin variety decides
+        ("recovery time kitna hai मेसो का", "hinglish", "en"),
+        ("kam jalsa lil sha3ar w kil kam yom?", "arabizi", "en"),  # Hinglish words, Arabizi marker
         ("I want the face glow package, धन्यवाद", "en", "en"),  # one word: not enough
         (  # two Arabic words, but under 15% of the letters
             "someone call me, I fainted at home after the session and I am still dizzy, يا الله",
