@@ -73,6 +73,7 @@ class LanguageSettings:
     names: dict[str, str] = field(default_factory=dict)  # each language's name for itself
     right_to_left: tuple[str, ...] = ()
     choosing: dict[str, Any] = field(default_factory=dict)  # see bot/language/choice.py
+    questions: dict[str, Any] = field(default_factory=dict)  # see bot/replies/standard.py
 
     def looks_english(self, words: list[str]) -> bool:
         if not self.english_words or not words:
@@ -98,6 +99,7 @@ class LanguageSettings:
             names=dict(data.get("names") or {}),
             right_to_left=tuple(data.get("right_to_left") or ()),
             choosing=dict(data.get("choosing") or {}),
+            questions=dict(data.get("questions") or {}),
         )
 
 

@@ -10,12 +10,14 @@ details and buttons. None of these is a confident answer, so each ends with the 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from bot.clinic import ClinicConfig
 from bot.knowledge.answers import topic_button
 from bot.knowledge.snapshot import KnowledgeSnapshot
 from bot.language.identify import language_settings
+from bot.language.normalise import normalise_word, split_words
 from bot.replies.fill import fill
 from bot.replies.payloads import topic_of_intent
 from bot.replies.reply import Reply
@@ -111,11 +113,25 @@ def language_not_available_reply(clinic: ClinicConfig, lang: str) -> Reply:
     return Reply(kind="clarify", body=text, lang=lang)
 
 
-_QUESTION_START = re.compile(
-    r"(?:^|[.!?\n]\s*|,\s*|\b(?:and|but|also|so)\s+)"
-    r"(how|what|when|why|which|will|would|should|can|could|is|are|does|do|did|may|shall)\b",
-    re.IGNORECASE,
-)
+@cache
+def _question_signals() -> tuple[frozenset[str], re.Pattern[str], frozenset[str]]:
+    """The question marks, the clause-start pattern and the anywhere words of data/languages.yml."""
+    questions = language_settings().questions
+    starts = "|".join(re.escape(w) for w in questions.get("clause_start", ())) or r"(?!)"
+    clause_start = re.compile(
+        rf"(?:^|[.!?\n]\s*|,\s*|\b(?:and|but|also|so)\s+)({starts})\b", re.IGNORECASE
+    )
+    anywhere = frozenset(normalise_word(w) for w in questions.get("anywhere", ()))
+    return frozenset(questions.get("marks", ())), clause_start, anywhere
+
+
+def reads_as_question(text: str) -> bool:
+    """Whether `text` asks something: a question mark, an English question word at the start of
+    a clause, or a question word of another language anywhere (data/languages.yml `questions`)."""
+    marks, clause_start, anywhere = _question_signals()
+    if any(mark in text for mark in marks) or clause_start.search(text):
+        return True
+    return any(normalise_word(word) in anywhere for word in split_words(text))
 
 
 def question_topic(
@@ -126,7 +142,7 @@ def question_topic(
     Used after an escalation: "my face is swollen, how long does swelling last?" gets the
     escalation first and then this topic's answer.
     """
-    if "?" not in text and not _QUESTION_START.search(text):
+    if not reads_as_question(text):
         return None
     for item in intent_ranking:
         topic = topic_of_intent(item.get("name"))
