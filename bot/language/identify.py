@@ -195,11 +195,10 @@ def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
         return LanguageGuess(code, default, False)
     words = [normalise_word(w) for w in _WORD.findall(text)]
     code, probability = latin_language(text, settings.candidates)
-    # Vocabulary words count only when py3langid does not take the text for English: English
-    # words the Hinglish training questions use but the English ones do not ("hope", "doing")
-    # must not turn an English story into Hinglish.
     # Listed markers rank first ("kam jalsa lil sha3ar" has Hinglish vocabulary words, but an
-    # Arabizi digit word); vocabulary words decide between varieties with as many markers.
+    # Arabizi digit word); vocabulary words decide between varieties with as many markers, and
+    # count only when py3langid does not take the text for English (English words the Hinglish
+    # questions use but the English ones do not, "hope", "doing", must not make Hinglish).
     scored = sorted(
         (
             (v.marked(words), v.hits(words, with_vocabulary=code != default), v)
@@ -208,8 +207,8 @@ def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
         key=lambda p: (-p[0], -p[1]),
     )
     if scored and scored[0][1]:
-        _, hits, variety = scored[0]
-        if hits >= settings.min_markers or (code != default and variety.marked(words)):
+        marked, hits, variety = scored[0]
+        if hits >= settings.min_markers or (code != default and marked):
             return LanguageGuess(variety.name, variety.reply, True)
     if (
         code != default

@@ -13,3 +13,10 @@ for _name, _default in ((SPAN_STATUS, "affirmed"), (SPAN_MODIFIERS, ())):
         Span.set_extension(_name, default=_default)
 if not Doc.has_extension(DOC_TRIAGE):
     Doc.set_extension(DOC_TRIAGE, default=None)
+
+
+def context_modifiers(doc: Doc) -> tuple:
+    """The ConText modifiers medspaCy found in `doc` (its context graph), or () before ConText
+    has run."""
+    graph = doc._.get("context_graph") if doc.has_extension("context_graph") else None
+    return tuple(graph.modifiers) if graph is not None else ()

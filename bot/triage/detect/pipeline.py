@@ -26,7 +26,7 @@ from bot.triage.statistical import StatisticalDetector, load_detector
 
 # Importing the modules registers their factories with spaCy.
 from . import context, modifiers, normaliser, severity, status, symptom_matcher  # noqa: F401
-from .extensions import DOC_TRIAGE
+from .extensions import DOC_TRIAGE, context_modifiers
 
 # Longer input is cut here: a chat message is far shorter, and the cut bounds the time per call.
 MAX_CHARS = 20_000
@@ -157,10 +157,9 @@ def _progressed(before: TriageResult, whole: TriageResult) -> bool:
 
 def _someone_present_before(doc: Doc, end_char: int) -> bool:
     """Whether an earlier message said someone is with the patient now ("my wife is with me")."""
-    graph = doc._.get("context_graph") if doc.has_extension("context_graph") else None
     return any(
         modifier.category == PRESENT_CATEGORY and doc[modifier.modifier_span[0]].idx < end_char
-        for modifier in (graph.modifiers if graph is not None else ())
+        for modifier in context_modifiers(doc)
     )
 
 

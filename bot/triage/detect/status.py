@@ -59,9 +59,7 @@ class TreatmentGoals:
     linked_by: frozenset[str] = frozenset()
 
     def linked(self, doc: Doc) -> bool:
-        graph = doc._.get("context_graph") if doc.has_extension("context_graph") else None
-        modifiers = graph.modifiers if graph is not None else ()
-        return any(modifier.category in self.linked_by for modifier in modifiers)
+        return any(m.category in self.linked_by for m in extensions.context_modifiers(doc))
 
 
 class MentionStatusResolver:
