@@ -13,7 +13,7 @@ from actions.dispatch import reply_language, send
 from actions.services import services
 from bot.knowledge.answers import compose_topic_answer
 from bot.replies.reply import Reply
-from bot.replies.standard import question_topic
+from bot.replies.standard import topic_after_handoff
 from bot.tickets.callback import CallbackRefused, save_callback_number
 from bot.tickets.report import report_from_rasa_events
 from bot.tickets.spool import record_report_promptly
@@ -59,11 +59,11 @@ class ActionEscalate(Action):
                 lang=lang,
             )
         ]
-        if severity != "emergency":
-            topic = question_topic(report.text, tracker.latest_message.get("intent_ranking") or [])
-            kb = svc.knowledge.current()
-            if topic and kb.topic(topic):
-                replies.append(compose_topic_answer(kb, topic, svc.clinic, lang))
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        topic = topic_after_handoff(severity, report.text, ranking)
+        kb = svc.knowledge.current()
+        if topic and kb.topic(topic):
+            replies.append(compose_topic_answer(kb, topic, svc.clinic, lang))
         send(dispatcher, *replies)
         return [SlotSet("last_ticket", outcome.ticket_id or outcome.expected_ticket_id)]
 

@@ -78,7 +78,7 @@ class Prediction:
     reply_lang: str = "en"
     follow_up: bool = False
     # The topic intent whose answer the patient gets: the predicted one, or, after a non-emergency
-    # hand-off, the topic of the question that came with the symptom (bot.replies.question_topic).
+    # hand-off, the topic of the question that came with the symptom (bot.replies.standard).
     answered: str | None = None
 
 
@@ -166,7 +166,7 @@ async def predict_all(model_path: Path, questions: list[Question]) -> list[Predi
                 text=q.text,
                 expected=q.intent,
                 predicted=predicted,
-                answered=answered_topic(q.text, predicted, parsed.get("intent_ranking") or []),
+                answered=answered_topic(q.text, predicted, parsed),
                 confidence=float(intent.get("confidence") or 0.0),
                 lang=q.lang,
                 reply_lang=str((parsed.get("language") or {}).get("reply") or "en"),
@@ -176,14 +176,18 @@ async def predict_all(model_path: Path, questions: list[Question]) -> list[Predi
     return predictions
 
 
-def answered_topic(text: str, predicted: str, ranking: list[dict[str, Any]]) -> str | None:
-    """The topic intent the patient is answered with (see Prediction.answered)."""
-    from bot.rasa.components.triage import SYMPTOM_INTENT
-    from bot.replies.standard import question_topic
+def answered_topic(text: str, predicted: str, parsed: dict[str, Any]) -> str | None:
+    """The topic intent the patient is answered with (see Prediction.answered): the predicted
+    topic, or the one action_escalate answers after a hand-off (bot.replies.standard)."""
+    from bot.rasa.components.triage import TRIAGE_KEY
+    from bot.replies.standard import topic_after_handoff
 
     if predicted.startswith(TOPIC_PREFIX):
         return predicted
-    if predicted == SYMPTOM_INTENT and (topic := question_topic(text, ranking)):
+    severity = (parsed.get(TRIAGE_KEY) or {}).get("severity")
+    if severity and (
+        topic := topic_after_handoff(severity, text, parsed.get("intent_ranking") or [])
+    ):
         return f"{TOPIC_PREFIX}{topic}"
     return None
 

@@ -149,3 +149,13 @@ def question_topic(
         if topic and item.get("confidence", 0) >= min_confidence:
             return topic
     return None
+
+
+def topic_after_handoff(
+    severity: str | None, text: str, intent_ranking: list[dict[str, Any]]
+) -> str | None:
+    """The topic answered after a hand-off at `severity`: the question's topic (question_topic)
+    below emergency level; none for an emergency, whose only reply is the instruction."""
+    if severity == "emergency":
+        return None
+    return question_topic(text, intent_ranking)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.replies.standard import question_topic, reads_as_question
+from bot.replies.standard import question_topic, reads_as_question, topic_after_handoff
 
 RANKING = [
     {"name": "report_symptom", "confidence": 0.6},
@@ -38,3 +38,9 @@ def test_question_topic_is_the_first_topic_intent_of_the_ranking() -> None:
         question_topic("how long will it last?", [{"name": "ask_downtime", "confidence": 0.2}])
         is None
     )
+
+
+def test_an_emergency_hand_off_answers_no_question() -> None:
+    text = "my lips are swelling, how long does swelling last?"
+    assert topic_after_handoff("emergency", text, RANKING) is None
+    assert topic_after_handoff("routine", text, RANKING) == "downtime"
