@@ -17,12 +17,15 @@ SEEDS := ../shared/seeds
 CHROMIUM := /usr/bin/chromium
 # Debian's Noto fonts: Devanagari (Hindi) and Arabic render without tofu on the kiosk and in tests.
 NOTO_FONTS := /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf
+# The cluster profile's servers (bot/cluster/servers.py), from Debian's packages.
+SERVICE_PACKAGES := postgresql redis-server nginx
+SERVICES_STAMP := /usr/sbin/nginx
 
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench staff browser fonts
+.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench staff browser fonts services
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
@@ -67,6 +70,13 @@ $(NOTO_FONTS):
 
 fonts: $(NOTO_FONTS)
 
+# Installed together; the stamp is the last binary the three packages bring.
+$(SERVICES_STAMP):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SERVICE_PACKAGES) >/dev/null
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null && command -v redis-server >/dev/null
+
+services: $(SERVICES_STAMP)
+
 browser: $(CHROMIUM) $(NOTO_FONTS)
 
 lint: setup
@@ -89,12 +99,12 @@ core-tests: $(MODEL) $(DETECTOR)
 		--fail-on-prediction-errors --out results/core
 
 # Everything that needs no running server: no stack, no browser, no `rasa test core`.
-unit: setup $(MODEL) $(DETECTOR)
+unit: setup $(MODEL) $(DETECTOR) $(SERVICES_STAMP)
 	$(BIN)/pytest -q -ra -m "not stack and not browser"
 
 # Browser tests run on their own: Playwright's sync API keeps an event loop running in the main
 # thread, which pytest-asyncio tests after it cannot share.
-pytest: setup $(MODEL) $(DETECTOR) $(CHROMIUM) $(NOTO_FONTS)
+pytest: setup $(MODEL) $(DETECTOR) $(CHROMIUM) $(NOTO_FONTS) $(SERVICES_STAMP)
 	$(BIN)/pytest -q -ra -m "not browser"
 	$(BIN)/pytest -q -ra -m browser
 

@@ -1,0 +1,1 @@
+"""The cluster profile: PostgreSQL, Redis, nginx and several replicas under one supervisor."""
