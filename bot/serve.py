@@ -47,8 +47,10 @@ from supervisor.xmlrpc import Faults as xmlrpc_faults
 from supervisor.xmlrpc import SupervisorTransport
 
 from bot.launch import write_port
+from bot.observability.endpoints import LIVE_PATH, METRICS_PATH, READY_PATH
 from bot.paths import PROJECT_ROOT, VAR_DIR
-from bot.readiness import listening_ports, url_answers, wait_until
+from bot.readiness import endpoint_ready, listening_ports, wait_until
+from bot.tickets.notify.worker import PORT_ENV as WORKER_PORT_ENV
 
 WHATSAPP_CHANNEL = "bot.rasa.channels.whatsapp.WhatsAppInput"
 SOCKETIO_CHANNEL = "bot.rasa.channels.socketio.MesoSocketIOInput"
@@ -86,6 +88,7 @@ class StackSettings:
     rasa_port: int = 5005
     action_port: int = 5055
     web_port: int = 8080
+    worker_port: int = 9105  # the worker's health and metrics endpoints
     database_url: str | None = None  # default: sqlite file in work_dir
     with_web: bool = True
     with_worker: bool = True
@@ -108,8 +111,8 @@ class FromEnv:
 @dataclass(frozen=True)
 class Program:
     """One supervised program. One that serves listens on the port recorded under its name and
-    is ready once `ready_path` there answers with a status below 500; it is started only after
-    the programs in `needs` listen (their ports are in its command or configuration)."""
+    is ready once `ready_path` there answers 200 (bot/observability/endpoints.py); it is started
+    only after the programs in `needs` listen (their ports are in its command or configuration)."""
 
     name: str
     label: str
@@ -219,7 +222,12 @@ class Stack:
     def _setting_ports(self) -> dict[str, int]:
         """The ports asked for, by program name (0: any free port)."""
         s = self.settings
-        return {"actions": s.action_port, "rasa": s.rasa_port, "web": s.web_port}
+        return {
+            "actions": s.action_port,
+            "rasa": s.rasa_port,
+            "web": s.web_port,
+            "worker": s.worker_port,
+        }
 
     def port(self, name: str) -> int:
         """The port program `name` listens on. Raises RuntimeError before it is known."""
@@ -297,7 +305,6 @@ class Stack:
 
     def programs(self) -> list[Program]:
         """The supervised programs, in start order."""
-        python = sys.executable
         work = self.settings.work_dir
         # The token reaches Rasa's command line through supervisord's environment, not the file.
         api = ["--enable-api", "--auth-token", FromEnv(API_TOKEN_ENV)] if self._api_args() else []
@@ -307,7 +314,7 @@ class Stack:
                 "action server",
                 self._launch("actions", "--sanic", "--", "rasa", "run", "actions")
                 + ["--actions", "actions", "--port", "{port:actions}"],
-                "/health",
+                READY_PATH,
             ),
             Program(
                 "rasa",
@@ -316,7 +323,7 @@ class Stack:
                 + ["--model", str(self.settings.model), "--port", "{port:rasa}", "--cors", "*"]
                 + ["--endpoints", str(work / "endpoints.run.yml")]
                 + ["--credentials", str(work / "credentials.run.yml"), *api],
-                "/webhooks/rest/",
+                READY_PATH,
                 needs=("actions",),
             ),
         ]
@@ -328,13 +335,19 @@ class Stack:
                     "web",
                     "web server",
                     self._launch("web", *web_env, "--", "bot", "web"),
-                    "/",
+                    READY_PATH,
                     needs=("rasa",),
                 )
             )
         if self.settings.with_worker:
+            worker_env = ["--env", f"{WORKER_PORT_ENV}={{port:worker}}"]
             programs.append(
-                Program("worker", "notification worker", [python, "-m", "bot", "worker"])
+                Program(
+                    "worker",
+                    "notification worker",
+                    self._launch("worker", *worker_env, "--", "bot", "worker"),
+                    READY_PATH,
+                )
             )
         return programs
 
@@ -469,6 +482,7 @@ class Stack:
             )
         ports = [self.settings.action_port, self.settings.rasa_port]
         ports += [self.settings.web_port] if self.settings.with_web else []
+        ports += [self.settings.worker_port] if self.settings.with_worker else []
         taken = [port for port in ports if port and port_in_use(port)]
         if taken:
             raise RuntimeError(f"port {', '.join(map(str, taken))} already in use")
@@ -593,7 +607,7 @@ class Stack:
                 continue
             url = f"http://127.0.0.1:{self._find_port(program, deadline)}{program.ready_path}"
             wait_until(
-                lambda url=url: url_answers(url),
+                lambda url=url: endpoint_ready(url),
                 deadline - time.monotonic(),
                 f"{program.label} ready at {url}; see {self.log_path(program.name)}",
                 interval=0.2,
@@ -743,6 +757,9 @@ def _print_ready(stack: Stack) -> None:
             if stack.whatsapp_enabled
             else ""
         )
+        + f"Health and metrics: {READY_PATH}, {LIVE_PATH} and {METRICS_PATH} on each part: "
+        + ", ".join(f"{name} :{port}" for name, port in stack.ports.items())
+        + "\n"
         + f"Logs in {stack.log_dir}. supervisord restarts any part that exits "
         f"(status: .venv/bin/supervisorctl -c {stack.config_path} status).\n"
         "Press Ctrl-C to stop.",

@@ -164,7 +164,9 @@ def test_start_fails_at_once_when_a_port_is_taken(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        settings = StackSettings(work_dir=tmp_path, rasa_port=port, action_port=0, web_port=0)
+        settings = StackSettings(
+            work_dir=tmp_path, rasa_port=port, action_port=0, web_port=0, worker_port=0
+        )
         with pytest.raises(RuntimeError, match=f"port {port} already in use"):
             Stack(settings).start()
     assert not (tmp_path / "supervisord.conf").exists()
