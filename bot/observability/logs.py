@@ -7,8 +7,9 @@ record factory, so every record of every logger, whatever its handler, is render
 phone numbers replaced by REDACTED, and records that would carry a conversation's content are
 replaced by a notice:
 
-- DEBUG records of CONTENT_LOGGERS (Rasa logs each user message, its parse and every slot value
-  at DEBUG: `rasa run --debug` would write patient text and callback numbers) are withheld unless
+- records of CONTENT_LOGGERS below their level are withheld (Rasa logs each user message, its
+  parse and every slot value at DEBUG, so `rasa run --debug` would write patient text and
+  callback numbers; SQLAlchemy's echo logs statement parameters at INFO) unless
   MESO_LOG_CONVERSATIONS=1 is set (a developer's machine, never a clinic's);
 - a phone number is 8 to 15 digits, optionally after "+" and grouped by single spaces or
   dashes, standing on its own (not inside a word, a hex id or a dotted file name); dates and
@@ -25,27 +26,19 @@ from typing import Any
 
 REDACTED = "[number removed]"
 CONVERSATIONS_ENV = "MESO_LOG_CONVERSATIONS"
-WITHHELD = f"(debug record withheld: it may hold patient text; {CONVERSATIONS_ENV}=1 keeps it)"
-CONTENT_LOGGERS = (
-    "rasa.core.processor",
-    "rasa.core.actions",
-    "rasa.core.policies",
-    "rasa.core.channels",
-    "rasa.core.agent",
-    "rasa.core.nlg",
-    "rasa.core.tracker_store",
-    "rasa.core.lock_store",
-    "rasa.nlu",
-    "rasa.shared.core",
-    "rasa.engine",
-    "rasa_sdk",
-    "socketio",
-    "engineio",
-    "sanic.access",
-    "aiohttp.access",
-    "bot",
-    "actions",
-)
+WITHHELD = f"(log record withheld: it may hold patient text; {CONVERSATIONS_ENV}=1 keeps it)"
+# Loggers that write a conversation's content below some level, and the lowest level kept.
+CONTENT_LOGGERS = {
+    "rasa": logging.INFO,  # DEBUG: each user message, its parse, predictions, slot values
+    "rasa_sdk": logging.INFO,  # DEBUG: the tracker sent to the action server
+    "socketio": logging.INFO,
+    "engineio": logging.INFO,  # DEBUG: every packet, with the message text
+    "sanic.access": logging.INFO,
+    "aiohttp.access": logging.INFO,
+    "sqlalchemy.engine": logging.WARNING,  # INFO (echo): every statement with its parameters
+    "bot": logging.INFO,
+    "actions": logging.INFO,
+}
 
 PHONE = re.compile(r"(?<![\w.+\-])\+?\d(?:[ \-]?\d){7,14}(?![\w.\-]|:\d)")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -61,8 +54,9 @@ def redact(text: str) -> str:
 
 
 def _holds_conversation(name: str, level: int) -> bool:
-    return level < logging.INFO and any(
-        name == prefix or name.startswith(prefix + ".") for prefix in CONTENT_LOGGERS
+    return any(
+        level < lowest and (name == prefix or name.startswith(prefix + "."))
+        for prefix, lowest in CONTENT_LOGGERS.items()
     )
 
 
