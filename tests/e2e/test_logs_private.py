@@ -15,7 +15,8 @@ from tests.channels import whatsapp_fakes as wa
 from tests.conftest import envelopes, rest_messages
 from tests.stack import start_stack
 
-pytestmark = pytest.mark.e2e
+# A stack of its own (not the shared `rasa_stack`), so marked `stack` here: `make unit` skips it.
+pytestmark = [pytest.mark.e2e, pytest.mark.stack]
 
 MARKER = "zebra-striped tattoo"  # in no data file: found in a log only if a message leaked
 SYMPTOM = f"I've got a fever and the injection spots near my {MARKER} are oozing pus"
