@@ -56,8 +56,8 @@ def url_answers(url: str, timeout: float = 2.0) -> bool:
 
 
 def endpoint_ready(url: str, timeout: float = 2.0) -> bool:
-    """True when a GET of a readiness endpoint (bot/observability/endpoints.py READY_PATH)
-    answers 200; 503 (not ready yet), any other status or no answer is False."""
+    """True when a GET of a health endpoint (bot/observability/endpoints.py: READY_PATH,
+    LIVE_PATH) answers 200; 503 (not ready yet), any other status or no answer is False."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status == 200

@@ -61,6 +61,9 @@ STARTSECS = 10  # a program must stay up this long to count as started
 STARTRETRIES = 20  # quick exits in a row before supervisor gives up (1 s, 2 s, … 20 s apart)
 STOPWAITSECS = 15  # SIGTERM to the process group, then SIGKILL after this long
 GROUP = "meso"  # one supervisor group, so that stopping stops every program at once
+LIVENESS_EVERY = 10.0  # s between `make run`'s liveness checks of every serving program
+LIVENESS_TIMEOUT = 5.0  # s a program has to answer LIVE_PATH
+LIVENESS_MISSES = 3  # unanswered checks in a row before a running program counts as hung
 LOG_MAXBYTES = "10MB"
 LOG_BACKUPS = 3
 
@@ -666,6 +669,47 @@ class Stack:
         self.stop()
 
 
+class LivenessWatch:
+    """Restarts a serving program that runs but no longer answers LIVE_PATH (a hung event loop,
+    a stopped process): supervisord itself restarts only programs that exit. A process is
+    watched once it has answered (a starting Rasa loads its model before it listens); after
+    `misses` checks in a row without a 200 within `timeout` s, its process group is killed
+    (SIGKILL: a hung process cannot ignore it) and supervisor's autorestart brings it back on
+    its recorded port."""
+
+    def __init__(
+        self, stack: Stack, misses: int = LIVENESS_MISSES, timeout: float = LIVENESS_TIMEOUT
+    ) -> None:
+        self.stack = stack
+        self.misses = misses
+        self.timeout = timeout
+        self._answered: dict[str, int] = {}  # program -> pid that has answered LIVE_PATH
+        self._missed: dict[str, int] = {}
+
+    def check(self) -> list[str]:
+        """Check every running serving program once; returns those killed as hung."""
+        states = self.stack.processes
+        killed: list[str] = []
+        for program in self.stack.programs():
+            name = program.name
+            state, port = states.get(name), self.stack.ports.get(name)
+            if program.ready_path is None or port is None or state is None or not state.pid:
+                continue
+            if endpoint_ready(f"http://127.0.0.1:{port}{LIVE_PATH}", self.timeout):
+                self._answered[name] = state.pid
+                self._missed.pop(name, None)
+                continue
+            if self._answered.get(name) != state.pid or state.state != "RUNNING":
+                continue  # still starting, or supervisor already handles it
+            self._missed[name] = self._missed.get(name, 0) + 1
+            if self._missed[name] >= self.misses:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(state.pid, signal.SIGKILL)
+                del self._missed[name]
+                killed.append(name)
+        return killed
+
+
 RESTART_NOTES = {
     "STARTING": "restarted by supervisor",
     "RUNNING": "restarted by supervisor",
@@ -676,14 +720,25 @@ RESTART_NOTES = {
 
 
 def _report_restarts(stack: Stack, interval: float = 1.0) -> int:
-    """Print what supervisor restarts or gives up on; return 1 if supervisord itself exits."""
+    """Print what supervisor restarts or gives up on, and restart what hangs (LivenessWatch);
+    return 1 if supervisord itself exits."""
     seen = {p.name: (p.state, p.pid) for p in stack.processes.values()}
+    watch = LivenessWatch(stack)
+    next_check = time.monotonic() + LIVENESS_EVERY
     while True:
         status = stack.wait(timeout=interval)
         if status is not None:
             log = stack.log_path("supervisord")
             print(f"error: supervisord exited ({status}); see {log}", file=sys.stderr, flush=True)
             return 1
+        if time.monotonic() >= next_check:
+            for name in watch.check():
+                print(
+                    f"{name}: no answer at {LIVE_PATH} in {watch.misses} checks "
+                    f"{LIVENESS_EVERY:g}s apart; killed, supervisor restarts it",
+                    flush=True,
+                )
+            next_check = time.monotonic() + LIVENESS_EVERY
         for p in stack.processes.values():
             before = seen.get(p.name)
             seen[p.name] = (p.state, p.pid)

@@ -6,8 +6,11 @@ have moved by what happened."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
+import signal
 import urllib.request
 import uuid
 from collections import Counter
@@ -20,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.observability.endpoints import LIVE_PATH, METRICS_PATH, READY_PATH
 from bot.readiness import wait_until
-from bot.serve import Stack
+from bot.serve import LivenessWatch, Stack
 from bot.storage import Database
 from bot.storage.models import Ticket
 from bot.web.clinician.accounts import create_staff_user
@@ -188,3 +191,24 @@ async def test_each_parts_counters_move_with_the_messages(
     assert after["worker"]["meso_scrape_errors{source=outbox}"] == 0
     assert "meso_spool_depth{}" in after["worker"]
     assert "meso_outbox_oldest_pending_seconds{}" in after["worker"]
+
+
+def test_a_hung_part_is_killed_and_restarted_once_it_stops_answering(rasa_stack: Stack) -> None:
+    """What `make run` does every LIVENESS_EVERY s: a part that runs but no longer answers
+    /health/live (here: the web server, stopped with SIGSTOP) is killed, and supervisor starts
+    it again on its port."""
+    stack = rasa_stack
+    watch = LivenessWatch(stack, misses=2, timeout=1.0)
+    assert watch.check() == []  # every part answers: each is watched from now on
+    hung = stack.pid("web")
+    os.kill(hung, signal.SIGSTOP)
+    try:
+        assert watch.check() == []  # one miss is not enough
+        assert watch.check() == ["web"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(hung, signal.SIGCONT)
+    wait_until(lambda: stack.pid("web") not in (0, hung), 60, "the web server restarted")
+    stack.wait_ready()
+    assert get(f"{stack.web_url}{LIVE_PATH}")[0] == 200
+    assert watch.check() == []
