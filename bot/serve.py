@@ -20,7 +20,9 @@ Restarts are supervisor's own: every program has `autorestart=true`. A program t
 running at least STARTSECS is started again at once; one that exits sooner is retried after 1 s,
 then 2 s, 3 s, … (supervisor's linear backoff) and given up (state FATAL) after STARTRETRIES quick
 exits in a row. Stopping sends SIGTERM to a program's whole process group and SIGKILL after
-STOPWAITSECS. A running stack can be inspected with
+STOPWAITSECS. A program that runs but stops answering /health/live is killed by `make run`'s
+`LivenessWatch`, so that supervisor restarts it too. Every serving program answers /health/live,
+/health/ready and /metrics on its port (bot/observability). A running stack can be inspected with
 `.venv/bin/supervisorctl -c var/supervisord.conf status`.
 """
 
