@@ -17,9 +17,7 @@ from bot.replies.standard import topic_after_handoff
 from bot.tickets.callback import CallbackRefused, save_callback_number
 from bot.tickets.report import report_from_rasa_events
 from bot.tickets.spool import record_report_promptly
-from bot.triage.escalation import callback_text, escalation_reply
-
-EMERGENCY_INSTRUCTION = "utter_emergency"
+from bot.triage.escalation import EMERGENCY_INSTRUCTION_RESPONSE, callback_text, escalation_reply
 
 
 def _bot_actions_since_user(tracker: Tracker) -> list[str]:
@@ -55,7 +53,7 @@ class ActionEscalate(Action):
                 severity,
                 outcome.ticket_id,
                 svc.clinic,
-                instruction_sent=EMERGENCY_INSTRUCTION in _bot_actions_since_user(tracker),
+                instruction_sent=EMERGENCY_INSTRUCTION_RESPONSE in _bot_actions_since_user(tracker),
                 lang=lang,
             )
         ]

@@ -133,6 +133,7 @@ def measure_ours(total: int) -> Figures:
         rasa_port=0,  # any free port, read back by Stack
         action_port=0,
         web_port=0,
+        worker_port=0,
         with_web=True,
         with_worker=True,
     )

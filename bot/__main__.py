@@ -4,7 +4,8 @@ kb load            validate data/knowledge and print its version (answers read t
                    themselves; a running server picks up an edit on the next message)
 check              validate every clinic-editable data file
 web                run the web server (widget demo, kiosk, clinician inbox) on port 8080
-worker [--once]    deliver clinician notifications and drain the durable spool
+worker [--once]    deliver clinician notifications and drain the durable spool (health and
+                   metrics on MESO_WORKER_PORT when set)
 staff ...          manage clinician accounts (add, passwd, list)
 serve              start everything (what `make run` calls)
 domain             write the responses Rasa sends without the action server into domain.yml

@@ -12,6 +12,12 @@ in this process (same pid, as supervisor needs).
 
 `--sanic`: Sanic 21.12 (Rasa and the Rasa SDK action server) turns port 0 into 8000
 (`port or 8000` in Sanic.run), so with port 0 this binds the socket itself and hands it to Sanic.
+Such a program may also run several Sanic worker processes (SANIC_WORKERS,
+ACTION_SERVER_SANIC_WORKERS), so its metrics use prometheus-client's multiprocess mode:
+PROMETHEUS_MULTIPROC_DIR is set to `<MESO_VAR_DIR>/metrics/NAME` (unless already set) and emptied
+here, at each start, before any worker exists (see `prepare_metrics_dir`).
+
+Every program also gets the log redaction of bot/observability/logs.py, before it logs anything.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{port:([a-z]+)\}")
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own name (metrics.MULTIPROC_ENV)
 
 
 def port_file(ports_dir: Path, name: str) -> Path:
@@ -73,6 +80,21 @@ def _sanic_binds_port_zero() -> None:
     Sanic.run = run  # type: ignore[method-assign]
 
 
+def prepare_metrics_dir(name: str) -> Path:
+    """Set PROMETHEUS_MULTIPROC_DIR for program `name` (unless set) and empty it of the value
+    files of a previous run. One directory per program: two programs (or replicas) sharing one
+    would sum each other's figures. Runs before prometheus_client is imported: it picks its
+    mode from the environment at import."""
+    from bot.paths import VAR_DIR
+
+    directory = Path(os.environ.get(MULTIPROC_ENV) or VAR_DIR / "metrics" / name)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+    return directory
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.launch", description=__doc__)
     parser.add_argument("ports_dir", type=Path)
@@ -82,12 +104,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("module")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    from bot.observability import logs
+
+    logs.install()
     for item in args.env:
         key, _, value = item.partition("=")
         os.environ[key] = expand(value, args.ports_dir, args.name)
     program_args = [expand(a, args.ports_dir, args.name) for a in args.args]
-    if args.sanic and read_port(args.ports_dir, args.name, args.name) == 0:
-        _sanic_binds_port_zero()
+    if args.sanic:
+        prepare_metrics_dir(args.name)
+        if read_port(args.ports_dir, args.name, args.name) == 0:
+            _sanic_binds_port_zero()
     sys.argv = [args.module, *program_args]
     runpy.run_module(args.module, run_name="__main__", alter_sys=True)
 

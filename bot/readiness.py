@@ -55,6 +55,16 @@ def url_answers(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def endpoint_ready(url: str, timeout: float = 2.0) -> bool:
+    """True when a GET of a health endpoint (bot/observability/endpoints.py: READY_PATH,
+    LIVE_PATH) answers 200; 503 (not ready yet), any other status or no answer is False."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
 def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
     """True when a TCP connection to host:port is accepted."""
     with socket.socket() as sock:

@@ -20,7 +20,9 @@ Restarts are supervisor's own: every program has `autorestart=true`. A program t
 running at least STARTSECS is started again at once; one that exits sooner is retried after 1 s,
 then 2 s, 3 s, … (supervisor's linear backoff) and given up (state FATAL) after STARTRETRIES quick
 exits in a row. Stopping sends SIGTERM to a program's whole process group and SIGKILL after
-STOPWAITSECS. A running stack can be inspected with
+STOPWAITSECS. A program that runs but stops answering /health/live is killed by `make run`'s
+`LivenessWatch`, so that supervisor restarts it too. Every serving program answers /health/live,
+/health/ready and /metrics on its port (bot/observability). A running stack can be inspected with
 `.venv/bin/supervisorctl -c var/supervisord.conf status`.
 """
 
@@ -47,8 +49,10 @@ from supervisor.xmlrpc import Faults as xmlrpc_faults
 from supervisor.xmlrpc import SupervisorTransport
 
 from bot.launch import write_port
+from bot.observability.endpoints import LIVE_PATH, METRICS_PATH, READY_PATH
 from bot.paths import PROJECT_ROOT, VAR_DIR
-from bot.readiness import listening_ports, url_answers, wait_until
+from bot.readiness import endpoint_ready, listening_ports, wait_until
+from bot.tickets.notify.worker import PORT_ENV as WORKER_PORT_ENV
 
 WHATSAPP_CHANNEL = "bot.rasa.channels.whatsapp.WhatsAppInput"
 SOCKETIO_CHANNEL = "bot.rasa.channels.socketio.MesoSocketIOInput"
@@ -59,6 +63,9 @@ STARTSECS = 10  # a program must stay up this long to count as started
 STARTRETRIES = 20  # quick exits in a row before supervisor gives up (1 s, 2 s, … 20 s apart)
 STOPWAITSECS = 15  # SIGTERM to the process group, then SIGKILL after this long
 GROUP = "meso"  # one supervisor group, so that stopping stops every program at once
+LIVENESS_EVERY = 10.0  # s between `make run`'s liveness checks of every serving program
+LIVENESS_TIMEOUT = 5.0  # s a program has to answer LIVE_PATH
+LIVENESS_MISSES = 3  # unanswered checks in a row before a running program counts as hung
 LOG_MAXBYTES = "10MB"
 LOG_BACKUPS = 3
 
@@ -86,6 +93,7 @@ class StackSettings:
     rasa_port: int = 5005
     action_port: int = 5055
     web_port: int = 8080
+    worker_port: int = 9105  # the worker's health and metrics endpoints
     database_url: str | None = None  # default: sqlite file in work_dir
     with_web: bool = True
     with_worker: bool = True
@@ -108,8 +116,8 @@ class FromEnv:
 @dataclass(frozen=True)
 class Program:
     """One supervised program. One that serves listens on the port recorded under its name and
-    is ready once `ready_path` there answers with a status below 500; it is started only after
-    the programs in `needs` listen (their ports are in its command or configuration)."""
+    is ready once `ready_path` there answers 200 (bot/observability/endpoints.py); it is started
+    only after the programs in `needs` listen (their ports are in its command or configuration)."""
 
     name: str
     label: str
@@ -219,7 +227,12 @@ class Stack:
     def _setting_ports(self) -> dict[str, int]:
         """The ports asked for, by program name (0: any free port)."""
         s = self.settings
-        return {"actions": s.action_port, "rasa": s.rasa_port, "web": s.web_port}
+        return {
+            "actions": s.action_port,
+            "rasa": s.rasa_port,
+            "web": s.web_port,
+            "worker": s.worker_port,
+        }
 
     def port(self, name: str) -> int:
         """The port program `name` listens on. Raises RuntimeError before it is known."""
@@ -297,7 +310,6 @@ class Stack:
 
     def programs(self) -> list[Program]:
         """The supervised programs, in start order."""
-        python = sys.executable
         work = self.settings.work_dir
         # The token reaches Rasa's command line through supervisord's environment, not the file.
         api = ["--enable-api", "--auth-token", FromEnv(API_TOKEN_ENV)] if self._api_args() else []
@@ -307,7 +319,7 @@ class Stack:
                 "action server",
                 self._launch("actions", "--sanic", "--", "rasa", "run", "actions")
                 + ["--actions", "actions", "--port", "{port:actions}"],
-                "/health",
+                READY_PATH,
             ),
             Program(
                 "rasa",
@@ -316,7 +328,7 @@ class Stack:
                 + ["--model", str(self.settings.model), "--port", "{port:rasa}", "--cors", "*"]
                 + ["--endpoints", str(work / "endpoints.run.yml")]
                 + ["--credentials", str(work / "credentials.run.yml"), *api],
-                "/webhooks/rest/",
+                READY_PATH,
                 needs=("actions",),
             ),
         ]
@@ -328,13 +340,19 @@ class Stack:
                     "web",
                     "web server",
                     self._launch("web", *web_env, "--", "bot", "web"),
-                    "/",
+                    READY_PATH,
                     needs=("rasa",),
                 )
             )
         if self.settings.with_worker:
+            worker_env = ["--env", f"{WORKER_PORT_ENV}={{port:worker}}"]
             programs.append(
-                Program("worker", "notification worker", [python, "-m", "bot", "worker"])
+                Program(
+                    "worker",
+                    "notification worker",
+                    self._launch("worker", *worker_env, "--", "bot", "worker"),
+                    READY_PATH,
+                )
             )
         return programs
 
@@ -469,6 +487,7 @@ class Stack:
             )
         ports = [self.settings.action_port, self.settings.rasa_port]
         ports += [self.settings.web_port] if self.settings.with_web else []
+        ports += [self.settings.worker_port] if self.settings.with_worker else []
         taken = [port for port in ports if port and port_in_use(port)]
         if taken:
             raise RuntimeError(f"port {', '.join(map(str, taken))} already in use")
@@ -593,7 +612,7 @@ class Stack:
                 continue
             url = f"http://127.0.0.1:{self._find_port(program, deadline)}{program.ready_path}"
             wait_until(
-                lambda url=url: url_answers(url),
+                lambda url=url: endpoint_ready(url),
                 deadline - time.monotonic(),
                 f"{program.label} ready at {url}; see {self.log_path(program.name)}",
                 interval=0.2,
@@ -652,6 +671,47 @@ class Stack:
         self.stop()
 
 
+class LivenessWatch:
+    """Restarts a serving program that runs but no longer answers LIVE_PATH (a hung event loop,
+    a stopped process): supervisord itself restarts only programs that exit. A process is
+    watched once it has answered (a starting Rasa loads its model before it listens); after
+    `misses` checks in a row without a 200 within `timeout` s, its process group is killed
+    (SIGKILL: a hung process cannot ignore it) and supervisor's autorestart brings it back on
+    its recorded port."""
+
+    def __init__(
+        self, stack: Stack, misses: int = LIVENESS_MISSES, timeout: float = LIVENESS_TIMEOUT
+    ) -> None:
+        self.stack = stack
+        self.misses = misses
+        self.timeout = timeout
+        self._answered: dict[str, int] = {}  # program -> pid that has answered LIVE_PATH
+        self._missed: dict[str, int] = {}
+
+    def check(self) -> list[str]:
+        """Check every running serving program once; returns those killed as hung."""
+        states = self.stack.processes
+        killed: list[str] = []
+        for program in self.stack.programs():
+            name = program.name
+            state, port = states.get(name), self.stack.ports.get(name)
+            if program.ready_path is None or port is None or state is None or not state.pid:
+                continue
+            if endpoint_ready(f"http://127.0.0.1:{port}{LIVE_PATH}", self.timeout):
+                self._answered[name] = state.pid
+                self._missed.pop(name, None)
+                continue
+            if self._answered.get(name) != state.pid or state.state != "RUNNING":
+                continue  # still starting, or supervisor already handles it
+            self._missed[name] = self._missed.get(name, 0) + 1
+            if self._missed[name] >= self.misses:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(state.pid, signal.SIGKILL)
+                del self._missed[name]
+                killed.append(name)
+        return killed
+
+
 RESTART_NOTES = {
     "STARTING": "restarted by supervisor",
     "RUNNING": "restarted by supervisor",
@@ -662,14 +722,25 @@ RESTART_NOTES = {
 
 
 def _report_restarts(stack: Stack, interval: float = 1.0) -> int:
-    """Print what supervisor restarts or gives up on; return 1 if supervisord itself exits."""
+    """Print what supervisor restarts or gives up on, and restart what hangs (LivenessWatch);
+    return 1 if supervisord itself exits."""
     seen = {p.name: (p.state, p.pid) for p in stack.processes.values()}
+    watch = LivenessWatch(stack)
+    next_check = time.monotonic() + LIVENESS_EVERY
     while True:
         status = stack.wait(timeout=interval)
         if status is not None:
             log = stack.log_path("supervisord")
             print(f"error: supervisord exited ({status}); see {log}", file=sys.stderr, flush=True)
             return 1
+        if time.monotonic() >= next_check:
+            for name in watch.check():
+                print(
+                    f"{name}: no answer at {LIVE_PATH} in {watch.misses} checks "
+                    f"{LIVENESS_EVERY:g}s apart; killed, supervisor restarts it",
+                    flush=True,
+                )
+            next_check = time.monotonic() + LIVENESS_EVERY
         for p in stack.processes.values():
             before = seen.get(p.name)
             seen[p.name] = (p.state, p.pid)
@@ -743,6 +814,9 @@ def _print_ready(stack: Stack) -> None:
             if stack.whatsapp_enabled
             else ""
         )
+        + f"Health and metrics: {READY_PATH}, {LIVE_PATH} and {METRICS_PATH} on each part: "
+        + ", ".join(f"{name} :{port}" for name, port in stack.ports.items())
+        + "\n"
         + f"Logs in {stack.log_dir}. supervisord restarts any part that exits "
         f"(status: .venv/bin/supervisorctl -c {stack.config_path} status).\n"
         "Press Ctrl-C to stop.",

@@ -43,6 +43,7 @@ def start_stack(
         rasa_port=0,
         action_port=0,
         web_port=0,
+        worker_port=0,
         with_web=with_web,
         with_worker=with_worker,
         extra_env=extra_env or {},

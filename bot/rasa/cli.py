@@ -1,11 +1,13 @@
-"""`python -m bot.rasa.cli run …`: Rasa's own CLI, with bot.rasa.patches applied first."""
+"""`python -m bot.rasa.cli run …`: Rasa's own CLI, with bot.rasa.patches and bot.rasa.observe
+applied first."""
 
 from __future__ import annotations
 
-from bot.rasa.patches import apply
+from bot.rasa import observe, patches
 
 if __name__ == "__main__":
-    apply()
+    patches.apply()
+    observe.apply()
     from rasa.__main__ import main
 
     main()

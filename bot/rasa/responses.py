@@ -23,6 +23,7 @@ from bot.replies.reply import Button, Escalation, Reply
 from bot.replies.texts import RASA_SLOT_PLACEHOLDERS, chitchat_texts
 from bot.triage.escalation import (
     DEFAULT_LANGUAGE,
+    EMERGENCY_INSTRUCTION_RESPONSE,
     ReplyTexts,
     load_all_reply_texts,
     replies_file,
@@ -106,7 +107,7 @@ def _chitchat(key: str) -> Any:
 def generated_responses() -> dict[str, list[dict[str, Any]]]:
     texts = load_all_reply_texts()
     return {
-        "utter_emergency": _variations(texts, _emergency),
+        EMERGENCY_INSTRUCTION_RESPONSE: _variations(texts, _emergency),
         "utter_help_request": _variations(texts, _help_request),
         "utter_describe_symptoms": _variations(texts, _describe),
         **{f"utter_{key}": _variations(texts, _chitchat(key)) for key in CHITCHAT},

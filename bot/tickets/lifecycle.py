@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.observability.metrics import note_acknowledged
 from bot.storage.db import Database
 from bot.storage.models import Ticket, as_utc, utcnow
 from bot.tickets import audit
@@ -42,12 +43,17 @@ class InvalidTransition(Exception):
 
 
 def acknowledge(db: Database, ticket_id: str, actor: str, now: datetime | None = None) -> None:
-    """Mark an open ticket as being handled by `actor`."""
+    """Mark an open ticket as being handled by `actor`; the time since the ticket was created
+    is observed (meso_ticket_ack_seconds) once the change is committed."""
     now = now or utcnow()
     with db.session() as session:
         values = {"status": ACKNOWLEDGED, "acknowledged_by": actor, "acknowledged_at": now}
         _move(session, ticket_id, ACKNOWLEDGE, values)
         audit.add(session, actor, audit.TICKET_ACKNOWLEDGE, ticket_id, at=now)
+        created = session.execute(
+            select(Ticket.created_at, Ticket.severity).where(Ticket.id == ticket_id)
+        ).one()
+    note_acknowledged(created.severity, (as_utc(now) - as_utc(created.created_at)).total_seconds())
 
 
 def resolve(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.clinic import ClinicConfig
+from bot.observability.metrics import note_ticket_record
 from bot.paths import VAR_DIR
 from bot.storage.db import Database, get_database
 from bot.storage.models import utcnow
@@ -183,8 +184,17 @@ async def record_report_promptly(
     the report is spooled and a late write, if it still lands, is the same ticket. Never raises
     for storage trouble: when the database and the spool both fail, it logs a critical error
     and returns an outcome with neither a ticket nor a spool entry (the tracker store's spool
-    entry is the last net).
+    entry is the last net). Each outcome is counted (meso_ticket_records_total).
     """
+    outcome = await _record_promptly(report, clinic, seconds, spool)
+    stored = "stored" if outcome.ticket_id else "spooled" if outcome.spooled else "lost"
+    note_ticket_record(report.triage.severity, stored)
+    return outcome
+
+
+async def _record_promptly(
+    report: Report, clinic: ClinicConfig, seconds: float | None, spool: Spool | None
+) -> RecordOutcome:
     seconds = RECORD_SECONDS if seconds is None else seconds
     try:
         return await asyncio.wait_for(

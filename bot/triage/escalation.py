@@ -23,6 +23,8 @@ from bot.tickets.records import ticket_reference
 from bot.triage.result import SEVERITIES, Severity
 
 REPLIES_FILE = TRIAGE_DIR / "replies.yml"
+# The Rasa response giving the emergency instruction (a rule sends it, no action server needed).
+EMERGENCY_INSTRUCTION_RESPONSE = "utter_emergency"
 DEFAULT_LANGUAGE = ENGLISH
 # Extra placeholders allowed per text, by key path.
 EXTRA_FIELDS = {"reference": {"ticket"}, "saved": {"number"}}

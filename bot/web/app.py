@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.observability.endpoints import add_aiohttp_routes
 from bot.web.settings import WebSettings
 
 SETTINGS_KEY = web.AppKey("settings", WebSettings)
@@ -18,6 +19,9 @@ def create_app(settings: WebSettings | None = None) -> web.Application:
 
     register_pages(app)
     register_clinician(app)
+    # Ready once it serves: pages and texts were loaded above, and the inbox opens the
+    # database per request, so an outage there must not take the widget's pages out of rotation.
+    add_aiohttp_routes(app, lambda: (True, {}))
     return app
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
+from bot.observability.endpoints import LIVE_PATH
 from bot.readiness import url_answers, wait_until
 from bot.serve import API_TOKEN_ENV, STARTRETRIES, STARTSECS, Stack, StackSettings
 from bot.storage import Database
@@ -106,7 +107,7 @@ def test_emergency_during_an_action_server_outage_then_answers_after_its_restart
     others = _pids(stack, ["rasa", "web", "worker"])
     failed_calls = _log(stack, "rasa").count(ACTION_FAILED)
     killed = _kill(stack, "actions")
-    _wait_for(lambda: not _answers(f"{stack.action_url}/health"), 10, "action server down")
+    _wait_for(lambda: not _answers(f"{stack.action_url}{LIVE_PATH}"), 10, "action server down")
 
     sender = _sender()
     messages = rest_messages(stack, sender, EMERGENCY)
@@ -132,7 +133,7 @@ def test_killed_rasa_is_restarted_and_answers_again_while_the_rest_keeps_serving
     others = _pids(stack, ["actions", "web", "worker"])
     killed = _kill(stack, "rasa")
     assert _answers(f"{stack.web_url}/")
-    assert _answers(f"{stack.action_url}/health")
+    assert _answers(f"{stack.action_url}{LIVE_PATH}")
     _wait_for(lambda: _restarted(stack, "rasa", killed), 30, "supervisor restarts Rasa")
     _wait_for(lambda: _faq_answered(stack), 180, "Rasa answers again")
     assert _pids(stack, list(others)) == others
@@ -164,7 +165,9 @@ def test_start_fails_at_once_when_a_port_is_taken(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        settings = StackSettings(work_dir=tmp_path, rasa_port=port, action_port=0, web_port=0)
+        settings = StackSettings(
+            work_dir=tmp_path, rasa_port=port, action_port=0, web_port=0, worker_port=0
+        )
         with pytest.raises(RuntimeError, match=f"port {port} already in use"):
             Stack(settings).start()
     assert not (tmp_path / "supervisord.conf").exists()

@@ -17,6 +17,7 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
 from bot.channels.output import bot_message
+from bot.observability.metrics import channel_label, observe_turn
 
 
 class OneMessageOutput(CollectingOutputChannel):
@@ -53,6 +54,7 @@ class MesoRestInput(RestInput):
             collector = message.output_channel
             if isinstance(collector, CollectingOutputChannel):
                 message.output_channel = OneMessageOutput(collector)
-            await on_new_message(message)
+            with observe_turn(channel_label(message.input_channel, message.metadata)):
+                await on_new_message(message)
 
         return super().blueprint(one_message_per_response)

@@ -23,6 +23,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from bot.channels.output import socketio_message
+from bot.observability.metrics import channel_label, observe_turn
 
 
 class MesoSocketIOOutput(SocketIOOutput):
@@ -52,7 +53,8 @@ class MesoSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def with_fixed_output(message: UserMessage) -> None:
             message.output_channel = MesoSocketIOOutput(self.sio, self.bot_message_evt)
-            await on_new_message(message)
+            with observe_turn(channel_label(message.input_channel, message.metadata)):
+                await on_new_message(message)
 
         blueprint = super().blueprint(with_fixed_output)
         sio = self.sio

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from bot.clinic import ClinicConfig
+from bot.observability.metrics import note_notification_attempt
 from bot.storage.db import Database
 from bot.storage.models import Notification, Ticket, utcnow
 from bot.tickets import audit
@@ -135,6 +136,7 @@ class Outbox:
             return
         self._record_success(db, row, notice)
         result.delivered += 1
+        note_notification_attempt(row.target, "delivered")
 
     def _claim(self, db: Database, row: _Due) -> TicketNotice | None:
         now = self.clock()
@@ -209,6 +211,7 @@ class Outbox:
                     notice.ticket_id,
                     f"target={row.target} attempts={attempts}: {error}",
                 )
+        note_notification_attempt(row.target, "failed" if gave_up else "retrying")
         if gave_up:
             result.failed += 1
             logger.error(

@@ -5,6 +5,10 @@
 (`python -m bot worker` runs the same `main`.) Without --once it polls every second and stops
 cleanly on SIGTERM or SIGINT, finishing the pass in progress. A database outage is logged and
 retried on the next pass; it never stops the loop.
+
+With MESO_WORKER_PORT set (bot/serve.py sets it; 0: any free port) the worker also serves
+/health/live, /health/ready (a pass finished within READY_WITHIN_SECONDS) and /metrics, with the
+outbox and spool gauges read at scrape time, on MESO_WORKER_HOST (default 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -13,12 +17,19 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from aiohttp import web
+
 from bot.clinic import ClinicConfig, clinic_config
 from bot.datafiles import DataFileError
+from bot.observability.collectors import QueueCollector
+from bot.observability.endpoints import add_aiohttp_routes
+from bot.observability.metrics import register_collector
 from bot.storage.db import Database, get_database
 from bot.tickets.notify.outbox import Outbox, OutboxPass
 from bot.tickets.spool import Spool
@@ -26,6 +37,9 @@ from bot.tickets.spool import Spool
 logger = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_SECONDS = 1.0
+READY_WITHIN_SECONDS = 30.0  # a worker whose last pass ended longer ago is stuck
+PORT_ENV = "MESO_WORKER_PORT"
+HOST_ENV = "MESO_WORKER_HOST"
 
 
 @dataclass
@@ -56,14 +70,28 @@ class Worker:
         self.spool = spool or Spool()
         self.interval = interval
         self._sleep = sleep
+        self.last_pass: tuple[float, bool] | None = None  # (time.monotonic() at its end, ok)
 
-    def _db(self) -> Database:
+    def database(self) -> Database:
         return self._database if isinstance(self._database, Database) else self._database()
 
+    def ready(self) -> tuple[bool, dict[str, object]]:
+        """Ready: a pass ended within READY_WITHIN_SECONDS (whatever it found)."""
+        if self.last_pass is None:
+            return False, {"last_pass": None}
+        ended, ok = self.last_pass
+        age = time.monotonic() - ended
+        return age <= READY_WITHIN_SECONDS, {"last_pass_seconds_ago": round(age, 1), "ok": ok}
+
     async def run_once(self) -> PassResult:
+        result = await self._pass()
+        self.last_pass = (time.monotonic(), result.ok)
+        return result
+
+    async def _pass(self) -> PassResult:
         result = PassResult()
         try:
-            db = self._db()
+            db = self.database()
         except Exception as exc:
             logger.error("worker pass skipped, database unavailable (%s)", type(exc).__name__)
             return PassResult(ok=False)
@@ -113,17 +141,37 @@ def main(argv: list[str] | None = None) -> int:
     worker = Worker(lambda: get_database(args.database_url), clinic, interval=args.interval)
     if args.once:
         return 0 if asyncio.run(worker.run_once()).ok else 1
-    asyncio.run(_run_until_signalled(worker))
+    port = os.environ.get(PORT_ENV)
+    asyncio.run(_run_until_signalled(worker, None if port is None else int(port)))
     return 0
 
 
-async def _run_until_signalled(worker: Worker) -> None:
+async def serve_endpoints(worker: Worker, host: str, port: int) -> web.AppRunner:
+    """Start the worker's health and metrics endpoints; the caller cleans the runner up."""
+    app = web.Application()
+    attempts = worker.clinic.notifications.max_attempts
+    register_collector(QueueCollector(worker.database, attempts, worker.spool))
+    add_aiohttp_routes(app, worker.ready)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def _run_until_signalled(worker: Worker, port: int | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    runner = None
+    if port is not None:
+        runner = await serve_endpoints(worker, os.environ.get(HOST_ENV, "127.0.0.1"), port)
     logger.info("worker started (every %.1f s)", worker.interval)
-    await worker.run(stop)
+    try:
+        await worker.run(stop)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
     logger.info("worker stopped")
 
 

@@ -42,6 +42,7 @@ from bot.channels.whatsapp.settings import (
 from bot.channels.whatsapp.texts import ChannelTexts, load_all_texts, load_texts
 from bot.channels.whatsapp.webhook import DeliveryFailure, Inbound, parse_webhook
 from bot.clinic import ClinicConfig, clinic_config
+from bot.observability.metrics import Turn, observe_turn
 from bot.rasa.channels.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
 from bot.storage.db import Database, get_database
 
@@ -179,6 +180,12 @@ class WhatsAppInput(InputChannel):
         if not await self.seen.claim_persistently(ref):
             logger.info("whatsapp: %s was already answered (before a restart); skipped", ref)
             return
+        with observe_turn(CHANNEL_NAME) as turn:
+            await self._answer_turn(inbound, ref, on_new_message, turn)
+
+    async def _answer_turn(
+        self, inbound: Inbound, ref: str, on_new_message: OnNewMessage, turn: Turn
+    ) -> None:
         recipient = self._recipient(inbound.phone)
         output = WhatsAppOutput(recipient, self.delivery)
         if inbound.kind == "unsupported":
@@ -200,6 +207,7 @@ class WhatsAppInput(InputChannel):
             try:
                 await on_new_message(message)
             except Exception:
+                turn.failed = True
                 logger.exception("whatsapp: the bot failed on a message from %s", message.sender_id)
                 await output.send_text_message(message.sender_id, self.texts.technical_problem)
         await output.flush()
