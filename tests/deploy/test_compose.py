@@ -233,3 +233,12 @@ def test_the_spool_is_shared_by_every_part_that_writes_or_drains_it() -> None:
     for name, program in program_services().items():
         if program in ("rasa", "actions", "worker"):
             assert "spool:/app/var/spool" in SERVICES[name]["volumes"], name
+
+
+def test_every_variable_compose_reads_is_in_the_example_env_file() -> None:
+    read = set(re.findall(r"\$\{(\w+)", COMPOSE.read_text(encoding="utf-8")))
+    example = (COMPOSE.parent / "env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^(\w+)=", example, re.M))
+    assert read == listed
+    assert all(line.endswith("=") or line.endswith("=0") for line in example.splitlines()
+               if not line.startswith("#"))  # fmt: skip
