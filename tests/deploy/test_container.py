@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,20 @@ from bot.container import (
     prepare,
     redis_lock_store,
 )
+from bot.paths import PROJECT_ROOT
 from bot.serve import FromEnv, Stack, StackSettings
 
 CLUSTER_NGINX = importlib.util.find_spec("bot.cluster.nginx") is not None
+
+
+def _can_unshare() -> bool:
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        return False
+    probe = subprocess.run(["unshare", "--net", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+UNSHARE = _can_unshare()
 
 
 def stack_command(name: str, env: dict[str, str]) -> list[str]:
@@ -88,7 +100,7 @@ def test_rasa_gets_the_stacks_runtime_files_with_the_cluster_endpoints(tmp_path:
     assert "bot.rasa.channels.whatsapp.WhatsAppInput" not in credentials  # no WHATSAPP_* set
     assert command[command.index("--endpoints") + 1] == str(tmp_path / "endpoints.run.yml")
     ports = {p.stem: int(p.read_text()) for p in (tmp_path / "ports").glob("*.port")}
-    assert ports == {"actions": 5055, "rasa": 5005, "web": 8080}
+    assert ports.items() >= {"actions": 5055, "rasa": 5005, "web": 8080}.items()
     assert program_env["MESO_DATABASE_URL"] == env["MESO_DATABASE_URL"]
     assert program_env["MESO_VAR_DIR"] == str(tmp_path)
 
@@ -123,12 +135,41 @@ def test_a_bad_redis_url_is_refused_with_the_setting(url: str) -> None:
 
 def test_health_checks_the_ready_path_of_each_serving_part() -> None:
     stack = container_stack({})
-    assert health_urls(stack, ["actions", "rasa", "web", "worker"]) == [
-        "http://127.0.0.1:5055/health",
-        "http://127.0.0.1:5005/webhooks/rest/",
-        "http://127.0.0.1:8080/",
-    ]
-    assert main(["--health", "worker"]) == 0  # serves nothing: nothing to fail
+    programs = {p.name: p for p in stack.programs()}
+    ports = {"actions": 5055, "rasa": 5005, "web": 8080}
+    urls = health_urls(stack, list(ports))
+    assert urls == [f"http://127.0.0.1:{ports[n]}{programs[n].ready_path}" for n in ports]
+    if programs["worker"].ready_path is None:  # serves nothing (before the metrics work)
+        assert health_urls(stack, ["worker"]) == []
+
+
+@pytest.mark.skipif(not UNSHARE, reason="needs unshare and ip (a network namespace of our own)")
+def test_the_health_check_fails_until_the_part_answers_on_its_port(tmp_path: Path) -> None:
+    """In a network namespace of its own (only loopback), so the fixed port 5055 is ours."""
+    script = f"""
+    set -u
+    ip link set lo up
+    {sys.executable} -m bot.container --health actions; echo "before=$?"
+    {sys.executable} -m http.server 5055 --bind 127.0.0.1 --directory {tmp_path} \
+        >/dev/null 2>&1 &
+    server=$!
+    for i in $(seq 50); do
+        {sys.executable} -m bot.container --health actions 2>/dev/null && break
+        sleep 0.2
+    done
+    {sys.executable} -m bot.container --health actions; echo "after=$?"
+    kill $server
+    """
+    result = subprocess.run(
+        ["unshare", "--net", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=PROJECT_ROOT,
+    )
+    assert "before=1" in result.stdout, result.stdout + result.stderr
+    assert "not answering: http://127.0.0.1:5055/" in result.stderr
+    assert "after=0" in result.stdout, result.stdout + result.stderr
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

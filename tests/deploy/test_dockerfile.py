@@ -78,16 +78,12 @@ def test_each_part_runs_its_stack_program_and_checks_its_ready_path(target: str)
     cmd = inherited(target, "CMD")
     assert cmd is not None and cmd.exec_form() == ["python", "-m", "bot.container", target]
     health = inherited(target, "HEALTHCHECK")
-    if PROGRAMS[target].ready_path is None:  # the worker serves nothing
-        assert health is None
-    else:
-        assert health is not None
-        assert health.exec_form() == ["python", "-m", "bot.container", "--health", target]
+    assert health is not None
+    assert health.exec_form() == ["python", "-m", "bot.container", "--health", target]
 
 
-def test_the_stack_target_runs_the_embedded_default() -> None:
+def test_the_stack_target_runs_the_embedded_default_and_checks_every_part() -> None:
     assert inherited("stack", "CMD").exec_form() == ["python", "-m", "bot", "serve"]
-    serving = [name for name, p in PROGRAMS.items() if p.ready_path is not None]
     health = inherited("stack", "HEALTHCHECK").exec_form()
     assert health[:4] == ["python", "-m", "bot.container", "--health"]
-    assert sorted(health[4:]) == sorted(serving)
+    assert sorted(health[4:]) == sorted(PROGRAMS)
