@@ -86,7 +86,8 @@ def test_rasa_gets_the_stacks_runtime_files_with_the_cluster_endpoints(tmp_path:
     endpoints = yaml.safe_load((tmp_path / "endpoints.run.yml").read_text())
     assert endpoints["action_endpoint"] == {"url": "http://nginx:5055/webhook"}
     store = endpoints["tracker_store"]
-    assert store["host"] == env["MESO_TRACKER_URL"] and "db" not in store
+    # `Stack` passes the URL as `host` (or, after the cluster work, `url`, which Rasa hands over)
+    assert store.get("url", store.get("host")) == env["MESO_TRACKER_URL"] and "db" not in store
     assert store["type"] == "bot.rasa.tracker_store.SpoolingSQLTrackerStore"
     assert store["spool_dir"] == str(tmp_path / "spool")
     assert endpoints["lock_store"] == {
