@@ -58,6 +58,26 @@ def lock_store_calls(redis_port: int) -> int:
                .split(":")[1])  # fmt: skip
 
 
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def errors_logged(work: Path) -> list[str]:
+    return [
+        f"{log.name}: {line}"
+        for log in sorted(work.glob("*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if " ERROR " in line or line.startswith("Traceback")
+    ]
+
+
 def main() -> int:
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     work = Path(tempfile.mkdtemp(prefix="meso-deploy-smoke-"))
@@ -71,6 +91,7 @@ def main() -> int:
                 "PYTHONPATH": str(PROJECT_ROOT),
                 "TF_CPP_MIN_LOG_LEVEL": "3",
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                "RASA_TELEMETRY_ENABLED": "false",  # as in the image
                 "MESO_VAR_DIR": str(work),
                 "MESO_DATABASE_URL": postgres.url(),
                 "MESO_TRACKER_URL": postgres.url("meso_tracker"),
@@ -93,6 +114,7 @@ def main() -> int:
             assert say("smoke-2", "I have a fever and the injection site is swollen and hot")
             with urllib.request.urlopen("http://127.0.0.1:8080/", timeout=10) as response:
                 assert "localhost:5005" in response.read().decode(), "web page without Rasa's URL"
+            time.sleep(5)  # a few worker passes
             projects = create_engine(postgres.url())
             tracker = create_engine(postgres.url("meso_tracker"))
             with projects.connect() as db:
@@ -102,20 +124,18 @@ def main() -> int:
             projects.dispose()
             tracker.dispose()
             calls = lock_store_calls(redis.port) - before
-            print(f"tickets in PostgreSQL: {tickets}; conversations in the tracker store: "
-                  f"{senders}; Redis commands (lock store): {calls}")  # fmt: skip
-            assert tickets == 1 and senders == 2 and calls > 0
+            stop(processes)  # before the servers they use
+            errors = errors_logged(work)
+            print(
+                f"tickets in PostgreSQL: {tickets}; conversations in the tracker store: "
+                f"{senders}; Redis commands (lock store): {calls}; errors logged: {len(errors)}"
+            )
+            print("\n".join(errors[:20]))
+            assert tickets == 1 and senders == 2 and calls > 0 and not errors
             print("ok")
             return 0
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(processes)
         print(f"logs: {work}")
 
 
