@@ -15,6 +15,8 @@ the cluster profile's nginx template (deploy/nginx/meso.conf.j2) for containers.
 
 `python -m bot.container --health NAME...` is the containers' health check: exit status 0 when
 every named program answers at its ready path on its port (what `Stack.wait_ready` waits for).
+A container's start records that URL under MESO_VAR_DIR/health/, so the check, run every few
+seconds, reads it instead of importing the stack.
 
 The container's environment wins over a program's `--env` defaults in the stack: behind nginx the
 web server's MESO_RASA_URL is the public URL the browser connects to, not localhost.
@@ -27,13 +29,14 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import yaml
 
 from bot.paths import VAR_DIR
 from bot.readiness import url_answers
-from bot.serve import FromEnv, Program, Stack, StackSettings
+
+if TYPE_CHECKING:  # bot.serve is imported where needed: the health check stays light
+    from bot.serve import Program, Stack
 
 ACTION_URL_ENV = "MESO_ACTION_URL"  # e.g. http://nginx:5055/webhook
 REDIS_URL_ENV = "MESO_REDIS_URL"  # redis://[:password@]host:port/db: Rasa's lock store
@@ -46,6 +49,8 @@ class ContainerConfigError(ValueError):
 def container_stack(env: Mapping[str, str]) -> Stack:
     """The stack as one container sees it: fixed ports, the work directory and the databases
     from `env` (MESO_VAR_DIR, MESO_DATABASE_URL)."""
+    from bot.serve import Stack, StackSettings
+
     settings = StackSettings(
         work_dir=Path(env["MESO_VAR_DIR"]) if env.get("MESO_VAR_DIR") else VAR_DIR,
         database_url=env.get("MESO_DATABASE_URL") or None,
@@ -79,6 +84,8 @@ def _without_overridden_env(args: list[str], env: Mapping[str, str]) -> list[str
 def container_command(stack: Stack, name: str, env: Mapping[str, str]) -> list[str]:
     """The argv program `name` runs with in a container: its stack command, with the values of
     FromEnv arguments filled in and `--env` defaults that `env` overrides left out."""
+    from bot.serve import FromEnv
+
     args: list[str] = []
     for arg in program(stack, name).command:
         if isinstance(arg, FromEnv):
@@ -109,6 +116,8 @@ def redis_lock_store(url: str) -> dict[str, object]:
 def write_rasa_files(stack: Stack, env: Mapping[str, str]) -> None:
     """credentials.run.yml and endpoints.run.yml as `Stack.start` writes them, with the action
     server at MESO_ACTION_URL. Raises ContainerConfigError when it is not set."""
+    import yaml
+
     action_url = env.get(ACTION_URL_ENV)
     if not action_url:
         raise ContainerConfigError(
@@ -133,6 +142,7 @@ def prepare(name: str, env: Mapping[str, str]) -> tuple[list[str], dict[str, str
     stack.write_runtime_files()  # port files of the fixed ports, credentials.run.yml
     if name == "rasa":
         write_rasa_files(stack, env)
+    record_health_url(stack, name)
     return command, stack.env()
 
 
@@ -146,10 +156,37 @@ def health_urls(stack: Stack, names: list[str]) -> list[str]:
     ]
 
 
+def health_file(var_dir: Path, name: str) -> Path:
+    return var_dir / "health" / f"{name}.url"
+
+
+def record_health_url(stack: Stack, name: str) -> None:
+    """Record program `name`'s ready URL (empty: it serves none) for `--health`."""
+    path = health_file(stack.settings.work_dir, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(health_urls(stack, [name])), encoding="utf-8")
+
+
+def check_health(names: list[str], env: Mapping[str, str]) -> list[str]:
+    """The ready URLs of the named programs that do not answer (empty: all healthy). A URL
+    recorded at the container's start is used as is; without one it comes from the stack."""
+    var_dir = Path(env["MESO_VAR_DIR"]) if env.get("MESO_VAR_DIR") else VAR_DIR
+    urls: list[str] = []
+    for name in names:
+        recorded = health_file(var_dir, name)
+        if recorded.exists():
+            urls += [url for url in [recorded.read_text(encoding="utf-8").strip()] if url]
+        else:
+            urls += health_urls(container_stack(env), [name])
+    return [url for url in urls if not url_answers(url)]
+
+
 def nginx_values(replicas: list[str], action_servers: list[str]) -> dict[str, object]:
     """The values of deploy/nginx/meso.conf.j2 for containers: nginx takes Rasa's port for the
     public entry and the action server's for the replicas' internal one (MESO_ACTION_URL), and
     each replica and action server is a host of that name listening on its standard port."""
+    from bot.serve import StackSettings
+
     settings = StackSettings()
     return {
         "listen": str(settings.rasa_port),
@@ -199,11 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.health:
             if not args.name:
                 parser.error("--health needs the programs to check")
-            down = [
-                url
-                for url in health_urls(container_stack(os.environ), args.name)
-                if not url_answers(url)
-            ]
+            down = check_health(args.name, os.environ)
             for url in down:
                 print(f"not answering: {url}", file=sys.stderr)
             return 1 if down else 0

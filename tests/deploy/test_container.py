@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -142,6 +143,39 @@ def test_health_checks_the_ready_path_of_each_serving_part() -> None:
     assert urls == [f"http://127.0.0.1:{ports[n]}{programs[n].ready_path}" for n in ports]
     if programs["worker"].ready_path is None:  # serves nothing (before the metrics work)
         assert health_urls(stack, ["worker"]) == []
+
+
+def test_a_start_records_the_health_url_the_check_then_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"MESO_VAR_DIR": str(tmp_path)}
+    for name in ("actions", "web", "worker"):
+        prepare(name, env)
+        recorded = (tmp_path / "health" / f"{name}.url").read_text()
+        assert recorded == "".join(health_urls(container_stack(env), [name]))
+    # The check uses what was recorded: a port where nothing listens (bound, not listening).
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/recorded"
+        (tmp_path / "health" / "web.url").write_text(url)
+        monkeypatch.setenv("MESO_VAR_DIR", str(tmp_path))
+        assert main(["--health", "web"]) == 1
+    assert f"not answering: {url}" in capsys.readouterr().err
+
+
+def test_the_health_check_does_not_load_the_stack(tmp_path: Path) -> None:
+    prepare("web", {"MESO_VAR_DIR": str(tmp_path)})
+    probe = (
+        "import sys, bot.container as c; c.main(['--health', 'web']); print(sorted(sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PYTHONPATH": str(PROJECT_ROOT), "MESO_VAR_DIR": str(tmp_path), "PATH": ""},
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert "'bot.serve'" not in result.stdout and "'bot.container'" in result.stdout
 
 
 @pytest.mark.skipif(not UNSHARE, reason="needs unshare and ip (a network namespace of our own)")
