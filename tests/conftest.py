@@ -4,11 +4,16 @@ clinic webhook receiver and the WhatsApp channel talking to a fake Graph API, so
 needs the running system shares it. Tests that use it are marked `stack` here (see
 `pytest_collection_modifyitems`), so `pytest -m "not stack and not browser"` runs the rest.
 
+`database_url` is a fresh, empty database of the project's own tables, once on SQLite and once on
+a real PostgreSQL (one throwaway server per test session, a new database on it per test): every
+test that stores tickets, outbox rows, staff or channel records through it runs on both.
+
 `browser` is the one headless Chromium (Debian's package, driven by Playwright) that every browser
 test shares: two Playwright sync instances cannot run in one process at once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -18,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from bot.cluster.servers import PostgresServer
 from bot.serve import Stack
 from tests.stack import WebhookReceiver, clinic_with_webhook, start_stack
+from tests.support.servers import postgres_server
 
 if TYPE_CHECKING:
     from tests.channels.whatsapp_fakes import FakeGraph
@@ -44,6 +51,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
+
+
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server (Debian's package, `make services`) for the whole session."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new, empty database: an SQLite file, or a new database on `postgres`."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'meso.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = f"test_{next(_database_numbers)}"
+    server.create_database(name)
+    return server.url(name)
 
 
 @pytest.fixture(scope="session")
