@@ -710,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_keyboard_interrupt)
-    stack = Stack(StackSettings())
+    stack = Stack(StackSettings(database_url=os.environ.get("MESO_DATABASE_URL") or None))
     print(
         "Starting the action server, Rasa, the web server and the notification worker "
         "under supervisord…",

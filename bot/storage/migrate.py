@@ -102,6 +102,7 @@ def alembic_config(url: str, versions_dir: Path | None = None) -> Config:
     `versions_dir`: take the revisions from there instead (the tests' failing revisions)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("file_template", "%%(rev)s")  # ids are "0002_what_it_does"
     if versions_dir is not None:
         config.set_main_option("version_locations", str(versions_dir))
     config.attributes["url"] = url
@@ -327,7 +328,8 @@ def new_revision(message: str) -> Path:
         config = alembic_config(url)
         script = ScriptDirectory.from_config(config)
         number = len(list(script.walk_revisions())) + 1
-        slug = re.sub(r"[^a-z0-9]+", "_", message.lower()).strip("_")[:40] or "change"
+        # alembic_version.version_num is VARCHAR(32): "0002_" and at most 27 more.
+        slug = re.sub(r"[^a-z0-9]+", "_", message.lower())[:27].strip("_") or "change"
         engine = migration_engine(url)
         try:
             with engine.connect() as connection:

@@ -237,13 +237,17 @@ def test_a_start_with_a_failing_migration_starts_nothing(tmp_path: Path) -> None
 
 
 def test_serve_and_migrate_commands_report_the_failing_migration(tmp_path: Path) -> None:
+    """`python -m bot serve` (make run) and `python -m bot migrate`, with MESO_DATABASE_URL: the
+    error names the revision, and serve starts nothing."""
     url = f"sqlite:///{tmp_path / 'meso.db'}"
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("CREATE VIEW staff_users AS SELECT 1 AS id"))
     engine.dispose()
-    env = {**os.environ, "MESO_VAR_DIR": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT)}
-    for command in (["migrate", "--url", url], ["serve"]):
+    work = tmp_path / "var"
+    env = {**os.environ, "MESO_DATABASE_URL": url, "MESO_VAR_DIR": str(work)}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    for command in (["migrate"], ["serve"]):
         result = subprocess.run(
             [sys.executable, "-m", "bot", *command],
             cwd=PROJECT_ROOT,
@@ -255,7 +259,7 @@ def test_serve_and_migrate_commands_report_the_failing_migration(tmp_path: Path)
         assert result.returncode == 1, result
         assert "schema migration failed at revision 0001_baseline (Baseline:" in result.stderr
         assert "Traceback" not in result.stderr
-    assert not (tmp_path / "supervisord.conf").exists()
+    assert not (work / "supervisord.conf").exists()
 
 
 def test_an_unreachable_database_names_the_setting(tmp_path: Path) -> None:
