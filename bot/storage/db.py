@@ -15,9 +15,11 @@ from functools import cache
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.paths import VAR_DIR
+from bot.storage.schema_version import newest_revision
 
 # An unreachable server must fail a write quickly (and the report be spooled), not hang it.
 CONNECT_TIMEOUT_SECONDS = 5
@@ -71,10 +73,22 @@ class Database:
             return
         with self._schema_lock:
             if not self._schema_ready:
-                from bot.storage.migrate import upgrade  # alembic only once storage is used
+                if not self._at_newest_revision():
+                    from bot.storage.migrate import upgrade  # Alembic only when needed
 
-                upgrade(self.url)
+                    upgrade(self.url)
                 self._schema_ready = True
+
+    def _at_newest_revision(self) -> bool:
+        """True when the database records the newest revision (what a start leaves behind);
+        raises OperationalError when it cannot be reached."""
+        newest = newest_revision()
+        with self.engine.connect() as connection:
+            try:
+                recorded = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                return newest is not None and list(recorded.scalars()) == [newest]
+            except DBAPIError:  # no alembic_version table yet
+                return False
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -142,9 +142,11 @@ def _migration_lock(connection: Connection) -> Iterator[None]:
         try:
             yield
         finally:
-            connection.rollback()
-            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({POSTGRES_LOCK_KEY})")
-            connection.commit()
+            # A connection lost meanwhile has lost the lock with it: keep the original error.
+            with contextlib.suppress(DBAPIError):
+                connection.rollback()
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({POSTGRES_LOCK_KEY})")
+                connection.commit()
     elif dialect == "sqlite" and connection.engine.url.database not in (None, "", ":memory:"):
         lock_path = Path(str(connection.engine.url.database) + SQLITE_LOCK_SUFFIX)
         with open(lock_path, "a") as lock_file:
@@ -230,10 +232,18 @@ def current_revision(url: str) -> str | None:
 
 
 def head_revision() -> str:
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    head = script.get_current_head()
+    head = _script().get_current_head()
     assert head is not None
     return head
+
+
+def all_revisions() -> list[str]:
+    """Every revision, oldest first."""
+    return [revision.revision for revision in reversed(list(_script().walk_revisions()))]
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
 
 
 def sql_script(url: str, from_revision: str | None = None) -> str:
@@ -311,8 +321,9 @@ def _describe(diff: Any) -> str:
             names.append(f"{table.name}.{name}" if getattr(table, "name", None) else name)
         elif isinstance(part, str):
             names.append(part)
-    if kind.startswith("modify_"):
-        return f"{kind} {'.'.join(str(p) for p in rest[1:3])}: {rest[-2]!r} in the database"
+    if kind.startswith("modify_"):  # (kind, schema, table, column, info, in database, expected)
+        where = ".".join(str(part) for part in rest[1:3])
+        return f"{kind} {where}: {rest[-2]!r} in the database, {rest[-1]!r} expected"
     return f"{kind} {' '.join(names)}"
 
 

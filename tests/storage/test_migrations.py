@@ -24,18 +24,19 @@ from bot.serve import Stack, StackSettings
 from bot.storage import migrate
 from bot.storage.db import Database
 from bot.storage.models import Base
+from bot.storage.schema_version import newest_revision
 
 BROKEN_REVISION = '''"""Add a reminder table and a ticket column, then fail.
 
-Revision ID: 0002_broken
-Revises: 0001_baseline
+Revision ID: 9999_broken
+Revises: {head}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_broken"
-down_revision = "0001_baseline"
+revision = "9999_broken"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -69,10 +70,40 @@ def _tables(engine: Engine) -> set[str]:
 
 
 def test_migrated_schema_is_the_models(database_url: str, engine: Engine) -> None:
-    assert migrate.upgrade(database_url) == [migrate.head_revision()]
+    assert migrate.upgrade(database_url) == migrate.all_revisions()
     assert _differences(engine) == []
     assert migrate.current_revision(database_url) == migrate.head_revision()
     assert migrate.upgrade(database_url) == []  # nothing left to do
+
+
+def test_newest_revision_read_without_alembic_is_alembics_head() -> None:
+    assert newest_revision() == migrate.head_revision()
+
+
+def test_first_use_of_a_migrated_database_does_not_load_alembic(tmp_path: Path) -> None:
+    """After a start has migrated, a program's first use of storage checks alembic_version and
+    does not import Alembic (seconds on a busy machine, inside a ticket's time budget)."""
+    url = f"sqlite:///{tmp_path / 'meso.db'}"
+    migrate.upgrade(url)
+    program = (
+        "import sys\n"
+        "from sqlalchemy import text\n"
+        "from bot.storage.db import Database\n"
+        f"database = Database({url!r})\n"
+        "with database.session() as session:\n"
+        "    session.execute(text('SELECT count(*) FROM tickets'))\n"
+        "print(sorted(name for name in sys.modules if name.startswith('alembic')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_first_use_of_a_database_migrates_it(database_url: str, engine: Engine) -> None:
@@ -95,9 +126,8 @@ def test_other_tables_in_the_database_are_left_alone(database_url: str, engine: 
         assert connection.execute(text("SELECT data FROM events")).scalar_one() == "kept"
 
 
-def _baseline() -> object:
-    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    return script
+def _baseline() -> ScriptDirectory:
+    return ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
 
 
 def test_a_database_made_by_create_all_is_adopted(database_url: str, engine: Engine) -> None:
@@ -141,22 +171,24 @@ def test_tables_that_differ_from_the_baseline_are_refused(
         migrate.upgrade(database_url)
     message = str(raised.value)
     assert "ix_tickets_status" in message and "audit_trail.note" in message, message
-    assert "0001_baseline" in message and "x" not in message.split("differ")[1].split()
+    assert "0001_baseline" in message
+    assert not any(line.endswith(" x") for line in message.splitlines())  # not ours
     assert "alembic_version" not in _tables(engine)  # nothing changed
 
 
 @pytest.fixture
 def broken_versions(tmp_path: Path) -> Path:
-    """The project's revisions plus 0002_broken, which creates a table, adds a column, then
-    fails."""
+    """The project's revisions plus 9999_broken after the newest, which creates a table, adds a
+    column, then fails."""
     versions = tmp_path / "versions"
     shutil.copytree(migrate.MIGRATIONS_DIR / "versions", versions)
-    (versions / "0002_broken.py").write_text(BROKEN_REVISION)
+    head = migrate.head_revision()
+    (versions / "9999_broken.py").write_text(BROKEN_REVISION.replace("{head}", head))
     return versions
 
 
 def _assert_broken_revision_left_nothing(engine: Engine, url: str) -> None:
-    assert migrate.current_revision(url) == "0001_baseline"
+    assert migrate.current_revision(url) == migrate.head_revision()
     assert "reminders" not in _tables(engine)
     assert "reminder_id" not in {c["name"] for c in inspect(engine).get_columns("tickets")}
     assert _differences(engine) == []
@@ -165,14 +197,15 @@ def _assert_broken_revision_left_nothing(engine: Engine, url: str) -> None:
 def test_a_failing_revision_leaves_nothing_of_itself(
     database_url: str, engine: Engine, broken_versions: Path
 ) -> None:
-    """From an empty database: the baseline commits, 0002_broken is rolled back whole (on
-    SQLite too: its table and column would stay without a real BEGIN), and the error names it."""
+    """From an empty database: the project's revisions commit, 9999_broken is rolled back
+    whole (on SQLite too: its table and column would stay without a real BEGIN), and the
+    error names it."""
     with pytest.raises(migrate.MigrationError) as raised:
         migrate.upgrade(database_url, versions_dir=broken_versions)
-    assert raised.value.revision == "0002_broken"
+    assert raised.value.revision == "9999_broken"
     message = str(raised.value)
-    assert "0002_broken (Add a reminder table and a ticket column, then fail.)" in message
-    assert "no_such_table" in message and "stays at 0001_baseline" in message
+    assert "9999_broken (Add a reminder table and a ticket column, then fail.)" in message
+    assert "no_such_table" in message and f"stays at {migrate.head_revision()}" in message
     _assert_broken_revision_left_nothing(engine, database_url)
     # Fixed code can then carry on from there.
     assert migrate.upgrade(database_url) == []
@@ -207,7 +240,7 @@ def test_concurrent_starts_migrate_once(database_url: str, engine: Engine) -> No
     for thread in threads:
         thread.join()
     assert errors == []
-    assert sorted(results) == [[], [], ["0001_baseline"]]
+    assert sorted(results) == [[], [], migrate.all_revisions()]
     assert _differences(engine) == []
 
 
@@ -216,7 +249,7 @@ def test_sql_for_a_dba_creates_every_table() -> None:
     for table in Base.metadata.tables:
         assert f"CREATE TABLE {table} (" in sql
     assert "TIMESTAMP WITH TIME ZONE" in sql and "alembic_version" in sql
-    assert sql.count("BEGIN;") == sql.count("COMMIT;") == 1
+    assert sql.count("BEGIN;") == sql.count("COMMIT;") == len(migrate.all_revisions())
 
 
 def test_a_start_with_a_failing_migration_starts_nothing(tmp_path: Path) -> None:
