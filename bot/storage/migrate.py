@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
+from bot.storage.db import CONNECT_TIMEOUT_SECONDS, database_url
 from bot.storage.models import Base
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ def migration_engine(url: str) -> Engine:
     ALTER would stay applied; this is SQLAlchemy's documented remedy (pysqlite's handling off,
     BEGIN emitted by us), with IMMEDIATE so that the write lock is taken at once.
     """
+    if url.startswith("postgres"):
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        return create_engine(url, future=True, poolclass=NullPool, connect_args=connect_args)
     if not url.startswith("sqlite"):
         return create_engine(url, future=True, poolclass=NullPool)
     engine = create_engine(url, future=True, poolclass=NullPool)
@@ -309,22 +313,22 @@ def _adopt_unversioned(connection: Connection, script: ScriptDirectory) -> None:
 
 
 def _describe(diff: Any) -> str:
-    """One line for one of compare_metadata's differences."""
-    if isinstance(diff, list):  # column modifications come as a list of tuples
+    """One line for one of compare_metadata's differences, e.g. "missing index
+    tickets.ix_tickets_status" or "unexpected column audit_trail.note"."""
+    if isinstance(diff, list):  # the changes to one column come as a list
         return "; ".join(_describe(item) for item in diff)
     kind, *rest = diff
-    names = []
-    for part in rest:
-        name = getattr(part, "name", None)
-        if name is not None:
-            table = getattr(part, "table", None)
-            names.append(f"{table.name}.{name}" if getattr(table, "name", None) else name)
-        elif isinstance(part, str):
-            names.append(part)
-    if kind.startswith("modify_"):  # (kind, schema, table, column, info, in database, expected)
-        where = ".".join(str(part) for part in rest[1:3])
-        return f"{kind} {where}: {rest[-2]!r} in the database, {rest[-1]!r} expected"
-    return f"{kind} {' '.join(names)}"
+    if kind.startswith("modify_"):  # (kind, schema, table, column, info, in database, baseline)
+        _schema, table, column, _info, found, expected = rest
+        return f"{table}.{column}: {kind[7:]} is {found!r}, the baseline has {expected!r}"
+    action, _, what = kind.partition("_")
+    item = rest[-1]
+    name = getattr(item, "name", None) or ", ".join(
+        str(column.name) for column in getattr(item, "columns", ())
+    )
+    table = getattr(getattr(item, "table", None), "name", None)
+    label = f"{table}.{name}" if table and table != name else name
+    return f"{'missing' if action == 'add' else 'unexpected'} {what} {label}"
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -359,8 +363,6 @@ def _safe_url(url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.storage.db import database_url
-
     parser = argparse.ArgumentParser(
         prog="python -m bot migrate",
         description="Bring the project's tables to the newest schema revision (what every "

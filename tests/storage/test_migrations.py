@@ -25,6 +25,7 @@ from bot.storage import migrate
 from bot.storage.db import Database
 from bot.storage.models import Base
 from bot.storage.schema_version import newest_revision
+from tests.support.servers import free_port
 
 BROKEN_REVISION = '''"""Add a reminder table and a ticket column, then fail.
 
@@ -170,7 +171,8 @@ def test_tables_that_differ_from_the_baseline_are_refused(
     with pytest.raises(migrate.SchemaMismatch) as raised:
         migrate.upgrade(database_url)
     message = str(raised.value)
-    assert "ix_tickets_status" in message and "audit_trail.note" in message, message
+    assert "missing index tickets.ix_tickets_status" in message, message
+    assert "unexpected column audit_trail.note" in message, message
     assert "0001_baseline" in message
     assert not any(line.endswith(" x") for line in message.splitlines())  # not ours
     assert "alembic_version" not in _tables(engine)  # nothing changed
@@ -299,3 +301,12 @@ def test_an_unreachable_database_names_the_setting(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
     with pytest.raises(migrate.DatabaseUnreachable, match="MESO_DATABASE_URL=sqlite:///"):
         migrate.migrate_at_start(url)
+
+
+def test_an_unreachable_postgres_names_the_setting_and_hides_the_password() -> None:
+    url = f"postgresql://meso:s3cret@127.0.0.1:{free_port()}/meso"
+    with pytest.raises(migrate.DatabaseUnreachable) as raised:
+        migrate.migrate_at_start(url)
+    message = str(raised.value)
+    assert "MESO_DATABASE_URL=postgresql://meso:***@127.0.0.1" in message, message
+    assert "s3cret" not in message and "refused" in message
