@@ -25,7 +25,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench staff browser fonts services
+.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench staff browser fonts services migrate
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
@@ -56,6 +56,10 @@ detector: $(DETECTOR)
 run: setup $(MODEL) $(DETECTOR)
 	$(BIN)/python -m bot check
 	$(BIN)/python -m bot serve
+
+# What every start does first (bot/storage/migrate.py); MESO_DATABASE_URL or var/meso.db.
+migrate: setup
+	$(BIN)/python -m bot migrate
 
 staff: setup
 	@test -n "$(NAME)" || { echo "usage: make staff NAME=username"; exit 2; }

@@ -8,6 +8,8 @@ worker [--once]    deliver clinician notifications and drain the durable spool (
                    metrics on MESO_WORKER_PORT when set)
 staff ...          manage clinician accounts (add, passwd, list)
 serve              start everything (what `make run` calls)
+migrate [--url URL] [--sql | --status | --revision MESSAGE]
+                   bring the project's tables to the newest schema revision (every start does)
 domain             write the responses Rasa sends without the action server into domain.yml
 detector train     train the statistical symptom-report detector (what `make detector` calls)
 """
@@ -89,7 +91,18 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "command", choices=["kb", "check", "web", "worker", "staff", "serve", "detector", "domain"]
+        "command",
+        choices=[
+            "kb",
+            "check",
+            "web",
+            "worker",
+            "staff",
+            "serve",
+            "migrate",
+            "detector",
+            "domain",
+        ],
     )
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -120,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.serve import main as serve_main
 
             return serve_main(args.rest)
+        if args.command == "migrate":
+            from bot.storage.migrate import main as migrate_main
+
+            return migrate_main(args.rest)
         if args.command == "worker":
             from bot.tickets.notify.worker import main as worker_main
 

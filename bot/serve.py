@@ -505,16 +505,26 @@ class Stack:
         if result.returncode != 0:
             raise RuntimeError(f"knowledge base load failed:\n{result.stderr[-2000:]}")
 
-    def start(self, timeout: float = 180.0) -> Stack:
-        """Start supervisord, then every program in dependency order; return once all of them
-        answer (`ports` then holds every serving program's port).
+    def migrate_database(self) -> list[str]:
+        """Bring the project's tables to the newest schema revision (bot/storage/migrate.py),
+        once, before any program starts: the programs then find nothing left to migrate.
+        Returns the revisions applied; raises as `migrate_at_start` does."""
+        from bot.storage.migrate import migrate_at_start
 
-        Raises RuntimeError when the stack cannot start (a port is taken, a stack already runs
-        from this work dir, supervisord exits, supervisor gives up on a program) and TimeoutError
+        return migrate_at_start(self.settings.db_url)
+
+    def start(self, timeout: float = 180.0) -> Stack:
+        """Migrate the database, start supervisord, then every program in dependency order;
+        return once all of them answer (`ports` then holds every serving program's port).
+
+        Raises RuntimeError when the stack cannot start (a migration fails or the database
+        cannot be reached: then nothing is started; a port is taken, a stack already runs from
+        this work dir, supervisord exits, supervisor gives up on a program) and TimeoutError
         when a program does not answer within `timeout` s; everything started is stopped first.
         """
         started = time.monotonic()
         deadline = started + timeout
+        self.migrate_database()
         self._check_can_start()
         self.write_runtime_files()
         self._load_knowledge_base()
@@ -771,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_keyboard_interrupt)
-    stack = Stack(StackSettings())
+    stack = Stack(StackSettings(database_url=os.environ.get("MESO_DATABASE_URL") or None))
     print(
         "Starting the action server, Rasa, the web server and the notification worker "
         "under supervisord…",

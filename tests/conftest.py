@@ -4,11 +4,16 @@ clinic webhook receiver and the WhatsApp channel talking to a fake Graph API, so
 needs the running system shares it. Tests that use it are marked `stack` here (see
 `pytest_collection_modifyitems`), so `pytest -m "not stack and not browser"` runs the rest.
 
+`database_url` is a fresh, empty database of the project's own tables, once on SQLite and once on
+a real PostgreSQL (one throwaway server per test session, a new schema on it per test): every
+test that stores tickets, outbox rows, staff or channel records through it runs on both.
+
 `browser` is the one headless Chromium (Debian's package, driven by Playwright) that every browser
 test shares: two Playwright sync instances cannot run in one process at once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -17,9 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
+from bot.cluster.servers import PostgresServer
 from bot.serve import Stack
 from tests.stack import WebhookReceiver, clinic_with_webhook, start_stack
+from tests.support.servers import postgres_server
 
 if TYPE_CHECKING:
     from tests.channels.whatsapp_fakes import FakeGraph
@@ -44,6 +53,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
+
+
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server (Debian's package, `make services`) for the whole session."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_admin(postgres: PostgresServer) -> Iterator[Engine]:
+    engine = create_engine(postgres.url(), future=True, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database: an SQLite file, or on `postgres` a schema of its own
+    that the URL puts first on the search path (a schema is made and dropped in milliseconds;
+    a database per test would copy a template of several MB each time)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'meso.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    schema = f"test_{next(_database_numbers)}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{server.url()}?options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(text("SET lock_timeout = '10s'"))  # a leaked transaction: an error
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 @pytest.fixture(scope="session")

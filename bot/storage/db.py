@@ -1,7 +1,8 @@
-"""Engine and session handling. One `Database` per URL; tables are created on first use.
+"""Engine and session handling. One `Database` per URL; its schema is migrated on first use.
 
-Making a `Database` never touches storage: the first `session()` connects (and creates missing
-tables), so code that may never need storage (an answer, a reply) cannot fail on it.
+Making a `Database` never touches storage: the first `session()` connects and brings the schema
+to the newest revision (bot/storage/migrate.py; a no-op once a start has done it), so code that
+may never need storage (an answer, a reply) cannot fail on it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from functools import cache
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.paths import VAR_DIR
-from bot.storage.models import Base
+from bot.storage.schema_version import newest_revision
 
 # An unreachable server must fail a write quickly (and the report be spooled), not hang it.
 CONNECT_TIMEOUT_SECONDS = 5
@@ -60,21 +62,37 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
-        self._tables_ready = False
-        self._tables_lock = threading.Lock()
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
 
-    def create_tables(self) -> None:
-        """Create any missing table (once per process); raises when storage is unavailable."""
-        if self._tables_ready:
+    def prepare_schema(self) -> None:
+        """Bring the schema to the newest revision (once per process; migrations are the one
+        source of the schema). Raises SQLAlchemy's OperationalError when storage is unavailable
+        and bot.storage.migrate.MigrationError when a migration fails."""
+        if self._schema_ready:
             return
-        with self._tables_lock:
-            if not self._tables_ready:
-                Base.metadata.create_all(self.engine)
-                self._tables_ready = True
+        with self._schema_lock:
+            if not self._schema_ready:
+                if not self._at_newest_revision():
+                    from bot.storage.migrate import upgrade  # Alembic only when needed
+
+                    upgrade(self.url)
+                self._schema_ready = True
+
+    def _at_newest_revision(self) -> bool:
+        """True when the database records the newest revision (what a start leaves behind);
+        raises OperationalError when it cannot be reached."""
+        newest = newest_revision()
+        with self.engine.connect() as connection:
+            try:
+                recorded = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                return newest is not None and list(recorded.scalars()) == [newest]
+            except DBAPIError:  # no alembic_version table yet
+                return False
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        self.create_tables()
+        self.prepare_schema()
         session = self._sessions()
         try:
             yield session

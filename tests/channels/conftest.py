@@ -1,10 +1,10 @@
-"""Fixtures for the WhatsApp channel tests: fake Graph API, real SQLite, real Sanic server."""
+"""Fixtures for the WhatsApp channel tests: fake Graph API, a real database (SQLite and
+PostgreSQL: `database_url` in tests/conftest.py), real Sanic server."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,7 +16,7 @@ from tests.channels.whatsapp_fakes import FakeBot, FakeGraph, Harness, default_r
 
 
 @pytest.fixture
-async def make_harness(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+async def make_harness(database_url: str) -> AsyncIterator[Callable[..., Any]]:
     """Factory for harnesses; everything it started is stopped after the test."""
     stacks: list[AsyncExitStack] = []
 
@@ -27,7 +27,8 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         await graph.start()
         stack.push_async_callback(graph.stop)
         http = await stack.enter_async_context(aiohttp.ClientSession())
-        database = get_database(f"sqlite:///{tmp_path / 'meso.db'}")
+        database = get_database(database_url)
+        stack.callback(database.dispose)  # get_database keeps it: give its connections back
         harness = Harness(graph, database, FakeBot(replies, **bot), http, stack)
         await harness.start_channel()
         return harness

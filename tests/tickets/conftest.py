@@ -1,4 +1,5 @@
-"""Fixtures for escalation tests: real SQLite, a spool, real receivers on 127.0.0.1."""
+"""Fixtures for escalation tests: a real database (SQLite and PostgreSQL: `database_url` in
+tests/conftest.py), a spool, real receivers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from .helpers import FakeClock, SmtpReceiver, WebhookReceiver
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'meso.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     yield database
     database.dispose()
 

@@ -158,6 +158,28 @@ async def test_two_workers_do_not_both_send(
     assert sorted(webhook.idempotency_keys) == sorted(ids)
 
 
+async def test_worker_processes_running_at_once_send_each_row_once(
+    db: Database, webhook: WebhookReceiver, clock: FakeClock
+) -> None:
+    """Three workers in threads of their own, each with its own engine and event loop, as
+    separate processes would be: their claims really overlap (on PostgreSQL, row locks decide;
+    on SQLite, the database lock), and every row still goes out exactly once."""
+    clinic = make_clinic(webhook_url=webhook.url)
+    ids = [record_report(db, make_report(message_id=f"m{i}"), clinic) for i in range(20)]
+    await webhook.start()
+
+    def worker() -> int:
+        database = Database(db.url)
+        try:
+            return asyncio.run(Outbox(clinic, clock=clock).deliver_due(database)).delivered
+        finally:
+            database.dispose()
+
+    delivered = await asyncio.gather(*(asyncio.to_thread(worker) for _ in range(3)))
+    assert sum(delivered) == 20
+    assert sorted(webhook.idempotency_keys) == sorted(ids)
+
+
 async def test_emergency_rows_go_first(
     db: Database, webhook: WebhookReceiver, clock: FakeClock
 ) -> None:

@@ -75,7 +75,7 @@ async def test_loop_uses_the_injected_sleep_and_stops(
 # --- the command line, as a real process -----------------------------------------------------
 
 
-def worker_env(tmp_path: Path, webhook_url: str) -> dict[str, str]:
+def worker_env(tmp_path: Path, webhook_url: str, database_url: str) -> dict[str, str]:
     clinic = yaml.safe_load(CLINIC_CONFIG.read_text())
     clinic["notifications"]["webhook_url"] = webhook_url
     clinic_file = tmp_path / "clinic.yml"
@@ -83,7 +83,7 @@ def worker_env(tmp_path: Path, webhook_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         MESO_VAR_DIR=str(tmp_path / "var"),
-        MESO_DATABASE_URL=f"sqlite:///{tmp_path / 'worker.db'}",
+        MESO_DATABASE_URL=database_url,
         MESO_CLINIC_CONFIG=str(clinic_file),
         PYTHONPATH=str(PROJECT_ROOT),
     )
@@ -104,9 +104,9 @@ async def start_worker(env: dict[str, str], *args: str) -> asyncio.subprocess.Pr
 
 
 async def test_cli_once_records_spooled_report_and_notifies(
-    tmp_path: Path, webhook: WebhookReceiver
+    tmp_path: Path, webhook: WebhookReceiver, database_url: str
 ) -> None:
-    env = worker_env(tmp_path, webhook.url)
+    env = worker_env(tmp_path, webhook.url, database_url)
     Spool(tmp_path / "var" / "spool").append(make_report())
     await webhook.start()
     process = await start_worker(env, "--once")
@@ -123,9 +123,9 @@ async def test_cli_once_records_spooled_report_and_notifies(
 
 
 async def test_cli_loop_delivers_and_stops_cleanly_on_sigterm(
-    tmp_path: Path, webhook: WebhookReceiver
+    tmp_path: Path, webhook: WebhookReceiver, database_url: str
 ) -> None:
-    env = worker_env(tmp_path, webhook.url)
+    env = worker_env(tmp_path, webhook.url, database_url)
     await webhook.start()
     process = await start_worker(env)
     try:

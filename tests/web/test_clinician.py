@@ -9,7 +9,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -51,8 +50,8 @@ def build_app(db: Database, config: InboxConfig, settings: WebSettings) -> web.A
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     create_staff_user(database, USER, PASSWORD)
     yield database
     database.dispose()

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -32,8 +31,8 @@ PASSWORD = "a long enough secret"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'staff.db'}")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     yield database
     database.dispose()
 
@@ -217,8 +216,8 @@ def test_cli_adds_lists_and_changes_passwords(db: Database, capsys: pytest.Captu
     assert [u.username for u in list_staff_users(db)] == ["nurse.amy"]
 
 
-def test_cli_runs_as_a_module_against_the_configured_database(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def test_cli_runs_as_a_module_against_the_configured_database(database_url: str) -> None:
+    url = database_url
     env = {**os.environ, "MESO_DATABASE_URL": url}
     command = [sys.executable, "-m", "bot.web.clinician.accounts"]
     added = subprocess.run(
