@@ -78,7 +78,7 @@ REPLY_LANGUAGE = {"hinglish": "en"}  # Hinglish writers are answered in English
 
 REQUEST_SECONDS = 30.0  # one REST request or webhook POST
 REPLY_SECONDS = 30.0  # socket.io: no reply this long: send again (the widget gives up at 30 s)
-DEADLINE_SECONDS = 300.0  # from the first send: no reply by then is a lost reply
+DEADLINE_SECONDS = 180.0  # from the first send: no reply by then is a lost reply
 QUIET_SECONDS = 2.0  # after a reply, how long nothing more must arrive before the next message
 BACKOFF = (1.0, 2.0, 4.0, 8.0)  # then 8 s between retries
 WARMUP_SECONDS = 10.0  # load before the first fault
@@ -146,6 +146,7 @@ class Sent:
     severity: str | None
     started: float = 0.0
     attempts: int = 0
+    accepted: bool = False  # the channel took the message (a 200); WhatsApp then stays silent
     first_reply_seconds: float | None = None
     replies: list[Reply] = field(default_factory=list)
 
@@ -367,7 +368,7 @@ async def send_whatsapp(
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=REQUEST_SECONDS),
             ) as response:
-                accepted = response.status == 200
+                accepted = message.accepted = response.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError):
             accepted = False
         if not accepted:
@@ -682,7 +683,7 @@ async def run_load(
     by_channel = [figures(c, [m for m in run.sent if m.channel == c]) for c in CHANNELS]
     lost = [
         f"{m.channel} {m.id} ({m.attempts} attempts, first sent at "
-        f"{m.started - run.started:.0f}s): {m.text!r}"
+        f"{m.started - run.started:.0f}s{', accepted' if m.accepted else ''}): {m.text!r}"
         for m in run.sent
         if not m.answered
     ]
