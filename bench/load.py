@@ -387,6 +387,33 @@ class FaultRecord:
     at_seconds: float
     recovered_seconds: float | None = None
     error: str | None = None
+    in_flight: int = 0  # messages sent or waiting for their reply while the fault lasted
+
+    def overlaps(self, start: float, end: float) -> bool:
+        """True when [start, end] (seconds into the run) meets the fault's outage."""
+        until = self.at_seconds + (self.recovered_seconds or 0.0)
+        return start <= until and end >= self.at_seconds
+
+
+@dataclass
+class LostMessage:
+    """A message that got no reply: where, when, and whether the channel had accepted it."""
+
+    channel: str
+    id: str
+    text: str
+    attempts: int
+    sent_at_seconds: float
+    accepted: bool
+    during: list[str]  # the faults whose outage it met
+
+    def __str__(self) -> str:
+        accepted = ", accepted by the channel" if self.accepted else ""
+        during = f", during {' and '.join(self.during)}" if self.during else ""
+        return (
+            f"{self.channel} {self.id}: {self.attempts} attempts from "
+            f"{self.sent_at_seconds:.0f}s{accepted}{during}: {self.text!r}"
+        )
 
 
 @dataclass
@@ -404,6 +431,12 @@ class Run:
     started: float = 0.0
     seconds: float = 0.0
     _count: int = 0
+
+    def span(self, message: Sent) -> tuple[float, float]:
+        """When `message` was sent and answered (or given up on), in seconds into the run."""
+        start = message.started - self.started
+        waited = message.first_reply_seconds
+        return start, start + (DEADLINE_SECONDS if waited is None else waited)
 
     def _next_conversation(self) -> tuple[int, str, str, str]:
         """(number, channel, language, severity of its report), cycling so that every
@@ -610,7 +643,7 @@ class Result:
     by_channel: list[Figures]
     total: Figures
     tickets: TicketCheck
-    lost_messages: list[str]
+    lost_messages: list[LostMessage]
 
     @property
     def clean(self) -> bool:
@@ -657,7 +690,10 @@ class Result:
                 if f.recovered_seconds is not None
                 else f"FAILED: {f.error}"
             )
-            lines.append(f"fault {f.name} at {f.at_seconds:.0f}s: {outcome}")
+            lines.append(
+                f"fault {f.name} at {f.at_seconds:.0f}s: {outcome}; "
+                f"{f.in_flight} messages sent or answered meanwhile"
+            )
         lines.append(f"{self.seconds:.0f}s of load on the {self.target} target")
         lines += [f"lost: {m}" for m in self.lost_messages]
         lines += [f"ticket problem: {p}" for p in t.problems]
@@ -681,9 +717,18 @@ async def run_load(
     await run.run()
     tickets = await asyncio.to_thread(check_tickets, target, run.sent)
     by_channel = [figures(c, [m for m in run.sent if m.channel == c]) for c in CHANNELS]
+    for record in run.fault_log:
+        record.in_flight = sum(record.overlaps(*run.span(m)) for m in run.sent)
     lost = [
-        f"{m.channel} {m.id} ({m.attempts} attempts, first sent at "
-        f"{m.started - run.started:.0f}s{', accepted' if m.accepted else ''}): {m.text!r}"
+        LostMessage(
+            m.channel,
+            m.id,
+            m.text,
+            m.attempts,
+            m.started - run.started,
+            m.accepted,
+            [f.name for f in run.fault_log if f.overlaps(*run.span(m))],
+        )
         for m in run.sent
         if not m.answered
     ]
