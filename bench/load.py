@@ -76,7 +76,8 @@ LANGUAGES = ("en", "hinglish", "hi", "ar")
 SEVERITIES = ("routine", "urgent", "emergency")
 REPLY_LANGUAGE = {"hinglish": "en"}  # Hinglish writers are answered in English
 
-REQUEST_SECONDS = 30.0  # one REST request or webhook POST
+REQUEST_SECONDS = 60.0  # one REST request or webhook POST
+IN_FLIGHT_SECONDS = 30.0  # how long an unanswered message is taken to be in the bot's hands
 REPLY_SECONDS = 30.0  # socket.io: no reply this long: send again (the widget gives up at 30 s)
 DEADLINE_SECONDS = 180.0  # from the first send: no reply by then is a lost reply
 QUIET_SECONDS = 2.0  # after a reply, how long nothing more must arrive before the next message
@@ -146,6 +147,7 @@ class Sent:
     severity: str | None
     started: float = 0.0
     attempts: int = 0
+    last_attempt: float = 0.0
     accepted: bool = False  # the channel took the message (a 200); WhatsApp then stays silent
     first_reply_seconds: float | None = None
     replies: list[Reply] = field(default_factory=list)
@@ -221,6 +223,7 @@ async def send_rest(http: aiohttp.ClientSession, target: Target, message: Sent) 
     deadline = message.started + DEADLINE_SECONDS
     while time.monotonic() < deadline:
         message.attempts += 1
+        message.last_attempt = time.monotonic()
         try:
             async with http.post(
                 target.rest_url,
@@ -296,6 +299,7 @@ class SocketConversation:
                 return
             self.dropped.clear()
             message.attempts += 1
+            message.last_attempt = time.monotonic()
             try:
                 await self.client.emit(
                     "user_uttered",
@@ -361,6 +365,7 @@ async def send_whatsapp(
     accepted = False
     while not accepted and time.monotonic() < deadline:
         message.attempts += 1
+        message.last_attempt = time.monotonic()
         try:
             async with http.post(
                 target.whatsapp_url,
@@ -433,10 +438,12 @@ class Run:
     _count: int = 0
 
     def span(self, message: Sent) -> tuple[float, float]:
-        """When `message` was sent and answered (or given up on), in seconds into the run."""
+        """When `message` was sent and answered, in seconds into the run; for one never
+        answered, until IN_FLIGHT_SECONDS after its last attempt."""
         start = message.started - self.started
-        waited = message.first_reply_seconds
-        return start, start + (DEADLINE_SECONDS if waited is None else waited)
+        if message.first_reply_seconds is not None:
+            return start, start + message.first_reply_seconds
+        return start, message.last_attempt - self.started + IN_FLIGHT_SECONDS
 
     def _next_conversation(self) -> tuple[int, str, str, str]:
         """(number, channel, language, severity of its report), cycling so that every

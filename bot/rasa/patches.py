@@ -14,12 +14,14 @@
    components see only the message itself; this is the one place that knows the tracker.
 4. A custom action whose action server cannot be reached (connection refused, or dropped before
    it answered: the server is restarting) is called again for up to ACTION_RETRY_SECONDS,
-   after ACTION_RETRY_DELAYS. Rasa 3.6 gives up at once and the patient gets no answer (REST:
-   an empty list; WhatsApp: silence, and Meta does not deliver again). A retry is safe: nothing
-   was uttered yet, and our actions are pure answers or record idempotently per message
-   (bot/tickets/records.py). The window is short of the 30 s after which the widget says there
-   is no answer; an action server that supervisor restarts answers again within about 10 s.
-   Each failed attempt is logged by Rasa as before.
+   after ACTION_RETRY_DELAYS, when the turn has no reply yet. Rasa 3.6 gives up at once and
+   the patient gets no answer at all (REST: an empty list; WhatsApp: silence, and Meta does
+   not deliver again). A turn that already has a reply is not held up: an emergency's
+   instruction (a Rasa response) goes out at once, and its ticket comes from the spool (the
+   tracker store). A retry is safe: a failed call uttered nothing, and our actions are pure
+   answers or record idempotently per message (bot/tickets/records.py). A supervised action
+   server answers again about 10 s after a crash, 20 s and more on a busy machine. Each failed
+   attempt is logged by Rasa as before.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import Event, SessionStarted, UserUttered
+from rasa.shared.core.events import BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.common import all_subclasses
@@ -119,7 +121,7 @@ def _parse_with_history(
     return _parse_with_graph(self, message, tracker, only_output_properties)
 
 
-ACTION_RETRY_SECONDS = 20.0
+ACTION_RETRY_SECONDS = 30.0
 ACTION_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # then 4 s
 
 
@@ -130,9 +132,25 @@ def _unreachable(error: BaseException) -> bool:
     return isinstance(cause, aiohttp.ClientConnectionError)
 
 
+def _replied_this_turn(tracker: DialogueStateTracker) -> bool:
+    """True when the bot has uttered something since the latest user message."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered):
+            return True
+    return False
+
+
 async def _run_remote_action_with_retry(
-    self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+    self: RemoteAction,
+    output_channel: Any,
+    nlg: Any,
+    tracker: DialogueStateTracker,
+    domain: Any,
 ) -> list[Event]:
+    if _replied_this_turn(tracker):
+        return await _run_remote_action(self, output_channel, nlg, tracker, domain)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ACTION_RETRY_SECONDS
     attempt = 0

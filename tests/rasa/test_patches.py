@@ -86,8 +86,9 @@ class _FlakyActionServer:
             await runner.cleanup()
 
 
-async def _run(url: str) -> list[str]:
-    """The texts the action utters (as BotUttered events, which Rasa then sends)."""
+async def _run(url: str, events: list[Any] | None = None) -> list[str]:
+    """The texts the action utters (as BotUttered events, which Rasa then sends), in a
+    conversation of `events` so far."""
     from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.core.nlg import TemplatedNaturalLanguageGenerator
     from rasa.shared.core.domain import Domain
@@ -96,13 +97,13 @@ async def _run(url: str) -> list[str]:
 
     rasa_patches.apply()
     action = RemoteAction("action_answer_topic", EndpointConfig(url))
-    events = await action.run(
+    uttered = await action.run(
         CollectingOutputChannel(),
         TemplatedNaturalLanguageGenerator({}),
-        DialogueStateTracker("patient", []),
+        DialogueStateTracker.from_events("patient", events or []),
         Domain.empty(),
     )
-    return [e.text for e in events if isinstance(e, BotUttered)]
+    return [e.text for e in uttered if isinstance(e, BotUttered)]
 
 
 async def test_an_action_server_that_is_restarting_is_called_again() -> None:
@@ -124,3 +125,20 @@ async def test_an_action_server_that_stays_away_fails_after_the_retry_window(
         with pytest.raises(RasaException, match="Failed to execute custom action"):
             await _run(url)
     assert 2 <= server.calls <= 4  # retried for about a second, then Rasa's own error
+
+
+async def test_a_turn_that_has_its_reply_is_not_held_up_by_a_missing_action_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An emergency: the instruction (a Rasa response) has gone out; the ticket comes from the
+    # spool, so the patient's reply is not delayed while the action server is away.
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.exceptions import RasaException
+
+    monkeypatch.setattr(rasa_patches, "ACTION_RETRY_SECONDS", 5.0)
+    server = _FlakyActionServer(drops=1000)
+    turn = [UserUttered("my lips are swelling"), BotUttered("Call emergency services now")]
+    async with server.serving() as url:
+        with pytest.raises(RasaException, match="Failed to execute custom action"):
+            await _run(url, turn)
+    assert server.calls == 1
