@@ -25,13 +25,14 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench staff browser fonts services migrate
+.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench load staff browser fonts services migrate
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
 	@echo "make test   everything CI checks"
 	@echo "make unit   the tests that need no server, browser or rasa test core (quick)"
 	@echo "make eval   NLU and triage evaluation figures;  make bench  speed and memory figures"
+	@echo "make load   load-and-fault figures (replies, tickets, notifications lost or doubled)"
 	@echo "make staff NAME=name   create a clinician account"
 
 $(BIN)/uv-synced: pyproject.toml uv.lock
@@ -120,3 +121,7 @@ eval: $(MODEL) $(DETECTOR)
 
 bench: $(MODEL)
 	$(BIN)/python bench/run.py
+
+# Load and faults: conversations over REST, socket.io and WhatsApp while parts are killed.
+load: $(MODEL) $(DETECTOR)
+	$(BIN)/python bench/load.py --conversations 30 --duration 120

@@ -1,4 +1,4 @@
-"""Performance fixes for Rasa 3.6 internals, applied only in the Rasa server we launch.
+"""Fixes for Rasa 3.6 internals, applied only in the Rasa server we launch.
 
 1. Rasa checks every action-server response with `jsonschema.validate(result, schema)`. That
    call first validates the (large, fixed) schema itself against the JSON-Schema meta-schema,
@@ -12,20 +12,33 @@
    language slots `chosen_lang` and `reply_lang` (`meso_chosen_lang`, `meso_reply_lang`) are
    passed to the NLU graph (on a copy of the message, so nothing extra is stored). Rasa 3.6's NLU
    components see only the message itself; this is the one place that knows the tracker.
+4. A custom action whose action server cannot be reached (connection refused, or dropped before
+   it answered: the server is restarting) is called again for up to ACTION_RETRY_SECONDS,
+   after ACTION_RETRY_DELAYS, when the turn has no reply yet. Rasa 3.6 gives up at once and
+   the patient gets no answer at all (REST: an empty list; WhatsApp: silence, and Meta does
+   not deliver again). A turn that already has a reply is not held up: an emergency's
+   instruction (a Rasa response) goes out at once, and its ticket comes from the spool (the
+   tracker store). A retry is safe: a failed call uttered nothing, and our actions are pure
+   answers or record idempotently per message (bot/tickets/records.py). A supervised action
+   server answers again about 10 s after a crash, 20 s and more on a busy machine. Each failed
+   attempt is logged by Rasa as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 from functools import lru_cache
 from typing import Any
 
+import aiohttp
 import jsonschema
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import Event, SessionStarted, UserUttered
+from rasa.shared.core.events import BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.common import all_subclasses
 
 from bot.language.choice import CHOSEN_SLOT, REPLY_SLOT
@@ -35,6 +48,7 @@ from bot.triage.detect.pipeline import CONTEXT_TURNS
 
 _resolve_by_type_uncached = Event.resolve_by_type
 _parse_with_graph = MessageProcessor._parse_message_with_graph
+_run_remote_action = RemoteAction.run
 _event_classes: dict[str, type[Event]] = {}
 
 
@@ -107,8 +121,54 @@ def _parse_with_history(
     return _parse_with_graph(self, message, tracker, only_output_properties)
 
 
+ACTION_RETRY_SECONDS = 30.0
+ACTION_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)  # then 4 s
+
+
+def _unreachable(error: BaseException) -> bool:
+    """True when Rasa gave up on a custom action because the action server could not be
+    reached (Rasa raises RasaException inside its handler of the connection error)."""
+    cause = error.__cause__ or error.__context__
+    return isinstance(cause, aiohttp.ClientConnectionError)
+
+
+def _replied_this_turn(tracker: DialogueStateTracker) -> bool:
+    """True when the bot has uttered something since the latest user message."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered):
+            return True
+    return False
+
+
+async def _run_remote_action_with_retry(
+    self: RemoteAction,
+    output_channel: Any,
+    nlg: Any,
+    tracker: DialogueStateTracker,
+    domain: Any,
+) -> list[Event]:
+    if _replied_this_turn(tracker):
+        return await _run_remote_action(self, output_channel, nlg, tracker, domain)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ACTION_RETRY_SECONDS
+    attempt = 0
+    while True:
+        try:
+            return await _run_remote_action(self, output_channel, nlg, tracker, domain)
+        except RasaException as error:
+            left = deadline - loop.time()
+            if not _unreachable(error) or left <= 0:
+                raise
+        delay = ACTION_RETRY_DELAYS[min(attempt, len(ACTION_RETRY_DELAYS) - 1)]
+        attempt += 1
+        await asyncio.sleep(min(delay, left))
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
+    RemoteAction.run = _run_remote_action_with_retry  # type: ignore[method-assign]
     MessageProcessor._parse_message_with_graph = _parse_with_history  # type: ignore[method-assign]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]

@@ -117,6 +117,21 @@ def test_repeated_reports_make_one_ticket_each_in_one_conversation(stack: Stack)
     assert {t.conversation_id for t in tickets} == {sender}
 
 
+def test_a_report_resent_with_its_message_id_has_one_ticket(stack: Stack) -> None:
+    # What a REST client or the widget does when no reply came: send the same message again.
+    sender = f"patient-{uuid.uuid4().hex[:10]}"
+    report = "I've got a fever and the injection spots are oozing pus"
+    same = {"message_id": uuid.uuid4().hex}
+    first = envelopes(rest_messages(stack, sender, report, metadata=same))
+    again = envelopes(rest_messages(stack, sender, report, metadata=same))
+    assert first[0]["escalation"]["ticket"] == again[0]["escalation"]["ticket"]
+    assert len(_wait_for(lambda: _tickets(stack, sender))) == 1
+    rest_messages(stack, sender, report)  # without an id: a new message, a new report
+    assert (
+        len(_wait_for(lambda: len(_tickets(stack, sender)) == 2 and _tickets(stack, sender))) == 2
+    )
+
+
 def test_callback_number_is_validated_and_stored_with_the_ticket(stack: Stack) -> None:
     sender = f"patient-{uuid.uuid4().hex[:10]}"
     first = rest_messages(stack, sender, "my forehead is itchy and a little red")

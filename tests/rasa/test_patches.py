@@ -1,6 +1,11 @@
-"""The action-response validation fix keeps Rasa's behaviour: valid passes, invalid raises."""
+"""The fixes to Rasa keep its behaviour: action responses are validated as before, events
+resolve as before, and an action server that is briefly away is called again."""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
 
 import jsonschema
 import pytest
@@ -45,3 +50,95 @@ def test_event_types_resolve_as_before() -> None:
     assert Event.resolve_by_type("topic") is None
     with pytest.raises(ValueError, match="Unknown event name"):
         Event.resolve_by_type("no_such_event")
+
+
+class _FlakyActionServer:
+    """An action server on loopback that drops the connection of its first `drops` calls
+    (as one that is being restarted does), then answers."""
+
+    def __init__(self, drops: int) -> None:
+        self.drops = drops
+        self.calls = 0
+
+    async def handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        self.calls += 1
+        if self.calls <= self.drops:
+            request.transport.close()  # the client sees the server disconnect
+            return web.Response()
+        return web.json_response({"events": [], "responses": [{"text": "answered"}]})
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_post("/webhook", self.handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            yield f"http://127.0.0.1:{port}/webhook"
+        finally:
+            await runner.cleanup()
+
+
+async def _run(url: str, events: list[Any] | None = None) -> list[str]:
+    """The texts the action utters (as BotUttered events, which Rasa then sends), in a
+    conversation of `events` so far."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rasa_patches.apply()
+    action = RemoteAction("action_answer_topic", EndpointConfig(url))
+    uttered = await action.run(
+        CollectingOutputChannel(),
+        TemplatedNaturalLanguageGenerator({}),
+        DialogueStateTracker.from_events("patient", events or []),
+        Domain.empty(),
+    )
+    return [e.text for e in uttered if isinstance(e, BotUttered)]
+
+
+async def test_an_action_server_that_is_restarting_is_called_again() -> None:
+    server = _FlakyActionServer(drops=2)
+    async with server.serving() as url:
+        texts = await _run(url)
+    assert server.calls == 3
+    assert texts == ["answered"]  # once: nothing is uttered by a failed attempt
+
+
+async def test_an_action_server_that_stays_away_fails_after_the_retry_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rasa.shared.exceptions import RasaException
+
+    monkeypatch.setattr(rasa_patches, "ACTION_RETRY_SECONDS", 1.0)
+    server = _FlakyActionServer(drops=1000)
+    async with server.serving() as url:
+        with pytest.raises(RasaException, match="Failed to execute custom action"):
+            await _run(url)
+    assert 2 <= server.calls <= 4  # retried for about a second, then Rasa's own error
+
+
+async def test_a_turn_that_has_its_reply_is_not_held_up_by_a_missing_action_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An emergency: the instruction (a Rasa response) has gone out; the ticket comes from the
+    # spool, so the patient's reply is not delayed while the action server is away.
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.exceptions import RasaException
+
+    monkeypatch.setattr(rasa_patches, "ACTION_RETRY_SECONDS", 5.0)
+    server = _FlakyActionServer(drops=1000)
+    turn = [UserUttered("my lips are swelling"), BotUttered("Call emergency services now")]
+    async with server.serving() as url:
+        with pytest.raises(RasaException, match="Failed to execute custom action"):
+            await _run(url, turn)
+    assert server.calls == 1

@@ -16,6 +16,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
+from bot.channels.message_id import client_message_id
 from bot.channels.output import bot_message
 from bot.observability.metrics import channel_label, observe_turn
 
@@ -43,7 +44,10 @@ class OneMessageOutput(CollectingOutputChannel):
 
 
 class MesoRestInput(RestInput):
-    """credentials.yml key `bot.rasa.channels.rest.MesoRestInput`; URL /webhooks/rest/webhook."""
+    """credentials.yml key `bot.rasa.channels.rest.MesoRestInput`; URL /webhooks/rest/webhook.
+
+    A request may name its message (`metadata.message_id`, bot/channels/message_id.py), so that
+    a client retrying after a failed or empty answer sends the same message again."""
 
     @classmethod
     def name(cls) -> str:
@@ -54,6 +58,7 @@ class MesoRestInput(RestInput):
             collector = message.output_channel
             if isinstance(collector, CollectingOutputChannel):
                 message.output_channel = OneMessageOutput(collector)
+            message.message_id = client_message_id(message.metadata) or message.message_id
             with observe_turn(channel_label(message.input_channel, message.metadata)):
                 await on_new_message(message)
 

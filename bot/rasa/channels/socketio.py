@@ -10,6 +10,9 @@
    custom payload as separate events. We emit each response as one event, in Rasa's socket.io
    form: `{"text"?, "quick_replies"?, **custom}`, so a `Reply` arrives as
    `{"text": …, "quick_replies": […], "meso": envelope}` (bot/channels/output.py).
+
+A `user_uttered` event may name its message (`metadata.message_id`, bot/channels/message_id.py):
+sent again after a reconnect with the same id, it is the same message (one ticket).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot.channels.message_id import client_message_id
 from bot.channels.output import socketio_message
 from bot.observability.metrics import channel_label, observe_turn
 
@@ -53,6 +57,7 @@ class MesoSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def with_fixed_output(message: UserMessage) -> None:
             message.output_channel = MesoSocketIOOutput(self.sio, self.bot_message_evt)
+            message.message_id = client_message_id(message.metadata) or message.message_id
             with observe_turn(channel_label(message.input_channel, message.metadata)):
                 await on_new_message(message)
 

@@ -1,0 +1,99 @@
+"""The short form of bench/load.py: ten concurrent conversations over REST, socket.io and WhatsApp
+on the shared stack while Rasa and then the action server are SIGKILLed (supervisor restarts
+them). Nothing a patient or the clinic needs may be lost or doubled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bench.load import MESSAGES_FILE, Catalogue, run_load
+from bench.load_targets import EmbeddedTarget
+from bot.paths import PROJECT_ROOT
+from bot.serve import Stack
+from tests.channels.whatsapp_fakes import FakeGraph
+from tests.stack import WebhookReceiver
+
+pytestmark = pytest.mark.e2e
+
+# A known loss, not yet fixed: the WhatsApp channel answers Meta's webhook with 200 at once and
+# handles the message in a background task of the Rasa process (bot/rasa/channels/whatsapp/
+# input.py, as Meta asks and tests/channels/test_whatsapp_webhook.py requires), after recording
+# its id as seen. A Rasa process SIGKILLed between the 200 and the reply loses that message: Meta
+# does not deliver it again after a 200, and a redelivery would be skipped as already seen.
+# Fixing it needs a durable inbound journal (accepted, answered) that a restarted Rasa replays.
+WHATSAPP_ACCEPTED_THEN_KILLED = (
+    "known loss: a WhatsApp message accepted (200) by a Rasa process that is then SIGKILLed "
+    "before replying is never answered (see the comment above)"
+)
+
+
+def _items(node: Any) -> list[dict[str, Any]]:
+    """Every mapping with a `text` in a parsed regression file."""
+    if isinstance(node, dict):
+        own = [node] if "text" in node else []
+        return own + [i for v in node.values() for i in _items(v)]
+    if isinstance(node, list):
+        return [i for v in node for i in _items(v)]
+    return []
+
+
+def _regression_outcomes(source: str, text: str) -> set[str]:
+    """What the regression files at `source` (a file or a folder) say about `text`: the topic
+    of a question, the severity of a report, or "present" for a test module quoting it."""
+    path = PROJECT_ROOT / source
+    files = sorted(path.rglob("*.yml")) if path.is_dir() else [path]
+    found: set[str] = set()
+    for file in files:
+        if file.suffix == ".py":
+            found |= {"present"} if text in file.read_text(encoding="utf-8") else set()
+            continue
+        for item in _items(yaml.safe_load(file.read_text(encoding="utf-8"))):
+            if item["text"] == text:
+                found.add(str(item.get("expected") or item.get("intent", "")).removeprefix("ask_"))
+    return found
+
+
+def test_every_load_message_has_the_outcome_its_regression_set_gives_it() -> None:
+    data = yaml.safe_load(Path(MESSAGES_FILE).read_text(encoding="utf-8"))
+    checked = 0
+    for lang in data.values():
+        for entry in lang["questions"] + lang["follow_ups"]:
+            assert entry["topic"] in _regression_outcomes(entry["from"], entry["text"]), entry
+            checked += 1
+        for severity, entry in lang["reports"].items():
+            outcomes = _regression_outcomes(entry["from"], entry["text"])
+            assert severity in outcomes or outcomes == {"present"}, (severity, entry)
+            checked += 1
+    assert checked == 4 * 7
+    assert set(Catalogue.load().reports) == {"en", "hinglish", "hi", "ar"}
+
+
+async def test_no_reply_ticket_or_notification_is_lost_or_doubled_when_rasa_and_actions_die(
+    rasa_stack: Stack, webhook_receiver: WebhookReceiver, whatsapp_graph: FakeGraph
+) -> None:
+    target = EmbeddedTarget(rasa_stack, webhook_receiver, whatsapp_graph)
+    result = await run_load(target, conversations=10, duration=30.0)
+    print(result.table())
+    assert [f.name for f in result.faults] == ["kill_rasa", "kill_actions"]
+    assert all(f.recovered_seconds is not None for f in result.faults), result.table()
+    total = result.total
+    assert total.emergencies > 0 and {f.channel for f in result.by_channel if f.messages} == {
+        "rest",
+        "socketio",
+        "whatsapp",
+    }
+    if result.lost_messages and all(
+        m.channel == "whatsapp" and m.accepted and "kill_rasa" in m.during
+        for m in result.lost_messages
+    ):
+        pytest.xfail(WHATSAPP_ACCEPTED_THEN_KILLED + "\n" + result.table())
+    assert (total.lost, total.duplicated) == (0, 0), result.table()
+    assert total.emergencies_instructed == total.emergencies, result.table()
+    tickets = result.tickets
+    assert tickets.expected > 0
+    assert (tickets.lost, tickets.duplicated, tickets.unexpected) == (0, 0, 0), result.table()
+    assert tickets.notified_not_once == 0, result.table()
