@@ -12,7 +12,7 @@ Compare ratios, not absolute figures: the machine is shared and noisy.
 usage: python bench/run.py [--quick] [--messages 300] [--turns 300] [--skip-stock]
                           [--skip-stack] [--json PATH] [--nlu-model NAME=PATH ...]
 
---quick: 100 messages per load level and a 120-turn conversation (a minute or two per target).
+--quick: 100 messages per load level, a 120-turn conversation and no NLU-alone table.
 --nlu-model (repeatable) puts other trained models in the NLU-alone table instead of
 models/current.tar.gz, e.g. two configurations side by side; the stack always runs the current one.
 
@@ -381,7 +381,9 @@ def report_goals(ours: Figures, stock: Figures | None) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100 messages, a 120-turn talk")
+    parser.add_argument(
+        "--quick", action="store_true", help="100 messages, 120 turns, no NLU-alone table"
+    )
     parser.add_argument("--messages", type=int, help="messages per load level (300)")
     parser.add_argument("--turns", type=int, help="turns of the long conversation (300; 0: none)")
     parser.add_argument("--skip-stock", action="store_true")
@@ -404,14 +406,15 @@ def main() -> int:
     if args.skip_stock:
         targets.pop("stock rasa init", None)
     results = [measure(name, target, messages, turns) for name, target in targets.items()]
-    nlu = [measure_nlu(name, Path(path).resolve(), ROOT) for name, path in models]
-    if not args.skip_stock:
+    nlu = [] if args.quick else [measure_nlu(n, Path(p).resolve(), ROOT) for n, p in models]
+    if not (args.skip_stock or args.quick):
         nlu.append(measure_nlu("stock rasa init", ensure_stock_model(), STOCK_DIR))
     if results:
         report(results)
         stock_figures = next((f for f in results if f.name == "stock rasa init"), None)
         report_goals(results[0], stock_figures)
-    report_nlu(nlu)
+    if nlu:
+        report_nlu(nlu)
     if args.json:
         figures = {"stack": [asdict(r) for r in results], "nlu": [asdict(n) for n in nlu]}
         args.json.write_text(json.dumps(figures, indent=2))

@@ -14,7 +14,9 @@ ones as soon as they are known, and a program restarted by supervisor comes back
 (if something else took it meanwhile, the bind fails and supervisor retries with its backoff).
 Programs are therefore started by `Stack`, over supervisor's XML-RPC, in dependency order: the
 action server first (Rasa's endpoints file holds its URL), then Rasa (the web server is given
-Rasa's URL), then the web server and the worker. `make run` keeps the fixed, documented ports.
+Rasa's URL), then the web server and the worker. This order costs no start-up time: a serving
+program on port 0 listens before its slow imports (bot/launch.py), so all of them load in
+parallel. `make run` keeps the fixed, documented ports.
 
 Restarts are supervisor's own: every program has `autorestart=true`. A program that exits after
 running at least STARTSECS is started again at once; one that exits sooner is retried after 1 s,
