@@ -96,6 +96,9 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             )
         if any(row.type_name == SessionStarted.type_name for row in rows):
             return self._read_session(sender_id)
+        # Rows come in insertion (id) order, as a turn's own events do; Rasa's full read picks the
+        # session by timestamp, which differs only if replicas' clocks disagree by more than the
+        # time between two turns.
         tracker = entry.tracker
         for new in deserialise_events([json.loads(row.data) for row in rows]):
             tracker.events.append(new)  # as DialogueStateTracker.from_dict replays them
