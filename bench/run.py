@@ -1,16 +1,23 @@
 """Benchmark: this assistant against a stock `rasa init` assistant, measured in the same run.
 
-Prints, for each: time from start to ready, resident memory (Rasa server and, for ours, the
-whole stack), and messages/s with p50/p95 latency at 1 and 10 concurrent conversations over the
-REST channel. Then the NLU model alone (ours has the sentence-embedding featurizer): mean and p95
-time of one Agent.parse_message and the resident memory of a fresh process that loaded the model.
+One run prints every figure of issue 11's table for each target, then checks them against the
+goals: time from start to ready, resident memory of all its processes (ours: action server,
+Rasa, web server, worker; stock: its Rasa server, which needs no action server), messages/s
+with p50/p95 latency at 1 and 10 concurrent conversations over the REST channel, and the mean
+latency by turn number of one long conversation (turns 1-10, around the middle and the last ten,
+up to turn 300). Then the NLU model alone (ours has the sentence-embedding featurizer): mean and
+p95 time of one Agent.parse_message and the resident memory of a fresh process that loaded it.
 Compare ratios, not absolute figures: the machine is shared and noisy.
 
-usage: python bench/run.py [--messages 300] [--skip-stock] [--skip-stack] [--json PATH]
-                          [--nlu-model NAME=PATH ...]
+usage: python bench/run.py [--quick] [--messages 300] [--turns 300] [--skip-stock]
+                          [--skip-stack] [--json PATH] [--nlu-model NAME=PATH ...]
 
+--quick: 100 messages per load level, a 120-turn conversation and no NLU-alone table.
 --nlu-model (repeatable) puts other trained models in the NLU-alone table instead of
 models/current.tar.gz, e.g. two configurations side by side; the stack always runs the current one.
+
+A target is a context manager yielding a `Running` (URL, pids, seconds to ready); TARGETS lists
+them in order, so another deployment (e.g. the cluster) is one more entry.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -44,6 +53,24 @@ QUESTIONS = [
         "questions"
     ]
 ]
+TURNS_PER_CONVERSATION = 10  # a patient asks a handful of questions, then leaves
+TURN_WINDOW = 10  # turns averaged per point of the latency-by-turn figure
+
+# Issue 11's goals, checked at the end of a run.
+GOAL_THROUGHPUT_RATIO = 3.0  # x stock at 10 conversations
+GOAL_P95_MS = 150.0
+GOAL_READY_S = 15.0
+GOAL_MEMORY_MB = 900.0
+GOAL_TURN_GROWTH = 1.2  # latency of the last turns / first turns
+
+
+@dataclass
+class Running:
+    """A started target: its Rasa URL, the pids whose memory counts, seconds to ready."""
+
+    url: str
+    pids: list[int]
+    ready_seconds: float
 
 
 @dataclass
@@ -55,31 +82,64 @@ class LoadFigures:
     p50_ms: float
     p95_ms: float
     errors: int  # non-200 answers or replies with no message at all
+    cpu_ms_per_message: float  # CPU time of all the target's processes: robust to a busy machine
+
+
+@dataclass
+class TurnFigures:
+    """Mean latency of turns first..last (1-based) of one long conversation."""
+
+    first: int
+    last: int
+    mean_ms: float
+    cpu_ms: float  # mean CPU time of all the target's processes per turn
 
 
 @dataclass
 class Figures:
     name: str
     ready_seconds: float
-    rasa_rss_mb: float
     total_rss_mb: float
+    processes: int
     loads: list[LoadFigures]
+    turns: list[TurnFigures] = field(default_factory=list)
+
+    def load(self, concurrency: int) -> LoadFigures:
+        return next(lf for lf in self.loads if lf.concurrency == concurrency)
 
 
-def rss_mb(pids: list[int]) -> float:
-    total = 0
+def rss_mb(pids: list[int]) -> tuple[float, int]:
+    """Resident memory of `pids` and their children, in MB, and how many processes that is."""
+    total, count = 0, 0
     for pid in pids:
         try:
             proc = psutil.Process(pid)
-            total += proc.memory_info().rss + sum(
-                c.memory_info().rss for c in proc.children(recursive=True)
-            )
+            for p in [proc, *proc.children(recursive=True)]:
+                total += p.memory_info().rss
+                count += 1
         except psutil.NoSuchProcess:
             pass
-    return total / 1e6
+    return total / 1e6, count
 
 
-TURNS_PER_CONVERSATION = 10  # a patient asks a handful of questions, then leaves
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time used so far by `pids` and their children."""
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            for p in [proc, *proc.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+async def _send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> bool:
+    async with session.post(url, json={"sender": sender, "message": text}) as response:
+        body = await response.json()
+        return response.status == 200 and bool(body)
 
 
 async def _conversation(
@@ -91,21 +151,19 @@ async def _conversation(
         text = QUESTIONS[(hash(sender) + i) % len(QUESTIONS)]
         visitor = f"{sender}-{i // TURNS_PER_CONVERSATION}"
         started = time.perf_counter()
-        async with session.post(url, json={"sender": visitor, "message": text}) as response:
-            body = await response.json()
-            if response.status != 200 or not body:
-                errors += 1
+        errors += not await _send(session, url, visitor, text)
         latencies.append((time.perf_counter() - started) * 1000)
     return errors
 
 
-async def load(rasa_url: str, concurrency: int, total: int) -> LoadFigures:
-    url = f"{rasa_url}/webhooks/rest/webhook"
+async def load(running: Running, concurrency: int, total: int) -> LoadFigures:
+    url = f"{running.url}/webhooks/rest/webhook"
     latencies: list[float] = []
     per_conversation = max(1, total // concurrency)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         await _conversation(session, url, "warmup", 10, [])
+        cpu = cpu_seconds(running.pids)
         started = time.perf_counter()
         errors = await asyncio.gather(
             *(
@@ -114,6 +172,7 @@ async def load(rasa_url: str, concurrency: int, total: int) -> LoadFigures:
             )
         )
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(running.pids) - cpu
     latencies.sort()
     return LoadFigures(
         concurrency=concurrency,
@@ -123,10 +182,45 @@ async def load(rasa_url: str, concurrency: int, total: int) -> LoadFigures:
         p50_ms=round(statistics.median(latencies), 1),
         p95_ms=round(latencies[int(0.95 * (len(latencies) - 1))], 1),
         errors=sum(errors),
+        cpu_ms_per_message=round(cpu * 1000 / len(latencies), 1),
     )
 
 
-def measure_ours(total: int) -> Figures:
+def turn_windows(turns: int) -> list[tuple[int, int]]:
+    """The first ten turns, ten around the middle (turn 100 of 300) and the last ten."""
+    middle = max(TURN_WINDOW, turns // 3)
+    windows = [(1, TURN_WINDOW), (middle + 1, middle + TURN_WINDOW)]
+    windows.append((turns - TURN_WINDOW + 1, turns))
+    return sorted({w for w in windows if w[1] <= turns})
+
+
+async def long_conversation(running: Running, turns: int) -> list[TurnFigures]:
+    """One conversation of `turns` messages in a row (one session), latency and CPU time by
+    turn number."""
+    url = f"{running.url}/webhooks/rest/webhook"
+    sender = f"long-{time.monotonic_ns()}"
+    latencies: list[float] = []
+    cpu: list[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+        for i in range(turns):
+            started, cpu_before = time.perf_counter(), cpu_seconds(running.pids)
+            await _send(session, url, sender, QUESTIONS[i % len(QUESTIONS)])
+            latencies.append((time.perf_counter() - started) * 1000)
+            cpu.append((cpu_seconds(running.pids) - cpu_before) * 1000)
+    return [
+        TurnFigures(
+            first,
+            last,
+            round(statistics.mean(latencies[first - 1 : last]), 1),
+            round(statistics.mean(cpu[first - 1 : last]), 1),
+        )
+        for first, last in turn_windows(turns)
+    ]
+
+
+@contextmanager
+def ours() -> Iterator[Running]:
+    """The embedded default, as `python -m bot serve` starts it (every port chosen freely)."""
     work = Path(tempfile.mkdtemp(prefix="bench-ours-"))
     settings = StackSettings(
         work_dir=work,
@@ -138,15 +232,8 @@ def measure_ours(total: int) -> Figures:
         with_worker=True,
     )
     with Stack(settings) as stack:
-        loads = [asyncio.run(load(stack.rasa_url, c, total)) for c in (1, 10)]
-        pids = [p.pid for p in stack.processes.values()]
-        return Figures(
-            name="this assistant",
-            ready_seconds=round(stack.ready_seconds or 0, 1),
-            rasa_rss_mb=round(rss_mb([stack.processes["rasa"].pid]), 0),
-            total_rss_mb=round(rss_mb(pids), 0),
-            loads=loads,
-        )
+        pids = [p.pid for p in stack.processes.values() if p.pid]
+        yield Running(stack.rasa_url, pids, stack.ready_seconds or 0.0)
 
 
 def ensure_stock_model() -> Path:
@@ -157,13 +244,15 @@ def ensure_stock_model() -> Path:
         subprocess.run(
             [str(Path(sys.executable).parent / "rasa"), "init", "--no-prompt", "--init-dir",
              str(STOCK_DIR)],
-            check=True, stdout=subprocess.DEVNULL, cwd=STOCK_DIR,
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=STOCK_DIR,
         )  # fmt: skip
         models = sorted((STOCK_DIR / "models").glob("*.tar.gz"))
     return models[-1]
 
 
-def measure_stock(total: int) -> Figures:
+@contextmanager
+def stock() -> Iterator[Running]:
+    """`rasa run` of a stock `rasa init` assistant (in-memory tracker store, no actions)."""
     model = ensure_stock_model()
     ports = Path(tempfile.mkdtemp(prefix="bench-stock-"))
     started = time.monotonic()
@@ -179,15 +268,35 @@ def measure_stock(total: int) -> Figures:
         port = wait_until(lambda: min(listening_ports(proc.pid), default=0), 300, "stock Rasa")
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: url_answers(f"{url}/webhooks/rest/"), 300, "stock Rasa ready")
-        ready = time.monotonic() - started
-        loads = [asyncio.run(load(url, c, total)) for c in (1, 10)]
-        memory = rss_mb([proc.pid])
-        return Figures(
-            "stock rasa init", round(ready, 1), round(memory, 0), round(memory, 0), loads
-        )
+        yield Running(url, [proc.pid], time.monotonic() - started)
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
+
+
+# In the order they run and are reported; the first is "ours", the last the reference.
+TARGETS: dict[str, Callable[[], AbstractContextManager[Running]]] = {
+    "this assistant": ours,
+    "stock rasa init": stock,
+}
+
+
+def measure(name: str, target: Callable[[], AbstractContextManager[Running]], total: int,
+            turns: int) -> Figures:  # fmt: skip
+    """Start `target`, drive it, and measure memory after the load (then stop it)."""
+    print(f"measuring {name}…", flush=True)
+    with target() as running:
+        loads = [asyncio.run(load(running, c, total)) for c in (1, 10)]
+        by_turn = asyncio.run(long_conversation(running, turns)) if turns else []
+        total_mb, processes = rss_mb(running.pids)
+        return Figures(
+            name=name,
+            ready_seconds=round(running.ready_seconds, 1),
+            total_rss_mb=round(total_mb, 0),
+            processes=processes,
+            loads=loads,
+            turns=by_turn,
+        )
 
 
 @dataclass
@@ -241,28 +350,86 @@ def report_nlu(results: list[NluFigures]) -> None:
 
 def report(results: list[Figures]) -> None:
     print(
-        f"\n{'':20}{'ready s':>9}{'Rasa MB':>9}{'all MB':>8}  per load: msg/s  p50 ms  p95 ms  err"
+        f"\n{'':20}{'ready s':>9}{'all MB':>8}{'procs':>6}  per load: msg/s  p50 ms  p95 ms  err"
+        "  CPU ms/msg"
     )
     for f in results:
         for i, lf in enumerate(f.loads):
             head = (
-                f"{f.name:20}{f.ready_seconds:9.1f}{f.rasa_rss_mb:9.0f}{f.total_rss_mb:8.0f}"
+                f"{f.name:20}{f.ready_seconds:9.1f}{f.total_rss_mb:8.0f}{f.processes:6d}"
                 if i == 0
-                else " " * 46
+                else " " * 43
             )
             print(
                 f"{head}  x{lf.concurrency:<2} {lf.messages_per_second:9.1f} {lf.p50_ms:7.1f} "
-                f"{lf.p95_ms:7.1f} {lf.errors:4d}"
+                f"{lf.p95_ms:7.1f} {lf.errors:4d} {lf.cpu_ms_per_message:11.1f}"
             )
-    if len(results) == 2:
-        ours, stock = results
-        ratio = ours.loads[1].messages_per_second / stock.loads[1].messages_per_second
-        print(f"\nthroughput at 10 conversations: {ratio:.1f}x the stock assistant")
+    if any(f.turns for f in results):
+        print("\nlatency by turn of one conversation, mean ms (CPU ms of all processes)")
+        windows = [f"turns {t.first}-{t.last}" for t in results[0].turns]
+        print(f"{'':20}" + "".join(f"{w:>17}" for w in windows) + f"{'last/first':>14}")
+        for f in results:
+            means = "".join(f"{t.mean_ms:9.1f} ({t.cpu_ms:5.1f})" for t in f.turns)
+            print(f"{f.name:20}{means}{turn_growth(f):7.2f} ({cpu_growth(f):4.2f})")
+
+
+def turn_growth(f: Figures) -> float:
+    return f.turns[-1].mean_ms / f.turns[0].mean_ms if f.turns else float("nan")
+
+
+def cpu_growth(f: Figures) -> float:
+    return f.turns[-1].cpu_ms / f.turns[0].cpu_ms if f.turns else float("nan")
+
+
+def report_goals(ours: Figures, stock: Figures | None) -> None:
+    """Issue 11's table: this assistant against the stock one and the goals."""
+    print(f"\n{'':32}{ours.name:>16}{stock.name if stock else '':>17}  goal")
+    x10 = ours.load(10)
+    rows = [
+        ("throughput, 10 conversations", f"{x10.messages_per_second:.1f} msg/s",
+         f"{stock.load(10).messages_per_second:.1f} msg/s" if stock else "",
+         f">= {GOAL_THROUGHPUT_RATIO:g}x stock", stock is not None
+         and x10.messages_per_second >= GOAL_THROUGHPUT_RATIO
+         * stock.load(10).messages_per_second),
+        ("p95, 10 conversations", f"{x10.p95_ms:.0f} ms",
+         f"{stock.load(10).p95_ms:.0f} ms" if stock else "", f"<= {GOAL_P95_MS:g} ms",
+         x10.p95_ms <= GOAL_P95_MS),
+        ("ready after start", f"{ours.ready_seconds:.1f} s",
+         f"{stock.ready_seconds:.1f} s" if stock else "", f"<= {GOAL_READY_S:g} s",
+         ours.ready_seconds <= GOAL_READY_S),
+        (f"memory, all {ours.processes} processes", f"{ours.total_rss_mb:.0f} MB",
+         f"{stock.total_rss_mb:.0f} MB" if stock else "", f"<= {GOAL_MEMORY_MB:g} MB",
+         ours.total_rss_mb <= GOAL_MEMORY_MB),
+    ]  # fmt: skip
+    if ours.turns:
+        rows.append(
+            (f"turn {ours.turns[-1].last} / turns 1-{TURN_WINDOW}", f"{turn_growth(ours):.2f}x",
+             f"{turn_growth(stock):.2f}x" if stock and stock.turns else "",
+             f"<= {GOAL_TURN_GROWTH:g}x", turn_growth(ours) <= GOAL_TURN_GROWTH)
+        )  # fmt: skip
+        rows.append(
+            ("  the same in CPU time", f"{cpu_growth(ours):.2f}x",
+             f"{cpu_growth(stock):.2f}x" if stock and stock.turns else "",
+             f"<= {GOAL_TURN_GROWTH:g}x", cpu_growth(ours) <= GOAL_TURN_GROWTH)
+        )  # fmt: skip
+    for label, mine, theirs, goal, met in rows:
+        print(f"{label:32}{mine:>16}{theirs:>17}  {goal:14}{'met' if met else 'NOT met'}")
+    if stock:
+        ratio = x10.messages_per_second / stock.load(10).messages_per_second
+        cpu = stock.load(10).cpu_ms_per_message / x10.cpu_ms_per_message
+        print(
+            f"throughput at 10 conversations: {ratio:.1f}x the stock assistant "
+            f"(by CPU time per message, which a busy machine disturbs less: {cpu:.1f}x)"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=300, help="messages per load level")
+    parser.add_argument(
+        "--quick", action="store_true", help="100 messages, 120 turns, no NLU-alone table"
+    )
+    parser.add_argument("--messages", type=int, help="messages per load level (300)")
+    parser.add_argument("--turns", type=int, help="turns of the long conversation (300; 0: none)")
     parser.add_argument("--skip-stock", action="store_true")
     parser.add_argument("--skip-stack", action="store_true", help="only the NLU-alone figures")
     parser.add_argument("--json", type=Path)
@@ -274,18 +441,24 @@ def main() -> int:
         help="a model for the NLU-alone table (repeatable; default: this assistant's current)",
     )
     args = parser.parse_args()
+    messages = args.messages or (100 if args.quick else 300)
+    turns = args.turns if args.turns is not None else (120 if args.quick else 300)
     models = [spec.partition("=")[::2] for spec in args.nlu_model] or [
         ("this assistant", str(ROOT / "models" / "current.tar.gz"))
     ]
-    results = [] if args.skip_stack else [measure_ours(args.messages)]
-    nlu = [measure_nlu(name, Path(path).resolve(), ROOT) for name, path in models]
-    if not args.skip_stock:
-        if not args.skip_stack:
-            results.append(measure_stock(args.messages))
+    targets = {} if args.skip_stack else dict(TARGETS)
+    if args.skip_stock:
+        targets.pop("stock rasa init", None)
+    results = [measure(name, target, messages, turns) for name, target in targets.items()]
+    nlu = [] if args.quick else [measure_nlu(n, Path(p).resolve(), ROOT) for n, p in models]
+    if not (args.skip_stock or args.quick):
         nlu.append(measure_nlu("stock rasa init", ensure_stock_model(), STOCK_DIR))
     if results:
         report(results)
-    report_nlu(nlu)
+        stock_figures = next((f for f in results if f.name == "stock rasa init"), None)
+        report_goals(results[0], stock_figures)
+    if nlu:
+        report_nlu(nlu)
     if args.json:
         figures = {"stack": [asdict(r) for r in results], "nlu": [asdict(n) for n in nlu]}
         args.json.write_text(json.dumps(figures, indent=2))

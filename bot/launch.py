@@ -11,7 +11,8 @@ program is an error (start order is `Stack`'s job). Then MODULE runs as `python 
 in this process (same pid, as supervisor needs).
 
 `--sanic`: Sanic 21.12 (Rasa and the Rasa SDK action server) turns port 0 into 8000
-(`port or 8000` in Sanic.run), so with port 0 this binds the socket itself and hands it to Sanic.
+(`port or 8000` in Sanic.run), so with port 0 this binds the socket itself, before importing
+MODULE (a listening socket is what `Stack` waits for), and hands it to Sanic.
 Such a program may also run several Sanic worker processes (SANIC_WORKERS,
 ACTION_SERVER_SANIC_WORKERS), so its metrics use prometheus-client's multiprocess mode:
 PROMETHEUS_MULTIPROC_DIR is set to `<MESO_VAR_DIR>/metrics/NAME` (unless already set) and emptied
@@ -26,10 +27,12 @@ import argparse
 import os
 import re
 import runpy
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
+SANIC_BACKLOG = 100  # Sanic's own default
 PLACEHOLDER = re.compile(r"\{port:([a-z]+)\}")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own name (metrics.MULTIPROC_ENV)
 
@@ -61,19 +64,32 @@ def expand(text: str, ports_dir: Path, own: str) -> str:
     return PLACEHOLDER.sub(lambda m: str(read_port(ports_dir, m.group(1), own)), text)
 
 
-def _sanic_binds_port_zero() -> None:
-    """Make Sanic.run(host, 0) listen on a free port instead of 8000."""
-    import socket
+def _listen_on_free_port() -> socket.socket:
+    """A socket listening on a free port of every interface (where Rasa and the action server
+    listen by default), made before the program's slow imports: `Stack` learns the port at once
+    and starts what needs it (Rasa needs the action server's) in parallel instead of after."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("0.0.0.0", 0))
+    sock.listen(SANIC_BACKLOG)
+    return sock
 
+
+def _sanic_binds_port_zero(listening: socket.socket) -> None:
+    """Make Sanic.run(host, 0) serve on `listening` (or, for another host, on a free port of
+    that host) instead of port 8000."""
     from sanic import Sanic
 
     original = Sanic.run
 
     def run(self: Any, host: str | None = None, port: int | None = None, **kwargs: Any) -> None:
         if port == 0 and kwargs.get("sock") is None and not kwargs.get("unix"):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host or "127.0.0.1", 0))
+            sock = listening
+            if host not in (None, "", "0.0.0.0"):
+                listening.close()
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((host, 0))
             return original(self, None, None, sock=sock, **kwargs)
         return original(self, host, port, **kwargs)
 
@@ -114,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.sanic:
         prepare_metrics_dir(args.name)
         if read_port(args.ports_dir, args.name, args.name) == 0:
-            _sanic_binds_port_zero()
+            _sanic_binds_port_zero(_listen_on_free_port())
     sys.argv = [args.module, *program_args]
     runpy.run_module(args.module, run_name="__main__", alter_sys=True)
 

@@ -14,7 +14,9 @@ ones as soon as they are known, and a program restarted by supervisor comes back
 (if something else took it meanwhile, the bind fails and supervisor retries with its backoff).
 Programs are therefore started by `Stack`, over supervisor's XML-RPC, in dependency order: the
 action server first (Rasa's endpoints file holds its URL), then Rasa (the web server is given
-Rasa's URL), then the web server and the worker. `make run` keeps the fixed, documented ports.
+Rasa's URL), then the web server and the worker. This order costs no start-up time: a serving
+program on port 0 listens before its slow imports (bot/launch.py), so all of them load in
+parallel. `make run` keeps the fixed, documented ports.
 
 Restarts are supervisor's own: every program has `autorestart=true`. A program that exits after
 running at least STARTSECS is started again at once; one that exits sooner is retried after 1 s,
@@ -494,16 +496,29 @@ class Stack:
         if not self.settings.model.exists():
             raise RuntimeError(f"no Rasa model at {self.settings.model} (make train)")
 
-    def _load_knowledge_base(self) -> None:
-        result = subprocess.run(
+    def _check_knowledge_base(self) -> subprocess.Popen:
+        """`python -m bot kb load` (it validates the files; nothing waits for it) started in the
+        background, so that it runs while the programs load; see `_knowledge_base_checked`."""
+        return subprocess.Popen(
             [sys.executable, "-m", "bot", "kb", "load"],
             cwd=PROJECT_ROOT,
             env=self.env(),
-            capture_output=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
         )
-        if result.returncode != 0:
-            raise RuntimeError(f"knowledge base load failed:\n{result.stderr[-2000:]}")
+
+    @staticmethod
+    def _knowledge_base_checked(check: subprocess.Popen, timeout: float) -> None:
+        """Wait for the check; raise RuntimeError with its error output when it failed."""
+        try:
+            _, stderr = check.communicate(timeout=max(timeout, 1.0))
+        except subprocess.TimeoutExpired:
+            check.kill()
+            check.communicate()
+            raise TimeoutError("the knowledge base check did not finish") from None
+        if check.returncode != 0:
+            raise RuntimeError(f"knowledge base load failed:\n{stderr[-2000:]}")
 
     def migrate_database(self) -> list[str]:
         """Bring the project's tables to the newest schema revision (bot/storage/migrate.py),
@@ -519,17 +534,18 @@ class Stack:
 
         Raises RuntimeError when the stack cannot start (a migration fails or the database
         cannot be reached: then nothing is started; a port is taken, a stack already runs from
-        this work dir, supervisord exits, supervisor gives up on a program) and TimeoutError
-        when a program does not answer within `timeout` s; everything started is stopped first.
+        this work dir, the knowledge files do not validate, supervisord exits, supervisor gives
+        up on a program) and TimeoutError when a program does not answer within `timeout` s;
+        everything started is stopped first.
         """
         started = time.monotonic()
         deadline = started + timeout
         self.migrate_database()
         self._check_can_start()
         self.write_runtime_files()
-        self._load_knowledge_base()
         self.write_supervisor_config()
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        knowledge_check = self._check_knowledge_base()
         try:
             with open(self.log_path("supervisord"), "ab") as out:
                 self._supervisord = subprocess.Popen(
@@ -548,8 +564,12 @@ class Stack:
                 if program.name == "rasa":
                     self.write_endpoints()
                 self.supervisor.startProcess(f"{GROUP}:{program.name}", False)
+            self._knowledge_base_checked(knowledge_check, deadline - time.monotonic())
             self.wait_ready(deadline - time.monotonic())
         except BaseException:
+            if knowledge_check.poll() is None:
+                knowledge_check.kill()
+                knowledge_check.communicate()
             self.stop()
             raise
         self.ready_seconds = time.monotonic() - started

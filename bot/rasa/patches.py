@@ -22,11 +22,18 @@
    answers or record idempotently per message (bot/tickets/records.py). A supervised action
    server answers again about 10 s after a crash, 20 s and more on a busy machine. Each failed
    attempt is logged by Rasa as before.
+5. `DialogueStateTracker.applied_events` walks the whole session on every call, and for every
+   execution of a form again back to its previous one; the policies, the session check and
+   the state featurizer call it several times per turn, so a turn grew with the conversation
+   (a fifth of the server's time at turn 250). The same walk now continues from where the
+   previous call on the same tracker stopped when events were only appended since, and starts
+   over whenever that is not so (a new form name, or other events than before).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from functools import lru_cache
 from typing import Any
 
@@ -36,7 +43,17 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.events import BotUttered, Event, SessionStarted, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    BotUttered,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.common import all_subclasses
@@ -80,6 +97,55 @@ def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type
             return _resolve_by_type_uncached(type_name, default)
         _event_classes[type_name] = found
     return found
+
+
+_APPLIED_MEMO = "_meso_applied_events"
+_rasa_applied_events = DialogueStateTracker.applied_events
+
+
+def _apply_events(
+    tracker: DialogueStateTracker,
+    events: Any,
+    loop_names: frozenset[str],
+    applied: list[Event],
+) -> list[Event]:
+    """Rasa 3.6's DialogueStateTracker.applied_events loop over `events`, continuing `applied`."""
+    for event in events:
+        if isinstance(event, (Restarted, SessionStarted)):
+            applied = []
+        elif isinstance(event, ActionReverted):
+            tracker._undo_till_previous(ActionExecuted, applied)
+        elif isinstance(event, UserUtteranceReverted):
+            tracker._undo_till_previous(UserUttered, applied)
+            tracker._undo_till_previous(ActionExecuted, applied)
+        elif (
+            isinstance(event, ActionExecuted)
+            and event.action_name in loop_names
+            and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)
+        ):
+            tracker._undo_till_previous_loop_execution(event.action_name, applied)
+        else:
+            applied.append(event)
+    return applied
+
+
+def _applied_events(self: DialogueStateTracker) -> list[Event]:
+    events = self.events
+    count = len(events)
+    memo = getattr(self, _APPLIED_MEMO, None)
+    new: list[Event] | None = None
+    if memo is not None:
+        seen, last, loop_names, applied = memo
+        if seen <= count and (not seen or events[seen - 1] is last):
+            new = list(itertools.islice(events, seen, None))
+            if any(isinstance(e, ActiveLoop) and e.name and e.name not in loop_names for e in new):
+                new = None  # a form seen for the first time changes how earlier events count
+    if new is None:
+        loop_names = frozenset(e.name for e in events if isinstance(e, ActiveLoop) and e.name)
+        new, applied = list(events), []
+    applied = _apply_events(self, new, loop_names, list(applied))
+    setattr(self, _APPLIED_MEMO, (count, events[-1] if count else None, loop_names, applied))
+    return list(applied)
 
 
 def recent_patient_messages(tracker: DialogueStateTracker, turns: int = CONTEXT_TURNS) -> list[str]:
@@ -172,3 +238,4 @@ def apply() -> None:
     MessageProcessor._parse_message_with_graph = _parse_with_history  # type: ignore[method-assign]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
+    DialogueStateTracker.applied_events = _applied_events  # type: ignore[method-assign]

@@ -142,3 +142,49 @@ async def test_a_turn_that_has_its_reply_is_not_held_up_by_a_missing_action_serv
         with pytest.raises(RasaException, match="Failed to execute custom action"):
             await _run(url, turn)
     assert server.calls == 1
+
+
+def test_applied_events_continued_match_rasa_at_every_step() -> None:
+    """Random conversations with a form, reverts, restarts and new sessions: after every event
+    the continued walk gives exactly what Rasa's full walk gives."""
+    import random
+
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rasa_patches.apply()
+    rasa_walk = rasa_patches._rasa_applied_events
+    rng = random.Random(7)
+    makers = [
+        lambda: UserUttered("hi", {"name": "greet"}),
+        lambda: ActionExecuted("action_listen"),
+        lambda: ActionExecuted("utter_price"),
+        lambda: ActionExecuted("callback_form"),
+        lambda: ActionExecuted("other_form"),
+        lambda: ActiveLoop("callback_form"),
+        lambda: ActiveLoop("other_form"),
+        lambda: ActiveLoop(None),
+        lambda: SlotSet("requested_slot", "phone"),
+        lambda: UserUtteranceReverted(),
+        lambda: ActionReverted(),
+        lambda: Restarted(),
+        lambda: SessionStarted(),
+    ]
+    weights = [8, 8, 5, 6, 2, 2, 1, 2, 3, 1, 1, 0.3, 0.3]
+    for _ in range(30):
+        tracker = DialogueStateTracker("t", [])
+        for _ in range(rng.randint(20, 120)):
+            tracker.update(rng.choices(makers, weights)[0]())
+            if rng.random() < 0.7:
+                assert tracker.applied_events() == rasa_walk(tracker)
+        assert tracker.applied_events() == rasa_walk(tracker)
+        assert tracker.applied_events() is not tracker.applied_events()  # a copy each time
