@@ -76,7 +76,7 @@ def _listen_on_free_port() -> socket.socket:
 
 
 def _sanic_binds_port_zero(listening: socket.socket) -> None:
-    """Make Sanic.run(host, 0) serve on `listening` (or, for another host, on a free port of
+    """Make Sanic.run(host, 0) serve on `listening` (or, for another host, on the same port of
     that host) instead of port 8000."""
     from sanic import Sanic
 
@@ -86,10 +86,13 @@ def _sanic_binds_port_zero(listening: socket.socket) -> None:
         if port == 0 and kwargs.get("sock") is None and not kwargs.get("unix"):
             sock = listening
             if host not in (None, "", "0.0.0.0"):
+                # The same port on that host: it is the one already recorded and waited for.
+                port = listening.getsockname()[1]
                 listening.close()
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((host, 0))
+                sock.bind((host, port))
+                sock.listen(SANIC_BACKLOG)
             return original(self, None, None, sock=sock, **kwargs)
         return original(self, host, port, **kwargs)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.observability.endpoints import METRICS_PATH
+from bot.observability.endpoints import METRICS_PATH, READY_PATH
 from bot.paths import PROJECT_ROOT
-from bot.readiness import listening_ports, wait_until
+from bot.readiness import endpoint_ready, listening_ports, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -43,6 +43,8 @@ def test_two_sanic_workers_are_summed_in_every_scrape(tmp_path: Path) -> None:
             lambda: next(iter(listening_ports(server.pid)), 0), 60, "the server listening"
         )
         url = f"http://127.0.0.1:{port}"
+        # The socket listens before the workers start (bot/launch.py); ready is what counts.
+        wait_until(lambda: endpoint_ready(url + READY_PATH), 60, "the server ready")
         pids: list[int] = []  # one connection per request: either worker may take it
         while (len(pids) < HITS or len(set(pids)) < 2) and len(pids) < 50 * HITS:
             with urllib.request.urlopen(f"{url}/hit", timeout=10) as response:
