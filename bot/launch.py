@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PLACEHOLDER = re.compile(r"\{port:([a-z]+)\}")
+PLACEHOLDER = re.compile(r"\{port:([a-z0-9-]+)\}")
 
 
 def port_file(ports_dir: Path, name: str) -> Path:

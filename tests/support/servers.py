@@ -13,13 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bot.cluster.servers import PostgresServer, RedisServer
-from bot.readiness import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from bot.readiness import free_port, wait_until
 
 
 def _accepts(port: int) -> bool:

@@ -10,10 +10,15 @@
    custom payload as separate events. We emit each response as one event, in Rasa's socket.io
    form: `{"text"?, "quick_replies"?, **custom}`, so a `Reply` arrives as
    `{"text": …, "quick_replies": […], "meso": envelope}` (bot/channels/output.py).
+
+In the cluster profile every engine.io session id starts with the replica's name (MESO_REPLICA),
+which is how nginx sends each request of a session to the replica holding it
+(deploy/nginx/meso.conf.j2).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +28,7 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from bot.channels.output import socketio_message
+from bot.cluster import REPLICA_ENV, session_id_for_replica
 
 
 class MesoSocketIOOutput(SocketIOOutput):
@@ -56,6 +62,10 @@ class MesoSocketIOInput(SocketIOInput):
 
         blueprint = super().blueprint(with_fixed_output)
         sio = self.sio
+        replica = os.environ.get(REPLICA_ENV)
+        if replica:
+            generate = sio.eio.generate_id
+            sio.eio.generate_id = lambda: session_id_for_replica(replica, generate())
 
         @sio.on("session_request", namespace=self.namespace)  # replaces Rasa's handler
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
