@@ -54,6 +54,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.initialise()
         log = root / "postgres.log"
         with _running(server.command(), server.port, "PostgreSQL", server.os_user, log):
+            # A starting PostgreSQL accepts TCP before it accepts sessions.
+            wait_until(server.accepts_connections, 60, "PostgreSQL accepting sessions")
             server.create_database()
             yield server
     finally:

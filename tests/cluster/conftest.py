@@ -1,0 +1,47 @@
+"""The cluster profile, started once for the tests that need it: PostgreSQL, Redis, nginx, two
+Rasa replicas, two action servers, the web server and the worker on free loopback ports."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cluster.stack import ClusterSettings, ClusterStack
+
+
+def cluster_settings(work: Path, **overrides: object) -> ClusterSettings:
+    """Every port 0 (any free port); one Sanic worker per replica (startup on two cores)."""
+    values: dict[str, object] = {
+        "work_dir": work,
+        "rasa_port": 0,
+        "action_port": 0,
+        "web_port": 0,
+        "replica_ports": (0, 0),
+        "action_server_ports": (0, 0),
+        "postgres_port": 0,
+        "redis_port": 0,
+        "sanic_workers": 1,
+        **overrides,
+    }
+    return ClusterSettings(**values)  # type: ignore[arg-type]
+
+
+def work_dir() -> Path:
+    """A work directory the `postgres` OS user can reach (pytest's tmp_path is private to us)."""
+    path = Path(tempfile.mkdtemp(prefix="meso-cluster-"))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ClusterStack]:
+    work = work_dir()
+    try:
+        with ClusterStack(cluster_settings(work)) as stack:
+            yield stack
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
