@@ -37,11 +37,21 @@ def work_dir() -> Path:
     return path
 
 
+START_TIMEOUT = 600  # two replicas loading their models on a shared two-core machine
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[ClusterStack]:
+    """The running cluster; its work directory (logs) is kept when it could not start."""
     work = work_dir()
+    stack = ClusterStack(cluster_settings(work))
     try:
-        with ClusterStack(cluster_settings(work)) as stack:
-            yield stack
+        stack.start(timeout=START_TIMEOUT)
+    except BaseException:
+        print(f"cluster logs in {stack.log_dir}")
+        raise
+    try:
+        yield stack
     finally:
+        stack.stop()
         shutil.rmtree(work, ignore_errors=True)
