@@ -23,6 +23,8 @@ sys.path.insert(0, str(ROOT))
 from bench.run import LoadFigures, load, rss_mb  # noqa: E402
 from bot.cluster.stack import ClusterSettings, ClusterStack  # noqa: E402
 
+START_TIMEOUT = 900  # two replicas loading on a shared machine
+
 
 def measure(workers: int, concurrency: int, total: int) -> list[tuple[str, LoadFigures, float]]:
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -40,18 +42,20 @@ def measure(workers: int, concurrency: int, total: int) -> list[tuple[str, LoadF
         with_web=False,
     )
     rows = []
+    stack = ClusterStack(settings)
     try:
-        with ClusterStack(settings) as stack:
-            print(f"SANIC_WORKERS={workers}: ready in {stack.ready_seconds:.1f}s", flush=True)
-            for target, url in (
-                ("2 replicas via nginx", stack.public_url),
-                ("1 replica direct", stack.replica_url("rasa-1")),
-            ):
-                figures = asyncio.run(load(url, concurrency, total))
-                memory = rss_mb([p.pid for p in stack.processes.values() if p.pid])
-                rows.append((f"workers={workers}, {target}", figures, memory))
-                print(f"  {target}: {figures}", flush=True)
+        stack.start(timeout=START_TIMEOUT)
+        print(f"SANIC_WORKERS={workers}: ready in {stack.ready_seconds:.1f}s", flush=True)
+        for target, url in (
+            ("2 replicas via nginx", stack.public_url),
+            ("1 replica direct", stack.replica_url("rasa-1")),
+        ):
+            figures = asyncio.run(load(url, concurrency, total))
+            memory = rss_mb([p.pid for p in stack.processes.values() if p.pid])
+            rows.append((f"workers={workers}, {target}", figures, memory))
+            print(f"  {target}: {figures}", flush=True)
     finally:
+        stack.stop()
         shutil.rmtree(work, ignore_errors=True)
     return rows
 

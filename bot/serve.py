@@ -16,6 +16,12 @@ Programs are therefore started by `Stack`, over supervisor's XML-RPC, in depende
 action server first (Rasa's endpoints file holds its URL), then Rasa (the web server is given
 Rasa's URL), then the web server and the worker. `make run` keeps the fixed, documented ports.
 
+Profiles: `Stack` is the embedded profile (`make run`: SQLite, one Rasa). Another profile lists
+other programs by overriding `programs()` and a few hooks, and keeps everything else here: the
+cluster profile (bot/cluster/stack.py, `make run-cluster`) adds `service` programs (PostgreSQL,
+Redis), which start first and must be ready before `prepare_storage()`, the one step where every
+profile prepares the project's schema before the other programs start.
+
 Restarts are supervisor's own: every program has `autorestart=true`. A program that exits after
 running at least STARTSECS is started again at once; one that exits sooner is retried after 1 s,
 then 2 s, 3 s, … (supervisor's linear backoff) and given up (state FATAL) after STARTRETRIES quick
