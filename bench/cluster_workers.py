@@ -29,18 +29,7 @@ START_TIMEOUT = 900  # two replicas loading on a shared machine
 def measure(workers: int, concurrency: int, total: int) -> list[tuple[str, LoadFigures, float]]:
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     work.chmod(0o755)  # PostgreSQL's OS user reaches its data directory
-    settings = ClusterSettings(
-        work_dir=work,
-        rasa_port=0,
-        action_port=0,
-        web_port=0,
-        replica_ports=(0, 0),
-        action_server_ports=(0, 0),
-        postgres_port=0,
-        redis_port=0,
-        sanic_workers=workers,
-        with_web=False,
-    )
+    settings = ClusterSettings.on_free_ports(work, sanic_workers=workers, with_web=False)
     rows = []
     stack = ClusterStack(settings)
     try:

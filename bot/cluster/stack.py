@@ -68,6 +68,21 @@ class ClusterSettings(StackSettings):
     redis_port: int = 6380
     sanic_workers: int | None = None  # default: SANIC_WORKERS, else 1
 
+    @classmethod
+    def on_free_ports(cls, work_dir: Path, **overrides: Any) -> ClusterSettings:
+        """Every port 0 (any free port): for tests, benchmarks and the load harness. `work_dir`
+        must be reachable by the `postgres` OS user when we are root (not pytest's tmp_path)."""
+        ports: dict[str, Any] = {
+            "rasa_port": 0,
+            "action_port": 0,
+            "web_port": 0,
+            "replica_ports": (0, 0),
+            "action_server_ports": (0, 0),
+            "postgres_port": 0,
+            "redis_port": 0,
+        }
+        return cls(work_dir=work_dir, **{**ports, **overrides})
+
 
 def replica_name(index: int) -> str:
     return f"rasa-{index}"

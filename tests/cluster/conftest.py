@@ -15,19 +15,7 @@ from bot.cluster.stack import ClusterSettings, ClusterStack
 
 def cluster_settings(work: Path, **overrides: object) -> ClusterSettings:
     """Every port 0 (any free port); one Sanic worker per replica (startup on two cores)."""
-    values: dict[str, object] = {
-        "work_dir": work,
-        "rasa_port": 0,
-        "action_port": 0,
-        "web_port": 0,
-        "replica_ports": (0, 0),
-        "action_server_ports": (0, 0),
-        "postgres_port": 0,
-        "redis_port": 0,
-        "sanic_workers": 1,
-        **overrides,
-    }
-    return ClusterSettings(**values)  # type: ignore[arg-type]
+    return ClusterSettings.on_free_ports(work, **{"sanic_workers": 1, **overrides})
 
 
 def work_dir() -> Path:
