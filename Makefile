@@ -25,10 +25,11 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test unit train detector lint format check validate core-tests pytest eval bench load staff browser fonts services migrate
+.PHONY: help setup run run-cluster test unit train detector lint format check validate core-tests pytest eval bench load staff browser fonts services migrate
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
+	@echo "make run-cluster   the same with PostgreSQL, Redis, nginx and two Rasa replicas"
 	@echo "make test   everything CI checks"
 	@echo "make unit   the tests that need no server, browser or rasa test core (quick)"
 	@echo "make eval   NLU and triage evaluation figures;  make bench  speed and memory figures"
@@ -61,6 +62,11 @@ run: setup $(MODEL) $(DETECTOR)
 # What every start does first (bot/storage/migrate.py); MESO_DATABASE_URL or var/meso.db.
 migrate: setup
 	$(BIN)/python -m bot migrate
+
+# The cluster profile (README: Cluster profile): the same supervisord machinery as `make run`.
+run-cluster: setup services $(MODEL) $(DETECTOR)
+	$(BIN)/python -m bot check
+	$(BIN)/python -m bot serve --cluster
 
 staff: setup
 	@test -n "$(NAME)" || { echo "usage: make staff NAME=username"; exit 2; }

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 SANIC_BACKLOG = 100  # Sanic's own default
-PLACEHOLDER = re.compile(r"\{port:([a-z]+)\}")
+PLACEHOLDER = re.compile(r"\{port:([a-z0-9-]+)\}")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own name (metrics.MULTIPROC_ENV)
 
 

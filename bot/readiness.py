@@ -89,6 +89,15 @@ def listening_ports(pid: int) -> set[int]:
     return ports
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now on `host`, for a server that cannot bind port 0 and report it (PostgreSQL,
+    Redis, nginx). Another program may take it before that server binds it: the server then fails
+    to start and says so."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def bound_socket(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
     """A TCP socket bound to host:port (0: any free port) but not listening, so connections to it
     are refused until a server calls listen() on it: a port reserved without a race."""

@@ -18,6 +18,12 @@ Rasa's URL), then the web server and the worker. This order costs no start-up ti
 program on port 0 listens before its slow imports (bot/launch.py), so all of them load in
 parallel. `make run` keeps the fixed, documented ports.
 
+Profiles: `Stack` is the embedded profile (`make run`: SQLite, one Rasa). Another profile lists
+other programs by overriding `programs()` and a few hooks, and keeps everything else here: the
+cluster profile (bot/cluster/stack.py, `make run-cluster`) adds `service` programs (PostgreSQL,
+Redis), which start first and must be ready before `prepare_storage()`, the one step where every
+profile prepares the project's schema before the other programs start.
+
 Restarts are supervisor's own: every program has `autorestart=true`. A program that exits after
 running at least STARTSECS is started again at once; one that exits sooner is retried after 1 s,
 then 2 s, 3 s, … (supervisor's linear backoff) and given up (state FATAL) after STARTRETRIES quick
@@ -42,16 +48,18 @@ import sys
 import tempfile
 import time
 import xmlrpc.client
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from supervisor.xmlrpc import Faults as xmlrpc_faults
 from supervisor.xmlrpc import SupervisorTransport
 
 from bot.launch import write_port
-from bot.observability.endpoints import LIVE_PATH, METRICS_PATH, READY_PATH
+from bot.observability.endpoints import LIVE_PATH, READY_PATH
 from bot.paths import PROJECT_ROOT, VAR_DIR
 from bot.readiness import endpoint_ready, listening_ports, wait_until
 from bot.tickets.notify.worker import PORT_ENV as WORKER_PORT_ENV
@@ -118,14 +126,29 @@ class FromEnv:
 @dataclass(frozen=True)
 class Program:
     """One supervised program. One that serves listens on the port recorded under its name and
-    is ready once `ready_path` there answers 200 (bot/observability/endpoints.py); it is started
-    only after the programs in `needs` listen (their ports are in its command or configuration)."""
+    is ready once `ready_path` there answers 200 (bot/observability/endpoints.py) (or, for a
+    server that does not speak HTTP, once `ready_check(port)` is true); it is started only after
+    the programs in `needs` listen (their ports are in its command or configuration).
+
+    A `service` (a database, a lock store) is started before every other program, and the others
+    only once every service is ready and the storage is prepared (`Stack.prepare_storage`).
+    `user`: the OS user supervisor runs it as (PostgreSQL refuses root); `stop_signal`: what
+    stops it cleanly (PostgreSQL: INT, a fast shutdown that does not wait for clients)."""
 
     name: str
     label: str
     command: list[str | FromEnv]
     ready_path: str | None = None
     needs: tuple[str, ...] = ()
+    ready_check: Callable[[int], bool] | None = None
+    service: bool = False
+    user: str | None = None
+    stop_signal: str = "TERM"
+
+    @property
+    def probed(self) -> bool:
+        """True when the program serves and has a readiness check."""
+        return self.ready_path is not None or self.ready_check is not None
 
 
 @dataclass(frozen=True)
@@ -167,16 +190,20 @@ def runtime_credentials(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
     return credentials, whatsapp is not None
 
 
-def runtime_endpoints(settings: StackSettings, action_port: int) -> dict[str, Any]:
+def runtime_endpoints(
+    settings: StackSettings, action_url: str, tracker_url: str | None
+) -> dict[str, Any]:
+    """endpoints.yml with the action server at `action_url` and the tracker store at
+    `tracker_url` (a full SQLAlchemy URL; None: an SQLite file in the work dir)."""
     with open(PROJECT_ROOT / "endpoints.yml", encoding="utf-8") as fh:
         endpoints = yaml.safe_load(fh)
-    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
+    endpoints["action_endpoint"] = {"url": f"{action_url}/webhook"}
     store = endpoints["tracker_store"]
-    tracker_url = os.environ.get("MESO_TRACKER_URL") or settings.extra_env.get("MESO_TRACKER_URL")
     if tracker_url:
         for key in ("dialect", "db"):
             store.pop(key, None)
-        store["host"] = tracker_url  # a full SQLAlchemy URL, e.g. postgresql://…
+        # A full SQLAlchemy URL, e.g. postgresql://…; Rasa passes `url` to a custom store as host.
+        store["url"] = tracker_url
     else:
         store["db"] = str(settings.work_dir / "rasa_tracker.db")
     store["spool_dir"] = str(settings.work_dir / "spool")
@@ -203,6 +230,21 @@ def _conf_environment(env: dict[str, str]) -> str:
         if '"' in value:
             raise ValueError(f"cannot write {key}={value!r} into supervisord.conf")
     return ",".join(f'{key}="{_conf(value)}"' for key, value in env.items())
+
+
+def mask_url(url: str) -> str:
+    """`url` with any password replaced by ***, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of `error`'s message (drivers add pages of context)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -244,7 +286,13 @@ class Stack:
 
     @property
     def rasa_url(self) -> str:
+        """Where clients reach Rasa's channels (REST, socket.io, WhatsApp)."""
         return f"http://127.0.0.1:{self.port('rasa')}"
+
+    @property
+    def public_url(self) -> str:
+        """The one URL clients use: Rasa itself here, nginx in the cluster profile."""
+        return self.rasa_url
 
     @property
     def action_url(self) -> str:
@@ -260,7 +308,17 @@ class Stack:
 
     @property
     def database_url(self) -> str:
+        """MESO_DATABASE_URL of every program: the project's own tables."""
         return self.settings.db_url
+
+    @property
+    def tracker_url(self) -> str | None:
+        """MESO_TRACKER_URL: Rasa's tracker store (None: an SQLite file in the work dir)."""
+        return self.env_setting("MESO_TRACKER_URL")
+
+    def env_setting(self, name: str) -> str | None:
+        """A setting from extra_env, else from the caller's environment (None when unset)."""
+        return self.settings.extra_env.get(name) or os.environ.get(name) or None
 
     @property
     def var_dir(self) -> Path:
@@ -310,52 +368,68 @@ class Stack:
         """The start of a serving program's command: bot/launch.py with its port file."""
         return [sys.executable, "-m", "bot.launch", str(self.ports_dir), name, *options]
 
-    def programs(self) -> list[Program]:
-        """The supervised programs, in start order."""
+    def actions_program(self, name: str = "actions", label: str = "action server") -> Program:
+        return Program(
+            name,
+            label,
+            self._launch(name, "--sanic", "--", "rasa", "run", "actions")
+            + ["--actions", "actions", "--port", f"{{port:{name}}}"],
+            READY_PATH,
+        )
+
+    def rasa_program(
+        self,
+        name: str = "rasa",
+        label: str = "Rasa",
+        needs: tuple[str, ...] = ("actions",),
+        env: dict[str, str] | None = None,
+    ) -> Program:
+        """A Rasa server on the port recorded as `name`, with the runtime endpoints and
+        credentials; `env` is set for it alone."""
         work = self.settings.work_dir
         # The token reaches Rasa's command line through supervisord's environment, not the file.
         api = ["--enable-api", "--auth-token", FromEnv(API_TOKEN_ENV)] if self._api_args() else []
-        programs = [
-            Program(
-                "actions",
-                "action server",
-                self._launch("actions", "--sanic", "--", "rasa", "run", "actions")
-                + ["--actions", "actions", "--port", "{port:actions}"],
-                READY_PATH,
-            ),
-            Program(
-                "rasa",
-                "Rasa",
-                self._launch("rasa", "--sanic", "--", "bot.rasa.cli", "run")
-                + ["--model", str(self.settings.model), "--port", "{port:rasa}", "--cors", "*"]
-                + ["--endpoints", str(work / "endpoints.run.yml")]
-                + ["--credentials", str(work / "credentials.run.yml"), *api],
-                READY_PATH,
-                needs=("actions",),
-            ),
-        ]
+        options = [arg for key, value in (env or {}).items() for arg in ("--env", f"{key}={value}")]
+        return Program(
+            name,
+            label,
+            self._launch(name, "--sanic", *options, "--", "bot.rasa.cli", "run")
+            + ["--model", str(self.settings.model), "--port", f"{{port:{name}}}", "--cors", "*"]
+            + ["--endpoints", str(work / "endpoints.run.yml")]
+            + ["--credentials", str(work / "credentials.run.yml"), *api],
+            READY_PATH,
+            needs=needs,
+        )
+
+    def web_program(self, rasa: str = "rasa") -> Program:
+        """The web server, pointing the widget and the kiosk at program `rasa`'s port."""
+        web_env = ["--env", "MESO_WEB_PORT={port:web}"]
+        web_env += ["--env", f"MESO_RASA_URL=http://localhost:{{port:{rasa}}}"]
+        return Program(
+            "web",
+            "web server",
+            self._launch("web", *web_env, "--", "bot", "web"),
+            READY_PATH,
+            (rasa,),
+        )
+
+    def worker_program(self) -> Program:
+        """The notification worker; it serves its health and metrics endpoints on `worker`."""
+        worker_env = ["--env", f"{WORKER_PORT_ENV}={{port:worker}}"]
+        return Program(
+            "worker",
+            "notification worker",
+            self._launch("worker", *worker_env, "--", "bot", "worker"),
+            READY_PATH,
+        )
+
+    def programs(self) -> list[Program]:
+        """The supervised programs, in start order."""
+        programs = [self.actions_program(), self.rasa_program()]
         if self.settings.with_web:
-            web_env = ["--env", "MESO_WEB_PORT={port:web}"]
-            web_env += ["--env", "MESO_RASA_URL=http://localhost:{port:rasa}"]
-            programs.append(
-                Program(
-                    "web",
-                    "web server",
-                    self._launch("web", *web_env, "--", "bot", "web"),
-                    READY_PATH,
-                    needs=("rasa",),
-                )
-            )
+            programs.append(self.web_program())
         if self.settings.with_worker:
-            worker_env = ["--env", f"{WORKER_PORT_ENV}={{port:worker}}"]
-            programs.append(
-                Program(
-                    "worker",
-                    "notification worker",
-                    self._launch("worker", *worker_env, "--", "bot", "worker"),
-                    READY_PATH,
-                )
-            )
+            programs.append(self.worker_program())
         return programs
 
     def write_runtime_files(self) -> Path:
@@ -374,9 +448,13 @@ class Stack:
                 self.ports[name] = port
         return credentials_path
 
+    def endpoints(self) -> dict[str, Any]:
+        """Rasa's endpoints: the action server (its port known by now) and the tracker store."""
+        return runtime_endpoints(self.settings, self.action_url, self.tracker_url)
+
     def write_endpoints(self) -> Path:
         """endpoints.run.yml, pointing Rasa at the action server's (known) port."""
-        endpoints = runtime_endpoints(self.settings, self.port("actions"))
+        endpoints = self.endpoints()
         path = self.settings.work_dir / "endpoints.run.yml"
         path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
         return path
@@ -417,11 +495,12 @@ class Stack:
                 f"command={_conf_command(program.command)}",
                 f"directory={_conf(PROJECT_ROOT)}",
                 f"priority={priority * 10}",
+                *([f"user={_conf(program.user)}"] if program.user else []),
                 "autostart=false",  # Stack.start starts them in order (see the module docstring)
                 "autorestart=true",
                 f"startsecs={STARTSECS}",
                 f"startretries={STARTRETRIES}",
-                "stopsignal=TERM",
+                f"stopsignal={program.stop_signal}",
                 f"stopwaitsecs={STOPWAITSECS}",
                 "stopasgroup=true",
                 "killasgroup=true",
@@ -487,14 +566,29 @@ class Stack:
                 f"a stack is already running from {self.settings.work_dir} (supervisord pid "
                 f"{pid}); stop it with Ctrl-C or: supervisorctl -c {self.config_path} shutdown"
             )
-        ports = [self.settings.action_port, self.settings.rasa_port]
-        ports += [self.settings.web_port] if self.settings.with_web else []
-        ports += [self.settings.worker_port] if self.settings.with_worker else []
-        taken = [port for port in ports if port and port_in_use(port)]
+        taken = [port for port in self._ports_to_check() if port and port_in_use(port)]
         if taken:
             raise RuntimeError(f"port {', '.join(map(str, taken))} already in use")
         if not self.settings.model.exists():
             raise RuntimeError(f"no Rasa model at {self.settings.model} (make train)")
+
+    def _ports_to_check(self) -> list[int]:
+        """The fixed ports this stack's programs will bind (0: any free port)."""
+        ports = [self.settings.action_port, self.settings.rasa_port]
+        ports += [self.settings.web_port] if self.settings.with_web else []
+        return ports + ([self.settings.worker_port] if self.settings.with_worker else [])
+
+    def prepare_storage(self) -> None:
+        """Bring the project's tables at MESO_DATABASE_URL to the newest schema revision: the one
+        place every profile prepares its schema, once its services (if any) are ready and before
+        any other program starts. Raises RuntimeError (bot/storage/migrate.py: the failing
+        revision, or the unreachable database with its password hidden)."""
+        self.migrate_database()
+
+    def before_start(self, program: Program) -> None:
+        """Write what `program` reads at start and only now can be known (its needs' ports)."""
+        if program.name == "rasa":
+            self.write_endpoints()
 
     def _check_knowledge_base(self) -> subprocess.Popen:
         """`python -m bot kb load` (it validates the files; nothing waits for it) started in the
@@ -540,7 +634,10 @@ class Stack:
         """
         started = time.monotonic()
         deadline = started + timeout
-        self.migrate_database()
+        programs = {p.name: p for p in self.programs()}
+        services = [p for p in programs.values() if p.service]
+        if not services:  # nothing to wait for: a failing migration then starts nothing at all
+            self.prepare_storage()
         self._check_can_start()
         self.write_runtime_files()
         self.write_supervisor_config()
@@ -557,12 +654,17 @@ class Stack:
                     start_new_session=True,  # signals reach it from us only
                 )
             self._wait_supervisord(deadline)
-            programs = {p.name: p for p in self.programs()}
+            for program in services:
+                self.supervisor.startProcess(f"{GROUP}:{program.name}", False)
+            if services:
+                self._wait_programs_ready(services, deadline)
+                self.prepare_storage()
             for program in programs.values():
+                if program.service:
+                    continue
                 for need in program.needs:
                     self._find_port(programs[need], deadline)
-                if program.name == "rasa":
-                    self.write_endpoints()
+                self.before_start(program)
                 self.supervisor.startProcess(f"{GROUP}:{program.name}", False)
             self._knowledge_base_checked(knowledge_check, deadline - time.monotonic())
             self.wait_ready(deadline - time.monotonic())
@@ -636,15 +738,23 @@ class Stack:
     def wait_ready(self, timeout: float = 180.0) -> None:
         """Return once every serving program answers at its ready path (after a start, or after
         a test stopped or killed a program). Raises as `start` does."""
-        deadline = time.monotonic() + timeout
-        for program in self.programs():
-            if program.ready_path is None:
+        self._wait_programs_ready(self.programs(), time.monotonic() + timeout)
+
+    def _wait_programs_ready(self, programs: list[Program], deadline: float) -> None:
+        for program in programs:
+            if not program.probed:
                 continue
-            url = f"http://127.0.0.1:{self._find_port(program, deadline)}{program.ready_path}"
+            port = self._find_port(program, deadline)
+            if program.ready_check is not None:
+                check, where = program.ready_check, f"port {port}"
+                ready: Callable[[], bool] = lambda check=check, port=port: check(port)  # noqa: E731
+            else:
+                where = f"http://127.0.0.1:{port}{program.ready_path}"
+                ready = lambda url=where: endpoint_ready(url)  # noqa: E731
             wait_until(
-                lambda url=url: endpoint_ready(url),
+                ready,
                 deadline - time.monotonic(),
-                f"{program.label} ready at {url}; see {self.log_path(program.name)}",
+                f"{program.label} ready at {where}; see {self.log_path(program.name)}",
                 interval=0.2,
                 check=lambda program=program: self._check_program(program),
             )
@@ -693,6 +803,28 @@ class Stack:
                 os.killpg(pid, signal.SIGKILL)
         self._supervisord = None
         self._reset_rpc()
+
+    def ready_message(self) -> str:
+        """What `make run` prints once everything answers: where to talk to the assistant."""
+        web = "http://localhost:8080"
+        return (
+            f"\nReady in {self.ready_seconds:.1f}s. Talk to the assistant:\n"
+            f"  Demo page with the chat widget  {web}/\n"
+            f"  Waiting-room kiosk              {web}/kiosk\n"
+            f"  Clinician inbox                 {web}/clinician  (create an account: "
+            f"make staff NAME=name)\n"
+            f"  REST                            curl -s localhost:5005/webhooks/rest/webhook "
+            f'-d \'{{"sender":"me","message":"how much does it cost"}}\'\n'
+            f"  Socket.io                       http://localhost:5005/socket.io\n"
+            + (
+                "  WhatsApp webhook                http://localhost:5005/webhooks/whatsapp/webhook\n"
+                if self.whatsapp_enabled
+                else ""
+            )
+            + f"Logs in {self.log_dir}. supervisord restarts any part that exits "
+            f"(status: .venv/bin/supervisorctl -c {self.config_path} status).\n"
+            "Press Ctrl-C to stop."
+        )
 
     def __enter__(self) -> Stack:
         return self.start()
@@ -793,23 +925,44 @@ def _raise_keyboard_interrupt(*_: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`make run`: start everything on the standard ports, keep it running until Ctrl-C/SIGTERM.
+    """`make run` (`serve`) and `make run-cluster` (`serve --cluster`): start everything on the
+    standard ports, keep it running until Ctrl-C/SIGTERM.
 
     Returns 1 when the stack cannot start (or supervisord dies), 0 when stopped by a signal.
     """
+    import argparse
+
     from bot.channels.whatsapp.settings import WhatsAppConfigError
 
+    parser = argparse.ArgumentParser(prog="python -m bot serve")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="PostgreSQL, Redis, nginx and two Rasa replicas (README: Cluster profile)",
+    )
+    args = parser.parse_args(argv)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_keyboard_interrupt)
-    stack = Stack(StackSettings(database_url=os.environ.get("MESO_DATABASE_URL") or None))
+    if args.cluster:
+        from bot.cluster.stack import ClusterSettings, ClusterStack
+
+        stack: Stack = ClusterStack(ClusterSettings())
+        what = "PostgreSQL, Redis, the action servers, nginx, the Rasa replicas"
+    else:
+        stack = Stack(StackSettings(database_url=os.environ.get("MESO_DATABASE_URL") or None))
+        what = "the action server, Rasa"
     print(
-        "Starting the action server, Rasa, the web server and the notification worker "
-        "under supervisord…",
+        f"Starting {what}, the web server and the notification worker under supervisord…",
         flush=True,
     )
     try:
         stack.start()
-        _print_ready(stack)
+        if not stack.whatsapp_enabled:
+            print(
+                "WhatsApp channel: off (set WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, "
+                "WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID to turn it on)"
+            )
+        print(stack.ready_message(), flush=True)
         return _report_restarts(stack)
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
@@ -821,34 +974,3 @@ def main(argv: list[str] | None = None) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)  # let the stop finish
         stack.stop()
-
-
-def _print_ready(stack: Stack) -> None:
-    if not stack.whatsapp_enabled:
-        print(
-            "WhatsApp channel: off (set WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, "
-            "WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID to turn it on)"
-        )
-    web = "http://localhost:8080"
-    print(
-        f"\nReady in {stack.ready_seconds:.1f}s. Talk to the assistant:\n"
-        f"  Demo page with the chat widget  {web}/\n"
-        f"  Waiting-room kiosk              {web}/kiosk\n"
-        f"  Clinician inbox                 {web}/clinician  (create an account: "
-        f"make staff NAME=name)\n"
-        f"  REST                            curl -s localhost:5005/webhooks/rest/webhook "
-        f'-d \'{{"sender":"me","message":"how much does it cost"}}\'\n'
-        f"  Socket.io                       http://localhost:5005/socket.io\n"
-        + (
-            "  WhatsApp webhook                http://localhost:5005/webhooks/whatsapp/webhook\n"
-            if stack.whatsapp_enabled
-            else ""
-        )
-        + f"Health and metrics: {READY_PATH}, {LIVE_PATH} and {METRICS_PATH} on each part: "
-        + ", ".join(f"{name} :{port}" for name, port in stack.ports.items())
-        + "\n"
-        + f"Logs in {stack.log_dir}. supervisord restarts any part that exits "
-        f"(status: .venv/bin/supervisorctl -c {stack.config_path} status).\n"
-        "Press Ctrl-C to stop.",
-        flush=True,
-    )

@@ -33,7 +33,7 @@ from tests.support.servers import postgres_server
 if TYPE_CHECKING:
     from tests.channels.whatsapp_fakes import FakeGraph
 
-STACK_FIXTURES = {"rasa_stack"}  # a test using one of these needs the running system
+STACK_FIXTURES = {"rasa_stack", "cluster"}  # a test using one of these needs a running system
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -115,6 +115,24 @@ class PostgresServer:
             "max_connections=200",
         ]
 
+    def accepts_connections(self) -> bool:
+        """True once the server accepts a session (not merely the TCP connection: a starting
+        PostgreSQL accepts those and answers "the database system is starting up")."""
+        import psycopg2
+
+        try:
+            connection = psycopg2.connect(
+                host="127.0.0.1",
+                port=self.port,
+                user=self.role,
+                dbname="postgres",
+                connect_timeout=2,
+            )
+        except psycopg2.OperationalError:
+            return False
+        connection.close()
+        return True
+
     def create_database(self, name: str | None = None) -> None:
         """Create database `name` (default: ours) on the running server unless it exists."""
         name = name or self.database
@@ -141,6 +159,18 @@ class RedisServer:
 
     def url(self, db: int = 1) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def answers(self) -> bool:
+        """True once the server answers PING."""
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=2)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
 
     def command(self) -> list[str]:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -12,14 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.cluster.servers import PostgresServer, RedisServer, postgres_bin_dir
-from bot.readiness import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from bot.cluster.servers import PostgresServer, RedisServer
+from bot.readiness import free_port, wait_until
 
 
 def _accepts(port: int) -> bool:
@@ -50,11 +44,6 @@ def _running(command: list[str], port: int, what: str, user: str | None, log: Pa
                 process.wait()
 
 
-def _postgres_ready(server: PostgresServer) -> bool:
-    command = [str(postgres_bin_dir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(server.port)]
-    return subprocess.run(command, capture_output=True).returncode == 0
-
-
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
     """A fresh PostgreSQL with database `meso` (PostgresServer.url())."""
@@ -69,8 +58,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         durability_off += ["-c", "full_page_writes=off"]
         command = server.command() + durability_off
         with _running(command, server.port, "PostgreSQL", server.os_user, log):
-            # The port accepts connections before the server does ("starting up").
-            wait_until(lambda: _postgres_ready(server), 60, f"PostgreSQL ready on {server.port}")
+            # A starting PostgreSQL accepts TCP before it accepts sessions.
+            wait_until(server.accepts_connections, 60, "PostgreSQL accepting sessions")
             server.create_database()
             yield server
     finally:

@@ -13,10 +13,15 @@
 
 A `user_uttered` event may name its message (`metadata.message_id`, bot/channels/message_id.py):
 sent again after a reconnect with the same id, it is the same message (one ticket).
+
+In the cluster profile every engine.io session id starts with the replica's name (MESO_REPLICA),
+which is how nginx sends each request of a session to the replica holding it
+(deploy/nginx/meso.conf.j2).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +32,7 @@ from sanic import Blueprint
 
 from bot.channels.message_id import client_message_id
 from bot.channels.output import socketio_message
+from bot.cluster import REPLICA_ENV, session_id_for_replica
 from bot.observability.metrics import channel_label, observe_turn
 
 
@@ -63,6 +69,10 @@ class MesoSocketIOInput(SocketIOInput):
 
         blueprint = super().blueprint(with_fixed_output)
         sio = self.sio
+        replica = os.environ.get(REPLICA_ENV)
+        if replica:
+            generate = sio.eio.generate_id
+            sio.eio.generate_id = lambda: session_id_for_replica(replica, generate())
 
         @sio.on("session_request", namespace=self.namespace)  # replaces Rasa's handler
         async def session_request(sid: str, data: dict[str, Any] | None) -> None:
