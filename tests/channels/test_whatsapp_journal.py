@@ -18,6 +18,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
+from bot.channels.whatsapp.graph import RetryPolicy
 from bot.channels.whatsapp.journal import (
     Acceptance,
     InboundJournal,
@@ -25,12 +26,14 @@ from bot.channels.whatsapp.journal import (
 )
 from bot.channels.whatsapp.privacy import message_ref, pseudonym
 from bot.channels.whatsapp.webhook import Inbound
+from bot.rasa.channels.whatsapp.input import WhatsAppInput
 from bot.storage.db import Database, get_database
 from bot.storage.models import InboundJournalEntry, SeenChannelMessage
 from tests.channels.whatsapp_fakes import (
     PHONE,
     Harness,
     notification,
+    serve_channel,
     text_message,
     wamid_for,
 )
@@ -210,6 +213,15 @@ def test_settings_from_the_environment() -> None:
 # --- the channel: journaling, replay without answering twice ---------------------------------
 
 
+@pytest.fixture
+async def quiet_harness(
+    make_harness: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> Harness:
+    """A harness whose own sweeper runs only at its start: the test calls `sweep` itself."""
+    monkeypatch.setenv("MESO_WHATSAPP_JOURNAL_LEASE_SECONDS", "3600")
+    return await make_harness()
+
+
 def orphan(harness: Harness, text: str, clock: Clock) -> str:
     """Journal a message as a process that then died would have: accepted, never done."""
     wamid = wamid_for(PHONE)
@@ -243,8 +255,9 @@ async def test_an_answered_message_is_marked_done_and_its_payload_cleared(
 
 
 async def test_a_journaled_message_that_rasa_never_answered_is_replayed_once(
-    harness: Harness,
+    quiet_harness: Harness,
 ) -> None:
+    harness = quiet_harness
     ref = orphan(harness, "does it help hair", Clock(datetime.now(timezone.utc) - timedelta(60)))
     assert await harness.channel.sweep(harness.bot.on_new_message, None) == 1
     assert [m.message_id for m in harness.bot.received] == [ref]
@@ -256,8 +269,9 @@ async def test_a_journaled_message_that_rasa_never_answered_is_replayed_once(
 
 
 async def test_a_turn_rasa_recorded_but_did_not_send_is_sent_from_the_tracker(
-    harness: Harness,
+    quiet_harness: Harness,
 ) -> None:
+    harness = quiet_harness
     ref = orphan(harness, "does it help hair", Clock(datetime.now(timezone.utc) - timedelta(60)))
     store = await tracker_with(
         harness,
@@ -275,8 +289,9 @@ async def test_a_turn_rasa_recorded_but_did_not_send_is_sent_from_the_tracker(
 
 
 async def test_a_recorded_turn_without_a_bot_response_is_done_without_sending(
-    harness: Harness,
+    quiet_harness: Harness,
 ) -> None:
+    harness = quiet_harness
     ref = orphan(harness, "ok", Clock(datetime.now(timezone.utc) - timedelta(60)))
     store = await tracker_with(harness, UserUttered("ok", message_id=ref))
     assert await harness.channel.sweep(harness.bot.on_new_message, store) == 1
@@ -296,4 +311,21 @@ async def test_the_channel_sweeps_on_its_own_once_the_server_runs(
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)  # a few more sweeps: still one answer
     assert [m.message_id for m in harness.bot.received] == [ref]
+    assert len(harness.graph.sent) == 1
+
+
+async def test_with_the_database_down_a_message_is_still_acknowledged_and_answered(
+    harness: Harness,
+) -> None:
+    """Today's fallback, kept: a message that cannot be journaled is answered at once."""
+    down = Database("postgresql://nobody@127.0.0.1:1/none")
+    harness.channel = WhatsAppInput(
+        harness.settings, database=down, retry=RetryPolicy(attempts=2, base_delay=0.01)
+    )
+    harness.base_url = await harness.stack.enter_async_context(
+        serve_channel(harness.channel, harness.bot)
+    )
+    code, _, _ = await harness.post(notification([text_message(PHONE, "does it help hair")]))
+    await harness.settle()
+    assert code == 200
     assert len(harness.graph.sent) == 1

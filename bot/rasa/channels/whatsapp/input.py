@@ -74,6 +74,7 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 PRUNE_EVERY_SECONDS = 3600.0
+MARK_DONE_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 30, 60)
 NOT_CONFIGURED = (
     "WhatsApp channel is not configured: set " + ", ".join(REQUIRED.values()) + " and restart."
 )
@@ -155,6 +156,7 @@ class WhatsAppInput(InputChannel):
         @webhook.listener("after_server_start")
         async def start_sweeper(app: Any, *_: Any) -> None:
             if self.enabled:
+                await self._prepare_storage()
                 self._sweeper = asyncio.get_running_loop().create_task(
                     self._sweep_forever(on_new_message, lambda: _tracker_store(app))
                 )
@@ -230,13 +232,31 @@ class WhatsAppInput(InputChannel):
         Any failure leaves it pending, to be replayed when the lease runs out."""
         async with self.journal.hold(ref, token):
             await self._answer(inbound, ref, on_new_message)
-        await self._mark_done(ref)
+            await self._mark_done(ref)
+
+    async def _prepare_storage(self) -> None:
+        """Bring the schema up now, so that accepting a message costs one insert."""
+        try:
+            await asyncio.to_thread(self.database.prepare_schema)
+        except Exception as exc:  # storage down: each message's acceptance reports it
+            logger.warning("whatsapp: journal storage not ready (%s)", type(exc).__name__)
 
     async def _mark_done(self, ref: str) -> None:
-        try:
-            await asyncio.to_thread(self.journal.mark_done, ref)
-        except SQLAlchemyError as exc:  # it stays pending: the replay finds the turn sent
-            logger.warning("whatsapp: could not mark %s done (%s)", ref, type(exc).__name__)
+        """Mark `ref` done, retrying through a database outage (the caller keeps holding the
+        lease meanwhile, so no sweeper replays a turn that was sent)."""
+        for delay in MARK_DONE_RETRY_SECONDS:
+            try:
+                await asyncio.to_thread(self.journal.mark_done, ref)
+                return
+            except SQLAlchemyError as exc:
+                logger.warning(
+                    "whatsapp: could not mark %s done (%s); retrying in %.0f s",
+                    ref,
+                    type(exc).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        logger.error("whatsapp: %s stays pending; its replay will resend the recorded turn", ref)
 
     # --- replay of journaled messages that were never answered --------------------------------
 
@@ -248,6 +268,7 @@ class WhatsAppInput(InputChannel):
         loop = asyncio.get_running_loop()
         pruned_at = -PRUNE_EVERY_SECONDS
         while True:
+            await asyncio.sleep(interval)
             try:
                 if loop.time() - pruned_at >= PRUNE_EVERY_SECONDS:
                     pruned = await asyncio.to_thread(self.journal.prune)
@@ -257,7 +278,6 @@ class WhatsAppInput(InputChannel):
                 await self.sweep(on_new_message, tracker_store())
             except SQLAlchemyError as exc:
                 logger.warning("whatsapp: journal sweep failed (%s)", type(exc).__name__)
-            await asyncio.sleep(interval)
 
     async def sweep(self, on_new_message: OnNewMessage, tracker_store: TrackerStore | None) -> int:
         """Claim the due entries and replay each; the number replayed."""
@@ -288,7 +308,7 @@ class WhatsAppInput(InputChannel):
                 for message in recorded:
                     await output.send_response(recipient.conversation_id, message)
                 await output.flush()
-        await self._mark_done(ref)
+            await self._mark_done(ref)
 
     async def _answer_turn(
         self, inbound: Inbound, ref: str, on_new_message: OnNewMessage, turn: Turn
