@@ -145,8 +145,13 @@ def test_concurrent_sweepers_claim_each_entry_exactly_once(database_url: str) ->
     def sweep(i: int) -> None:
         journal = InboundJournal(databases[i], "whatsapp", SETTINGS, clock)
         start.wait()
-        for _ in range(5):
-            claims[i].extend(c.message_id for c in journal.claim_due(limit=10))
+        if i % 2:  # half of them race for every entry, in the same order
+            for n in range(30):
+                if (claimed := journal.claim(f"ref-{n}")) is not None:
+                    claims[i].append(claimed.message_id)
+        else:
+            for _ in range(5):
+                claims[i].extend(c.message_id for c in journal.claim_due(limit=10))
 
     threads = [threading.Thread(target=sweep, args=(i,)) for i in range(len(databases))]
     for thread in threads:
@@ -260,6 +265,7 @@ async def test_a_journaled_message_that_rasa_never_answered_is_replayed_once(
     harness = quiet_harness
     ref = orphan(harness, "does it help hair", Clock(datetime.now(timezone.utc) - timedelta(60)))
     assert await harness.channel.sweep(harness.bot.on_new_message, None) == 1
+    await harness.settle()
     assert [m.message_id for m in harness.bot.received] == [ref]
     assert harness.bot.received[0].sender_id == conversation(harness)
     assert len(harness.graph.sent) == 1 and harness.graph.sent[0].body["to"] == PHONE
@@ -283,6 +289,7 @@ async def test_a_turn_rasa_recorded_but_did_not_send_is_sent_from_the_tracker(
         BotUttered("Later answer"),
     )
     assert await harness.channel.sweep(harness.bot.on_new_message, store) == 1
+    await harness.settle()
     assert harness.bot.received == []  # Rasa does not run the turn again
     assert [c.text for c in harness.graph.sent] == ["Recorded answer"]
     assert entry(harness.database, ref).done_at is not None
@@ -295,6 +302,7 @@ async def test_a_recorded_turn_without_a_bot_response_is_done_without_sending(
     ref = orphan(harness, "ok", Clock(datetime.now(timezone.utc) - timedelta(60)))
     store = await tracker_with(harness, UserUttered("ok", message_id=ref))
     assert await harness.channel.sweep(harness.bot.on_new_message, store) == 1
+    await harness.settle()
     assert harness.bot.received == [] and harness.graph.calls == []
     assert entry(harness.database, ref).done_at is not None
 

@@ -202,12 +202,15 @@ class InboundJournal:
             due_ids = list(due)
         claimed: list[Claimed] = []
         for ref in due_ids:
-            entry = self._claim(ref, now)
+            entry = self.claim(ref, now)
             if entry is not None:
                 claimed.append(entry)
         return claimed
 
-    def _claim(self, ref: str, now: datetime) -> Claimed | None:
+    def claim(self, ref: str, now: datetime | None = None) -> Claimed | None:
+        """Claim the pending entry `ref` if its lease has run out: exactly one of several
+        concurrent callers gets it; the others (and any call while it is leased) get None."""
+        now = now or self.clock()
         token = new_token()
         with self.database.session() as session:
             won = claim_lease(

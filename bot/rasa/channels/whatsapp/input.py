@@ -276,11 +276,12 @@ class WhatsAppInput(InputChannel):
                     if pruned:
                         logger.info("whatsapp: pruned %d old journal entries", pruned)
                 await self.sweep(on_new_message, tracker_store())
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # the sweeper outlives a database outage
                 logger.warning("whatsapp: journal sweep failed (%s)", type(exc).__name__)
 
     async def sweep(self, on_new_message: OnNewMessage, tracker_store: TrackerStore | None) -> int:
-        """Claim the due entries and replay each; the number replayed."""
+        """Claim the due entries and start replaying each (background tasks, as answers are:
+        `drain` waits for them); the number claimed."""
         claimed = await asyncio.to_thread(self.journal.claim_due)
         for entry in claimed:
             logger.warning(
@@ -288,15 +289,14 @@ class WhatsAppInput(InputChannel):
                 entry.message_id,
                 entry.attempts,
             )
-            try:
-                await self._replay(entry, on_new_message, tracker_store)
-            except Exception as exc:  # stays pending: tried again after the lease
-                logger.error("whatsapp: replay of %s failed (%s)", entry.message_id, exc)
+            self._spawn(self._replay(entry, on_new_message, tracker_store))
         return len(claimed)
 
     async def _replay(
         self, entry: Claimed, on_new_message: OnNewMessage, tracker_store: TrackerStore | None
     ) -> None:
+        """Send the recorded turn, or run it; then done. A failure leaves the entry pending
+        (logged by `_finished`), tried again after the lease."""
         inbound, ref = entry.inbound, entry.message_id
         recipient = self._recipient(inbound.phone)
         async with self.journal.hold(ref, entry.token):
