@@ -79,36 +79,87 @@ def test_signed_question_gets_exactly_one_cited_answer(
     assert PHONE.encode() not in stored and message["id"].encode() not in stored
 
 
+def _answered(graph: FakeGraph) -> list[str]:
+    return [c.body["to"] for c in graph.sent if "Evidence note" in c.text]
+
+
 def test_message_acknowledged_then_rasa_killed_is_answered_once_after_the_restart(
     rasa_stack: Stack, whatsapp_graph: FakeGraph
 ) -> None:
     """Meta does not redeliver after a 200: the journal must. Rasa is SIGKILLed right after it
-    acknowledged the message; supervisor restarts it, and its journal sweeper replays the
-    message once the lease (20 s by default) has run out."""
+    acknowledged a question; supervisor restarts it, and its journal sweeper replays the
+    question once the lease (20 s by default) has run out: exactly one answer."""
     stack, graph = rasa_stack, whatsapp_graph
     graph.calls.clear()
     message = text_message(PHONE, "does mesotherapy help hair growth")
     killed = stack.pid("rasa")
     _post(stack, message)
     os.kill(killed, signal.SIGKILL)
-    answered_before_kill = len([c for c in graph.sent if "Evidence note" in c.text])
     try:
         wait_until(lambda: stack.pid("rasa") not in (0, killed), 60, "Rasa restarted")
         stack.wait_ready()
         _wait_for_answer(graph, timeout=120.0, quiet=5.0)
     finally:
         stack.wait_ready()  # the next test gets a serving stack whatever happened here
-    answers = [c for c in graph.sent if "Evidence note" in c.text]
-    assert len(answers) == 1, (answered_before_kill, [c.body for c in graph.calls])
-    assert answers[0].body["to"] == PHONE
+    assert _answered(graph) == [PHONE], [c.body for c in graph.calls]
     settings = WhatsAppSettings(wa.VERIFY_TOKEN, wa.APP_SECRET, wa.ACCESS_TOKEN, wa.PHONE_NUMBER_ID)
-    ref = message_ref(message["id"], settings.conversation_key)
+    [kept] = _journal(stack, [message_ref(str(message["id"]), settings.conversation_key)])
+    assert kept.done_at is not None and kept.phone is None and kept.text is None
+
+
+def test_messages_in_flight_when_rasa_is_killed_are_all_answered(
+    rasa_stack: Stack, whatsapp_graph: FakeGraph
+) -> None:
+    """Four patients' questions acknowledged one after another, Rasa killed after the last:
+    some are answered before the kill, the others after the restart. None is lost; one whose
+    answer had not reached the Graph API by the kill is answered exactly once. (One whose answer
+    was being sent at the kill, accepted by Meta but not yet marked done, is sent again: the
+    residual duplicate README "WhatsApp" describes.)"""
+    stack, graph = rasa_stack, whatsapp_graph
+    graph.calls.clear()
+    phones = [f"91981234{n:04d}" for n in range(4)]
+    messages = [text_message(phone, "does mesotherapy help hair growth") for phone in phones]
+    killed = stack.pid("rasa")
+    for message in messages:
+        _post(stack, message)
+    os.kill(killed, signal.SIGKILL)
+    time.sleep(0.5)  # a send already on the wire lands
+    before_kill = set(_answered(graph))
+    try:
+        wait_until(lambda: stack.pid("rasa") not in (0, killed), 60, "Rasa restarted")
+        stack.wait_ready()
+        wait_until(
+            lambda: set(_answered(graph)) == set(phones),
+            120,
+            "an answer to every acknowledged message",
+            interval=0.5,
+        )
+    except TimeoutError:
+        pass  # the assertions below say what is missing
+    finally:
+        stack.wait_ready()  # the next test gets a serving stack whatever happened here
+    _wait_for_answer(graph, timeout=30.0, quiet=5.0)  # and nothing more arrives
+    answers = _answered(graph)
+    print(f"answered before the kill: {len(before_kill)} of {len(phones)}; answers: {answers}")
+    assert set(answers) == set(phones), (before_kill, answers)  # none lost
+    for phone in set(phones) - before_kill:
+        assert answers.count(phone) == 1, (before_kill, answers)
+    assert all(answers.count(phone) <= 2 for phone in before_kill), (before_kill, answers)
+    settings = WhatsAppSettings(wa.VERIFY_TOKEN, wa.APP_SECRET, wa.ACCESS_TOKEN, wa.PHONE_NUMBER_ID)
+    refs = [message_ref(str(m["id"]), settings.conversation_key) for m in messages]
+    kept = _journal(stack, refs)
+    assert len(kept) == len(refs)
+    assert all(e.done_at is not None and e.phone is None and e.text is None for e in kept)
+
+
+def _journal(stack: Stack, refs: list[str]) -> list[InboundJournalEntry]:
     database = Database(stack.database_url)
     try:
         with database.session() as session:
-            kept = session.execute(
-                select(InboundJournalEntry).where(InboundJournalEntry.message_id == ref)
-            ).scalar_one()
+            return list(
+                session.execute(
+                    select(InboundJournalEntry).where(InboundJournalEntry.message_id.in_(refs))
+                ).scalars()
+            )
     finally:
         database.dispose()
-    assert kept.done_at is not None and kept.phone is None and kept.text is None

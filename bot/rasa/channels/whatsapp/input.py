@@ -13,8 +13,9 @@ first reads the conversation from Rasa's tracker store: Rasa saves a turn only w
 complete and sends it after that, so a tracker holding the message under its id means the turn
 ran and only its sending may be missing; its recorded bot responses are then sent instead of
 running the turn again (a turn with no bot response is just marked done). Only a message the
-tracker does not hold is handed to Rasa again. A crash between the last send and the "done"
-mark (milliseconds) sends that turn twice; every other crash point sends it once.
+tracker does not hold is handed to Rasa again. A crash after the Graph API accepted an answer
+and before the "done" mark sends that answer twice (the window includes the time the Graph
+API's response waits for an event loop busy with other messages); other crash points send once.
 
 When the database cannot be written the message is still answered at once (and 200 returned),
 as before the journal: a patient in a database outage gets the answer now, and only a crash
