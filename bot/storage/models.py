@@ -2,7 +2,7 @@
 The database keeps records only; the knowledge base is its files (bot/knowledge).
 
 triage:    Ticket, Notification (outbox), AuditEntry, StaffUser, StaffSession
-channels:  SeenChannelMessage, TemplateFallback
+channels:  SeenChannelMessage, InboundJournalEntry, TemplateFallback
 """
 
 from __future__ import annotations
@@ -131,6 +131,29 @@ class SeenChannelMessage(Base):
     channel = Column(String(32), primary_key=True)
     message_id = Column(String(255), primary_key=True)
     seen_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class InboundJournalEntry(Base):
+    """An accepted inbound message, kept until answered (bot/channels/whatsapp/journal.py).
+
+    Written in the same transaction as its `SeenChannelMessage`. `phone` and `text` are the
+    payload a replay needs; they are cleared when the entry is done or failed.
+    """
+
+    __tablename__ = "channel_inbound_journal"
+
+    channel = Column(String(32), primary_key=True)
+    message_id = Column(String(255), primary_key=True)
+    received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    phone = Column(String(32), nullable=True)
+    kind = Column(String(16), nullable=False)
+    message_type = Column(String(32), nullable=False)
+    text = Column(Text, nullable=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    claim_token = Column(String(32), nullable=True)
+    lease_until = Column(DateTime(timezone=True), nullable=False, index=True)
+    done_at = Column(DateTime(timezone=True), nullable=True, index=True)
+    failed_at = Column(DateTime(timezone=True), nullable=True)
 
 
 class TemplateFallback(Base):

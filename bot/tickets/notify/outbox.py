@@ -3,9 +3,9 @@
 Row states: pending (delivered_at NULL, attempts < max_attempts), delivered (delivered_at set),
 failed (delivered_at NULL, attempts >= max_attempts, last_error says why; an error is logged).
 
-Claim: before sending, a worker moves the row's next_attempt_at forward by a lease with
-`UPDATE ... WHERE id = :id AND delivered_at IS NULL AND next_attempt_at <= now` and sends only
-if that changed one row, so two workers never send the same row at once. Success sets
+Claim (bot/storage/lease.py): before sending, a worker moves the row's next_attempt_at forward
+by a lease with `UPDATE ... WHERE id = :id AND delivered_at IS NULL AND next_attempt_at <= now`
+and sends only if that changed one row, so two workers never send the same row at once. Success sets
 delivered_at right after the send; a crash between the two resends after the lease (at least
 once; receivers dedupe by ticket id).
 """
@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from bot.clinic import ClinicConfig
 from bot.observability.metrics import note_notification_attempt
 from bot.storage.db import Database
+from bot.storage.lease import claim_lease
 from bot.storage.models import Notification, Ticket, utcnow
 from bot.tickets import audit
 from bot.tickets.notify.mail import EmailSender
@@ -141,18 +142,19 @@ class Outbox:
     def _claim(self, db: Database, row: _Due) -> TicketNotice | None:
         now = self.clock()
         with db.session() as session:
-            claimed = session.execute(
-                update(Notification)
-                .where(
+            claimed = claim_lease(
+                session,
+                Notification,
+                [
                     Notification.id == row.id,
                     Notification.delivered_at.is_(None),
                     Notification.attempts < self.max_attempts,
-                    Notification.next_attempt_at <= now,
-                )
-                .values(next_attempt_at=now + LEASE)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if claimed != 1:
+                ],
+                Notification.next_attempt_at,
+                now,
+                LEASE,
+            )
+            if not claimed:
                 return None
             ticket = session.execute(
                 select(Ticket)

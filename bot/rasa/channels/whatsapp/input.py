@@ -3,8 +3,24 @@
 GET  /webhooks/whatsapp/webhook  Meta's subscription check (hub.mode / hub.verify_token).
 POST /webhooks/whatsapp/webhook  Signed notifications. The signature is checked first
      (403 when missing or wrong), the body parsed (400 when not JSON), and the answer (200)
-     returned at once; each message is then handled in a background task: deduplicated,
-     handed to Rasa under the sender's pseudonym, and the turn sent back through the Graph API.
+     returned once each message is deduplicated and journaled (one database write each); each
+     message is then handled in a background task: handed to Rasa under the sender's
+     pseudonym, the turn sent back through the Graph API, and its journal entry marked done.
+
+Messages accepted but never answered (Rasa killed mid-turn, a replica lost) are replayed by the
+journal sweeper that runs in every Rasa process (bot/channels/whatsapp/journal.py). A replay
+first reads the conversation from Rasa's tracker store: Rasa saves a turn only when it is
+complete and sends it after that, so a tracker holding the message under its id means the turn
+ran and only its sending may be missing; its recorded bot responses are then sent instead of
+running the turn again (a turn with no bot response is just marked done). Only a message the
+tracker does not hold is handed to Rasa again. A crash after the Graph API accepted an answer
+and before the "done" mark sends that answer twice (the window includes the time the Graph
+API's response waits for an event loop busy with other messages); other crash points send once.
+
+When the database cannot be written the message is still answered at once (and 200 returned),
+as before the journal: a patient in a database outage gets the answer now, and only a crash
+during that same outage loses it. Answering 503 instead would hold every WhatsApp answer,
+emergencies included, until the database is back and Meta's retry backoff has run.
 """
 
 from __future__ import annotations
@@ -18,10 +34,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.whatsapp.dedup import SeenMessages
 from bot.channels.whatsapp.delivery import (
@@ -31,6 +50,12 @@ from bot.channels.whatsapp.delivery import (
     TurnDelivery,
 )
 from bot.channels.whatsapp.graph import GraphClient, RetryPolicy
+from bot.channels.whatsapp.journal import (
+    Acceptance,
+    Claimed,
+    InboundJournal,
+    JournalSettings,
+)
 from bot.channels.whatsapp.privacy import message_ref, pseudonym, signature_valid
 from bot.channels.whatsapp.render import TurnRenderer
 from bot.channels.whatsapp.settings import (
@@ -49,6 +74,8 @@ from bot.storage.db import Database, get_database
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+PRUNE_EVERY_SECONDS = 3600.0
+MARK_DONE_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 30, 60)
 NOT_CONFIGURED = (
     "WhatsApp channel is not configured: set " + ", ".join(REQUIRED.values()) + " and restart."
 )
@@ -81,16 +108,21 @@ class WhatsAppInput(InputChannel):
         clinic: ClinicConfig | None = None,
         texts: ChannelTexts | None = None,
         retry: RetryPolicy | None = None,
+        journal: JournalSettings | None = None,
     ) -> None:
         self.settings = settings
         self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         if settings is None:
             return
         clinic = clinic or clinic_config()
         self.texts = texts or load_texts(clinic=clinic)
         self.database = database or get_database()
         self.graph = GraphClient(settings, retry)
-        self.seen = SeenMessages(self.database, CHANNEL_NAME)
+        self.seen = SeenMessages()
+        self.journal = InboundJournal(
+            self.database, CHANNEL_NAME, journal or JournalSettings.from_env()
+        )
         self.delivery = TurnDelivery(
             self.graph,
             TurnRenderer(texts if texts is not None else load_all_texts(clinic)),
@@ -120,7 +152,15 @@ class WhatsAppInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             if self.settings is None:
                 return response.json({"error": NOT_CONFIGURED}, status=503)
-            return self._receive(request, self.settings, on_new_message)
+            return await self._receive(request, self.settings, on_new_message)
+
+        @webhook.listener("after_server_start")
+        async def start_sweeper(app: Any, *_: Any) -> None:
+            if self.enabled:
+                await self._prepare_storage()
+                self._sweeper = asyncio.get_running_loop().create_task(
+                    self._sweep_forever(on_new_message, lambda: _tracker_store(app))
+                )
 
         @webhook.listener("before_server_stop")
         async def finish(*_: Any) -> None:
@@ -139,7 +179,7 @@ class WhatsAppInput(InputChannel):
         logger.warning("whatsapp: webhook verification refused (wrong mode or verify token)")
         return response.text("verification failed", status=403)
 
-    def _receive(
+    async def _receive(
         self, request: Request, settings: WhatsAppSettings, on_new_message: OnNewMessage
     ) -> HTTPResponse:
         raw = request.body or b""
@@ -160,10 +200,16 @@ class WhatsAppInput(InputChannel):
         batch = parse_webhook(payload, settings.phone_number_id)
         for inbound in batch.messages:
             ref = self._ref(inbound)
-            if self.seen.claim_in_process(ref):
-                self._spawn(self._answer(inbound, ref, on_new_message))
-            else:
+            if not self.seen.claim_in_process(ref):
                 logger.info("whatsapp: duplicate delivery of %s skipped", ref)
+                continue
+            accepted = await asyncio.to_thread(self.journal.accept, ref, inbound)
+            if accepted.outcome is Acceptance.DUPLICATE:
+                logger.info("whatsapp: %s was already accepted (before a restart); skipped", ref)
+            elif accepted.outcome is Acceptance.JOURNALED:
+                self._spawn(self._answer_journaled(inbound, ref, accepted.token, on_new_message))
+            else:  # database down: answer anyway, unjournaled (see the module docstring)
+                self._spawn(self._answer(inbound, ref, on_new_message))
         for failure in batch.failures:
             self._spawn(self._handle_failure(failure))
         return response.json({"status": "received"})
@@ -177,11 +223,93 @@ class WhatsAppInput(InputChannel):
         return Recipient(phone, pseudonym(phone, self.settings.conversation_key))
 
     async def _answer(self, inbound: Inbound, ref: str, on_new_message: OnNewMessage) -> None:
-        if not await self.seen.claim_persistently(ref):
-            logger.info("whatsapp: %s was already answered (before a restart); skipped", ref)
-            return
         with observe_turn(CHANNEL_NAME) as turn:
             await self._answer_turn(inbound, ref, on_new_message, turn)
+
+    async def _answer_journaled(
+        self, inbound: Inbound, ref: str, token: str, on_new_message: OnNewMessage
+    ) -> None:
+        """Answer, holding the entry's lease meanwhile; mark it done once the turn is sent.
+        Any failure leaves it pending, to be replayed when the lease runs out."""
+        async with self.journal.hold(ref, token):
+            await self._answer(inbound, ref, on_new_message)
+            await self._mark_done(ref)
+
+    async def _prepare_storage(self) -> None:
+        """Bring the schema up now, so that accepting a message costs one insert."""
+        try:
+            await asyncio.to_thread(self.database.prepare_schema)
+        except Exception as exc:  # storage down: each message's acceptance reports it
+            logger.warning("whatsapp: journal storage not ready (%s)", type(exc).__name__)
+
+    async def _mark_done(self, ref: str) -> None:
+        """Mark `ref` done, retrying through a database outage (the caller keeps holding the
+        lease meanwhile, so no sweeper replays a turn that was sent)."""
+        for delay in MARK_DONE_RETRY_SECONDS:
+            try:
+                await asyncio.to_thread(self.journal.mark_done, ref)
+                return
+            except SQLAlchemyError as exc:
+                logger.warning(
+                    "whatsapp: could not mark %s done (%s); retrying in %.0f s",
+                    ref,
+                    type(exc).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        logger.error("whatsapp: %s stays pending; its replay will resend the recorded turn", ref)
+
+    # --- replay of journaled messages that were never answered --------------------------------
+
+    async def _sweep_forever(
+        self, on_new_message: OnNewMessage, tracker_store: Callable[[], TrackerStore | None]
+    ) -> None:
+        """Every quarter lease: claim and replay due entries; prune old ones every hour."""
+        interval = self.journal.settings.lease.total_seconds() / 4
+        loop = asyncio.get_running_loop()
+        pruned_at = -PRUNE_EVERY_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if loop.time() - pruned_at >= PRUNE_EVERY_SECONDS:
+                    pruned = await asyncio.to_thread(self.journal.prune)
+                    pruned_at = loop.time()
+                    if pruned:
+                        logger.info("whatsapp: pruned %d old journal entries", pruned)
+                await self.sweep(on_new_message, tracker_store())
+            except Exception as exc:  # the sweeper outlives a database outage
+                logger.warning("whatsapp: journal sweep failed (%s)", type(exc).__name__)
+
+    async def sweep(self, on_new_message: OnNewMessage, tracker_store: TrackerStore | None) -> int:
+        """Claim the due entries and start replaying each (background tasks, as answers are:
+        `drain` waits for them); the number claimed."""
+        claimed = await asyncio.to_thread(self.journal.claim_due)
+        for entry in claimed:
+            logger.warning(
+                "whatsapp: replaying %s (accepted but not answered; attempt %d)",
+                entry.message_id,
+                entry.attempts,
+            )
+            self._spawn(self._replay(entry, on_new_message, tracker_store))
+        return len(claimed)
+
+    async def _replay(
+        self, entry: Claimed, on_new_message: OnNewMessage, tracker_store: TrackerStore | None
+    ) -> None:
+        """Send the recorded turn, or run it; then done. A failure leaves the entry pending
+        (logged by `_finished`), tried again after the lease."""
+        inbound, ref = entry.inbound, entry.message_id
+        recipient = self._recipient(inbound.phone)
+        async with self.journal.hold(ref, entry.token):
+            recorded = await recorded_turn(tracker_store, recipient.conversation_id, ref)
+            if recorded is None:
+                await self._answer(inbound, ref, on_new_message)
+            else:
+                output = WhatsAppOutput(recipient, self.delivery)
+                for message in recorded:
+                    await output.send_response(recipient.conversation_id, message)
+                await output.flush()
+            await self._mark_done(ref)
 
     async def _answer_turn(
         self, inbound: Inbound, ref: str, on_new_message: OnNewMessage, turn: Turn
@@ -245,9 +373,40 @@ class WhatsAppInput(InputChannel):
             await asyncio.wait(set(self._tasks), timeout=remaining)
 
     async def shutdown(self, timeout: float = 10.0) -> None:
-        """Finish the work in hand (bounded), then close the Graph API session."""
+        """Stop the sweeper, finish the work in hand (bounded), close the Graph API session."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         await self.drain(timeout)
         for task in list(self._tasks):
             task.cancel()
         if self.enabled:
             await self.graph.close()
+
+
+def _tracker_store(app: Any) -> TrackerStore | None:
+    agent = getattr(app.ctx, "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    return store if isinstance(store, TrackerStore) else None
+
+
+async def recorded_turn(
+    tracker_store: TrackerStore | None, sender_id: str, message_id: str
+) -> list[dict[str, Any]] | None:
+    """The bot responses Rasa recorded for the user message `message_id` (up to the next user
+    message), or None when the conversation does not hold that message (or cannot be read)."""
+    if tracker_store is None:
+        return None
+    tracker = await tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    responses: list[dict[str, Any]] | None = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if responses is not None:
+                break
+            if event.message_id == message_id:
+                responses = []
+        elif isinstance(event, BotUttered) and responses is not None:
+            responses.append(event.message())
+    return responses
