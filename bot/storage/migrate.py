@@ -59,6 +59,7 @@ BASELINE = "0001_baseline"
 # pg_advisory_lock key for "a migration of this database is running" (ASCII "meso").
 POSTGRES_LOCK_KEY = 0x6D65736F
 SQLITE_LOCK_SUFFIX = ".migrate-lock"
+SQLITE_BUSY_SECONDS = 120  # how long a migration connection waits for another one's lock
 
 
 class MigrationError(RuntimeError):
@@ -122,7 +123,10 @@ def migration_engine(url: str) -> Engine:
         return create_engine(url, future=True, poolclass=NullPool, connect_args=connect_args)
     if not url.startswith("sqlite"):
         return create_engine(url, future=True, poolclass=NullPool)
-    engine = create_engine(url, future=True, poolclass=NullPool)
+    # Connecting sets WAL, which waits for another process's migration to finish: wait long.
+    engine = create_engine(
+        url, future=True, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_SECONDS}
+    )
 
     @event.listens_for(engine, "connect")
     def _autocommit_driver(dbapi_connection: Any, _record: Any) -> None:
