@@ -2,7 +2,8 @@
 system are killed, counting what a patient or the clinic would miss.
 
 usage: python bench/load.py [--conversations 10] [--duration 120] [--faults kill_rasa,kill_actions]
-                            [--target embedded] [--think 1.0] [--seed 11] [--json PATH]
+                            [--target embedded|cluster] [--think 1.0] [--seed 11] [--json PATH]
+                            [--work-dir PATH]
 
 Each of `--conversations` patients holds conversations back to back until `--duration` seconds
 have passed and every fault has been injected and recovered from (plus a short tail). A
@@ -59,7 +60,7 @@ if str(ROOT) not in sys.path:
 
 from bench.load_targets import (  # noqa: E402
     FAULTS,
-    EmbeddedTarget,
+    TARGETS,
     Target,
     whatsapp_conversation,
 )
@@ -759,13 +760,24 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="comma-separated fault names (default: all the target supports; '' for none)",
     )
-    parser.add_argument("--target", choices=["embedded"], default="embedded")
+    parser.add_argument(
+        "--target",
+        choices=list(TARGETS),
+        default="embedded",
+        help="embedded: make run's stack; cluster: make run-cluster's, through nginx",
+    )
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between messages")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--work-dir", type=Path, help="the stack's files and logs, kept (default: a temporary one)"
+    )
     args = parser.parse_args(argv)
     faults = None if args.faults is None else [f for f in args.faults.split(",") if f]
-    with EmbeddedTarget.running() as target:
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        args.work_dir.chmod(0o755)  # the cluster's PostgreSQL runs as the postgres OS user
+    with TARGETS[args.target].running(args.work_dir) as target:
         result = asyncio.run(
             run_load(target, args.conversations, args.duration, faults, args.think, args.seed)
         )
