@@ -25,9 +25,11 @@ What a client retry is (each resends the *same* message, so it is the same messa
   status but 200) is delivered again, the same signed body with the same message id, after
   1, 2, 4, 8, 8, … s. After a 200 Meta does not deliver again.
 A message is *lost* when no reply arrived within DEADLINE_SECONDS of its first send, retries
-included. A reply is *duplicated* when the same reply arrives twice for one message. The bot's
-replies to a message are those that arrive before the conversation's next message (the harness,
-like a patient, waits for the first reply and then QUIET_SECONDS of quiet).
+included; the WhatsApp channel's apology for a technical problem (what it sends when the bot
+failed on a message, which Meta will not deliver again) is not a reply. A reply is *duplicated*
+when the same reply arrives twice for one message. The bot's replies to a message are those that
+arrive before the conversation's next message (the harness, like a patient, waits for the first
+reply and then QUIET_SECONDS of quiet).
 
 Tickets: every report must have exactly one ticket (by conversation and report text) once the
 worker has drained the spool; no other message may have one. Notifications: each such ticket
@@ -46,6 +48,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +67,7 @@ from bench.load_targets import (  # noqa: E402
     Target,
     whatsapp_conversation,
 )
+from bot.channels.whatsapp.texts import load_all_texts  # noqa: E402
 from bot.clinic import clinic_config  # noqa: E402
 from bot.replies.fill import fill  # noqa: E402
 from bot.storage import Database  # noqa: E402
@@ -129,10 +133,20 @@ class Catalogue:
         return [first, rng.choice(self.follow_ups[lang]), self.reports[lang][severity], last]
 
 
+@lru_cache(maxsize=1)
+def apologies() -> frozenset[str]:
+    """The WhatsApp channel's technical-problem apology in every reply language."""
+    return frozenset(t.technical_problem for t in load_all_texts(clinic_config()).values())
+
+
 @dataclass
 class Reply:
     text: str
     envelope: dict[str, Any] | None = None
+
+    @property
+    def apology(self) -> bool:
+        return " ".join(self.text.split()) in apologies()
 
 
 @dataclass
@@ -155,7 +169,12 @@ class Sent:
 
     @property
     def answered(self) -> bool:
-        return bool(self.replies)
+        """A reply came that is not an apology for a technical problem."""
+        return any(not r.apology for r in self.replies)
+
+    @property
+    def apologised(self) -> bool:
+        return any(r.apology for r in self.replies)
 
     @property
     def duplicates(self) -> int:
@@ -412,9 +431,11 @@ class LostMessage:
     sent_at_seconds: float
     accepted: bool
     during: list[str]  # the faults whose outage it met
+    apologised: bool = False  # the channel apologised for a technical problem instead
 
     def __str__(self) -> str:
         accepted = ", accepted by the channel" if self.accepted else ""
+        accepted += ", answered only with the technical-problem apology" if self.apologised else ""
         during = f", during {' and '.join(self.during)}" if self.during else ""
         return (
             f"{self.channel} {self.id}: {self.attempts} attempts from "
@@ -736,6 +757,7 @@ async def run_load(
             m.started - run.started,
             m.accepted,
             [f.name for f in run.fault_log if f.overlaps(*run.span(m))],
+            m.apologised,
         )
         for m in run.sent
         if not m.answered
