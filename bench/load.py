@@ -271,6 +271,7 @@ class SocketConversation:
         self.inbox = Inbox()
         self.online = asyncio.Event()
         self.dropped = asyncio.Event()
+        self.opened = False  # connected once: socket.io reconnects by itself from then on
         self.client = socketio.AsyncClient(reconnection_delay=1, reconnection_delay_max=5)
         self.client.on("connect", self._on_connect)
         self.client.on("disconnect", self._on_disconnect)
@@ -291,13 +292,20 @@ class SocketConversation:
         self.inbox.put(Reply(data.get("text") or "", data.get("meso")))
 
     async def open(self, deadline: float) -> None:
+        """Connect once. From then on, and also when a first attempt's connection dropped
+        half-way, socket.io reconnects by itself (`send` waits for it): calling `connect`
+        meanwhile would race that reconnection (engine.io's ValueError "Client is not in a
+        disconnected state")."""
         attempt = 0
-        while not self.client.connected:
+        while not (self.opened or self.client.connected):
             attempt += 1
             try:
                 # long-polling, as tests/e2e do: engine.io's websocket client needs a newer
                 # aiohttp than Rasa 3.6 allows
                 await self.client.connect(self.target.socketio_url, transports=["polling"])
+                self.opened = True
+            except ValueError:  # socket.io's own reconnection is under way
+                self.opened = True
             except socketio.exceptions.ConnectionError:
                 if time.monotonic() > deadline:
                     raise
