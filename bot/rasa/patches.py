@@ -32,18 +32,19 @@
    Rasa 3.6 fail the message at once with a LockError: REST answered 500, and a WhatsApp message,
    already acknowledged to Meta, was never answered. Taking a conversation's ticket is now tried
    again for up to LOCK_RETRY_SECONDS (without blocking the server) while the lock store's
-   connection fails; any other LockError is raised as before. The rest of `LockStore.lock` is
-   Rasa's.
+   connection fails, and so is releasing it after the turn (a turn that ran while Redis
+   restarted failed there: REST 500, WhatsApp's apology after the answer); any other error is
+   raised as before. The rest of `LockStore.lock` is Rasa's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import jsonschema
@@ -78,6 +79,7 @@ _resolve_by_type_uncached = Event.resolve_by_type
 _parse_with_graph = MessageProcessor._parse_message_with_graph
 _run_remote_action = RemoteAction.run
 _event_classes: dict[str, type[Event]] = {}
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -247,23 +249,25 @@ LOCK_RETRY_SECONDS = 30.0
 LOCK_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # then 2 s between attempts
 
 
-def _lock_store_unreachable(error: LockError) -> bool:
-    """True when Rasa failed to take a ticket because the lock store's connection failed
-    (Rasa raises LockError inside its handler of the Redis error)."""
-    cause = error.__cause__ or error.__context__
-    return isinstance(cause, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+def _lock_store_unreachable(error: Exception) -> bool:
+    """True when the lock store's connection failed: a Redis error, or Rasa's LockError raised
+    inside its handler of one."""
+    redis_errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    if isinstance(error, LockError):
+        return isinstance(error.__cause__ or error.__context__, redis_errors)
+    return isinstance(error, redis_errors)
 
 
-async def _issue_ticket_when_reachable(
-    store: LockStore, conversation_id: str, lock_lifetime: float
-) -> int:
+async def _when_lock_store_reachable(call: Callable[[], T]) -> T:
+    """`call()`, tried again while the lock store cannot be reached, for up to
+    LOCK_RETRY_SECONDS; any other error, or the last one, is raised."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LOCK_RETRY_SECONDS
     attempt = 0
     while True:
         try:
-            return store.issue_ticket(conversation_id, lock_lifetime)
-        except LockError as error:
+            return call()
+        except Exception as error:
             left = deadline - loop.time()
             if not _lock_store_unreachable(error) or left <= 0:
                 raise
@@ -278,12 +282,16 @@ async def _lock_when_reachable(
     lock_lifetime: float = LOCK_LIFETIME,
     wait_time_in_seconds: float = 1,
 ) -> AsyncIterator[TicketLock]:
-    """Rasa's LockStore.lock, taking its ticket with `_issue_ticket_when_reachable`."""
-    ticket = await _issue_ticket_when_reachable(self, conversation_id, lock_lifetime)
+    """Rasa's LockStore.lock, taking its ticket and releasing it with
+    `_when_lock_store_reachable`: a turn that ran while Redis restarted is not failed by the
+    release either (its reply is out by then)."""
+    ticket = await _when_lock_store_reachable(
+        lambda: self.issue_ticket(conversation_id, lock_lifetime)
+    )
     try:
         yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
     finally:
-        self.cleanup(conversation_id, ticket)
+        await _when_lock_store_reachable(lambda: self.cleanup(conversation_id, ticket))
 
 
 def apply() -> None:

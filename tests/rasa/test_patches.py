@@ -18,7 +18,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.cluster.servers import RedisServer
 from bot.rasa import patches as rasa_patches
-from bot.readiness import free_port
+from bot.readiness import free_port, wait_until
 
 
 @pytest.fixture
@@ -232,3 +232,30 @@ async def test_another_lock_error_is_raised_at_once() -> None:
     with pytest.raises(LockError):
         async with store.lock("conversation"):
             pass
+
+
+async def test_a_lock_released_while_redis_restarts_is_released_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    """The turn ran while Redis restarted: releasing its ticket waits for Redis instead of
+    failing the turn after its reply."""
+    rasa_patches.apply()
+    server = RedisServer(tmp_path / "redis", free_port())
+    processes = [subprocess.Popen(server.command(), stdout=subprocess.DEVNULL)]
+    wait_until(server.answers, 30, "Redis answering")
+    store = RedisLockStore(port=server.port, db=1)
+
+    def restart() -> None:
+        processes.append(subprocess.Popen(server.command(), stdout=subprocess.DEVNULL))
+
+    try:
+        async with store.lock("conversation"):
+            processes[0].terminate()
+            processes[0].wait(10)
+            asyncio.get_running_loop().call_later(1.0, restart)
+        assert len(processes) == 2  # released only once Redis was back
+        assert store.get_lock("conversation") is None
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
