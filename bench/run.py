@@ -46,7 +46,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.cluster.stack import ClusterSettings, ClusterStack  # noqa: E402
+from bench.load_targets import start_cluster  # noqa: E402
 from bot.readiness import listening_ports, url_answers, wait_until  # noqa: E402
 from bot.serve import Stack, StackSettings  # noqa: E402
 
@@ -240,22 +240,16 @@ def ours() -> Iterator[Running]:
         yield Running(stack.rasa_url, pids, stack.ready_seconds or 0.0)
 
 
-CLUSTER_START_SECONDS = 900.0  # two replicas loading on a shared 2-core machine
-
-
 @contextmanager
 def cluster() -> Iterator[Running]:
     """The cluster profile as `make run-cluster` starts it (one Sanic worker per replica, the
-    default), every port chosen freely; clients reach it through nginx."""
+    default), every port chosen freely (bench/load_targets.py `start_cluster`); clients reach it
+    through nginx."""
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     work.chmod(0o755)  # PostgreSQL's OS user reaches its data directory
-    stack = ClusterStack(ClusterSettings.on_free_ports(work, sanic_workers=1))
-    try:
-        stack.start(timeout=CLUSTER_START_SECONDS)
+    with start_cluster(work, {}) as stack:
         pids = [p.pid for p in stack.processes.values() if p.pid]
         yield Running(stack.public_url, pids, stack.ready_seconds or 0.0)
-    finally:
-        stack.stop()
 
 
 def ensure_stock_model() -> Path:
