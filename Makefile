@@ -25,7 +25,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run run-cluster test unit train detector lint format check validate core-tests pytest eval bench load staff browser fonts services migrate
+.PHONY: help setup run run-cluster test unit train detector lint format check validate core-tests pytest eval bench load load-cluster staff browser fonts services migrate
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
@@ -125,9 +125,12 @@ eval: $(MODEL) $(DETECTOR)
 	$(BIN)/python scripts/eval_nlu.py --model $(MODEL)
 	$(BIN)/python scripts/eval_triage.py
 
-bench: $(MODEL)
+bench: $(MODEL) services
 	$(BIN)/python bench/run.py
 
 # Load and faults: conversations over REST, socket.io and WhatsApp while parts are killed.
 load: $(MODEL) $(DETECTOR)
 	$(BIN)/python bench/load.py --conversations 30 --duration 120
+
+load-cluster: $(MODEL) $(DETECTOR) services
+	$(BIN)/python bench/load.py --target cluster --conversations 30 --duration 120

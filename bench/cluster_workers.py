@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import LoadFigures, load, rss_mb  # noqa: E402
+from bench.run import LoadFigures, Running, load, rss_mb  # noqa: E402
 from bot.cluster.stack import ClusterSettings, ClusterStack  # noqa: E402
 
 START_TIMEOUT = 900  # two replicas loading on a shared machine
@@ -35,12 +35,13 @@ def measure(workers: int, concurrency: int, total: int) -> list[tuple[str, LoadF
     try:
         stack.start(timeout=START_TIMEOUT)
         print(f"SANIC_WORKERS={workers}: ready in {stack.ready_seconds:.1f}s", flush=True)
+        pids = [p.pid for p in stack.processes.values() if p.pid]
         for target, url in (
             ("2 replicas via nginx", stack.public_url),
             ("1 replica direct", stack.replica_url("rasa-1")),
         ):
-            figures = asyncio.run(load(url, concurrency, total))
-            memory = rss_mb([p.pid for p in stack.processes.values() if p.pid])
+            figures = asyncio.run(load(Running(url, pids, 0.0), concurrency, total))
+            memory, _ = rss_mb(pids)
             rows.append((f"workers={workers}, {target}", figures, memory))
             print(f"  {target}: {figures}", flush=True)
     finally:

@@ -2,7 +2,8 @@
 system are killed, counting what a patient or the clinic would miss.
 
 usage: python bench/load.py [--conversations 10] [--duration 120] [--faults kill_rasa,kill_actions]
-                            [--target embedded] [--think 1.0] [--seed 11] [--json PATH]
+                            [--target embedded|cluster] [--think 1.0] [--seed 11] [--json PATH]
+                            [--work-dir PATH]
 
 Each of `--conversations` patients holds conversations back to back until `--duration` seconds
 have passed and every fault has been injected and recovered from (plus a short tail). A
@@ -24,9 +25,11 @@ What a client retry is (each resends the *same* message, so it is the same messa
   status but 200) is delivered again, the same signed body with the same message id, after
   1, 2, 4, 8, 8, … s. After a 200 Meta does not deliver again.
 A message is *lost* when no reply arrived within DEADLINE_SECONDS of its first send, retries
-included. A reply is *duplicated* when the same reply arrives twice for one message. The bot's
-replies to a message are those that arrive before the conversation's next message (the harness,
-like a patient, waits for the first reply and then QUIET_SECONDS of quiet).
+included; the WhatsApp channel's apology for a technical problem (what it sends when the bot
+failed on a message, which Meta will not deliver again) is not a reply. A reply is *duplicated*
+when the same reply arrives twice for one message. The bot's replies to a message are those that
+arrive before the conversation's next message (the harness, like a patient, waits for the first
+reply and then QUIET_SECONDS of quiet).
 
 Tickets: every report must have exactly one ticket (by conversation and report text) once the
 worker has drained the spool; no other message may have one. Notifications: each such ticket
@@ -45,6 +48,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +63,11 @@ if str(ROOT) not in sys.path:
 
 from bench.load_targets import (  # noqa: E402
     FAULTS,
-    EmbeddedTarget,
+    TARGETS,
     Target,
     whatsapp_conversation,
 )
+from bot.channels.whatsapp.texts import load_all_texts  # noqa: E402
 from bot.clinic import clinic_config  # noqa: E402
 from bot.replies.fill import fill  # noqa: E402
 from bot.storage import Database  # noqa: E402
@@ -128,10 +133,20 @@ class Catalogue:
         return [first, rng.choice(self.follow_ups[lang]), self.reports[lang][severity], last]
 
 
+@lru_cache(maxsize=1)
+def apologies() -> frozenset[str]:
+    """The WhatsApp channel's technical-problem apology in every reply language."""
+    return frozenset(t.technical_problem for t in load_all_texts(clinic_config()).values())
+
+
 @dataclass
 class Reply:
     text: str
     envelope: dict[str, Any] | None = None
+
+    @property
+    def apology(self) -> bool:
+        return " ".join(self.text.split()) in apologies()
 
 
 @dataclass
@@ -154,7 +169,12 @@ class Sent:
 
     @property
     def answered(self) -> bool:
-        return bool(self.replies)
+        """A reply came that is not an apology for a technical problem."""
+        return any(not r.apology for r in self.replies)
+
+    @property
+    def apologised(self) -> bool:
+        return any(r.apology for r in self.replies)
 
     @property
     def duplicates(self) -> int:
@@ -251,6 +271,7 @@ class SocketConversation:
         self.inbox = Inbox()
         self.online = asyncio.Event()
         self.dropped = asyncio.Event()
+        self.opened = False  # connected once: socket.io reconnects by itself from then on
         self.client = socketio.AsyncClient(reconnection_delay=1, reconnection_delay_max=5)
         self.client.on("connect", self._on_connect)
         self.client.on("disconnect", self._on_disconnect)
@@ -271,13 +292,20 @@ class SocketConversation:
         self.inbox.put(Reply(data.get("text") or "", data.get("meso")))
 
     async def open(self, deadline: float) -> None:
+        """Connect once. From then on, and also when a first attempt's connection dropped
+        half-way, socket.io reconnects by itself (`send` waits for it): calling `connect`
+        meanwhile would race that reconnection (engine.io's ValueError "Client is not in a
+        disconnected state")."""
         attempt = 0
-        while not self.client.connected:
+        while not (self.opened or self.client.connected):
             attempt += 1
             try:
                 # long-polling, as tests/e2e do: engine.io's websocket client needs a newer
                 # aiohttp than Rasa 3.6 allows
                 await self.client.connect(self.target.socketio_url, transports=["polling"])
+                self.opened = True
+            except ValueError:  # socket.io's own reconnection is under way
+                self.opened = True
             except socketio.exceptions.ConnectionError:
                 if time.monotonic() > deadline:
                     raise
@@ -411,9 +439,11 @@ class LostMessage:
     sent_at_seconds: float
     accepted: bool
     during: list[str]  # the faults whose outage it met
+    apologised: bool = False  # the channel apologised for a technical problem instead
 
     def __str__(self) -> str:
         accepted = ", accepted by the channel" if self.accepted else ""
+        accepted += ", answered only with the technical-problem apology" if self.apologised else ""
         during = f", during {' and '.join(self.during)}" if self.during else ""
         return (
             f"{self.channel} {self.id}: {self.attempts} attempts from "
@@ -735,6 +765,7 @@ async def run_load(
             m.started - run.started,
             m.accepted,
             [f.name for f in run.fault_log if f.overlaps(*run.span(m))],
+            m.apologised,
         )
         for m in run.sent
         if not m.answered
@@ -759,13 +790,24 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="comma-separated fault names (default: all the target supports; '' for none)",
     )
-    parser.add_argument("--target", choices=["embedded"], default="embedded")
+    parser.add_argument(
+        "--target",
+        choices=list(TARGETS),
+        default="embedded",
+        help="embedded: make run's stack; cluster: make run-cluster's, through nginx",
+    )
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between messages")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--work-dir", type=Path, help="the stack's files and logs, kept (default: a temporary one)"
+    )
     args = parser.parse_args(argv)
     faults = None if args.faults is None else [f for f in args.faults.split(",") if f]
-    with EmbeddedTarget.running() as target:
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        args.work_dir.chmod(0o755)  # the cluster's PostgreSQL runs as the postgres OS user
+    with TARGETS[args.target].running(args.work_dir) as target:
         result = asyncio.run(
             run_load(target, args.conversations, args.duration, faults, args.think, args.seed)
         )

@@ -7,27 +7,29 @@ breaks one part and returns once the target serves again (supervisor restarts wh
 so the harness can space them out. A target lists the faults it supports in `faults`.
 
 `EmbeddedTarget` is the default profile (bot/serve.py `Stack`: one Rasa, one action server, web
-server, worker, SQLite) on ports the system chose. A cluster target plugs in by giving the same
-attributes (`Target`) and registering its faults, e.g. one line each:
-
-    fault("kill_rasa_replica")(lambda t: kill_program(t, "rasa1"))
-    fault("restart_postgresql")(lambda t: restart_program(t, "postgresql"))
+server, worker, SQLite) on ports the system chose. `ClusterTarget` is the cluster profile
+(bot/cluster/stack.py `ClusterStack`: PostgreSQL, Redis, nginx, two replicas, two action
+servers, web server, worker), reached through nginx's public entry as clients reach it. Both run
+with the same clinic doubles (`clinic_doubles`: the notification receiver, the fake Graph API and
+the settings pointing at them); a target's faults are one line each in `FAULTS`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from bot.channels.whatsapp.privacy import pseudonym
 from bot.channels.whatsapp.settings import WhatsAppSettings
+from bot.cluster.stack import ClusterSettings, ClusterStack
 from bot.readiness import wait_until
 from bot.serve import Stack
 from tests.channels import whatsapp_fakes as wa
@@ -95,6 +97,10 @@ def restart_program(target: Target, program: str) -> None:
 
 fault("kill_rasa")(lambda target: kill_program(target, "rasa"))
 fault("kill_actions")(lambda target: kill_program(target, "actions"))
+fault("kill_rasa_replica")(lambda target: kill_program(target, "rasa-1"))
+fault("kill_action_server")(lambda target: kill_program(target, "actions-1"))
+fault("restart_postgresql")(lambda target: restart_program(target, "postgres"))
+fault("restart_redis")(lambda target: restart_program(target, "redis"))
 
 
 def whatsapp_settings(graph: FakeGraph) -> WhatsAppSettings:
@@ -118,6 +124,26 @@ def whatsapp_env(settings: WhatsAppSettings) -> dict[str, str]:
     }
 
 
+def doubles_env(work_dir: Path, receiver: WebhookReceiver, graph: FakeGraph) -> dict[str, str]:
+    """The environment that points a stack at the clinic's notification receiver and the fake
+    Graph API (a clinic file written in `work_dir`, WHATSAPP_*)."""
+    return {
+        "MESO_CLINIC_CONFIG": str(clinic_with_webhook(work_dir, receiver.url)),
+        **whatsapp_env(whatsapp_settings(graph)),
+    }
+
+
+@contextmanager
+def clinic_doubles(work_dir: Path) -> Iterator[tuple[WebhookReceiver, FakeGraph, dict[str, str]]]:
+    """The clinic's notification receiver and the fake WhatsApp Graph API, each in a thread,
+    and `doubles_env` for them."""
+    with ExitStack() as resources:
+        receiver = WebhookReceiver()
+        resources.callback(receiver.close)
+        graph = resources.enter_context(fake_graph_in_thread())
+        yield receiver, graph, doubles_env(work_dir, receiver, graph)
+
+
 @dataclass
 class EmbeddedTarget:
     """The embedded default stack (one Rasa, one action server, the worker, SQLite)."""
@@ -136,15 +162,15 @@ class EmbeddedTarget:
 
     @property
     def rest_url(self) -> str:
-        return f"{self.stack.rasa_url}/webhooks/rest/webhook"
+        return f"{self.stack.public_url}/webhooks/rest/webhook"
 
     @property
     def socketio_url(self) -> str:
-        return self.stack.rasa_url
+        return self.stack.public_url
 
     @property
     def whatsapp_url(self) -> str:
-        return f"{self.stack.rasa_url}/webhooks/whatsapp/webhook"
+        return f"{self.stack.public_url}/webhooks/whatsapp/webhook"
 
     @property
     def database_url(self) -> str:
@@ -154,24 +180,61 @@ class EmbeddedTarget:
         self.stack.wait_ready(timeout)
 
     @classmethod
+    def started(cls, work_dir: Path, env: dict[str, str]) -> AbstractContextManager[Stack]:
+        """The target's stack, started in `work_dir` with `env` on free ports (stopped on exit)."""
+        return start_stack(work_dir, extra_env=env, with_worker=True)
+
+    @classmethod
     @contextmanager
     def running(cls, work_dir: Path | None = None) -> Iterator[EmbeddedTarget]:
-        """Start the embedded stack (with the worker, a notification receiver and the fake
+        """Start the target's stack (with the worker, a notification receiver and the fake
         Graph API) on free ports; stop everything on exit."""
         with ExitStack() as resources:
             if work_dir is None:
-                work_dir = Path(resources.enter_context(tempfile.TemporaryDirectory("-load")))
-            receiver = WebhookReceiver()
-            resources.callback(receiver.close)
-            graph = resources.enter_context(fake_graph_in_thread())
-            env = {
-                "MESO_CLINIC_CONFIG": str(clinic_with_webhook(work_dir, receiver.url)),
-                **whatsapp_env(whatsapp_settings(graph)),
-            }
+                # mode 755: the cluster's PostgreSQL runs as the postgres OS user
+                work_dir = Path(tempfile.mkdtemp(suffix="-load"))
+                work_dir.chmod(0o755)
+                resources.callback(shutil.rmtree, work_dir, ignore_errors=True)
+            receiver, graph, env = resources.enter_context(clinic_doubles(work_dir))
             started = time.monotonic()
-            stack = resources.enter_context(start_stack(work_dir, extra_env=env, with_worker=True))
-            print(f"embedded stack ready in {time.monotonic() - started:.0f}s", flush=True)
+            stack = resources.enter_context(cls.started(work_dir, env))
+            print(f"{cls.name} stack ready in {time.monotonic() - started:.0f}s", flush=True)
             yield cls(stack, receiver, graph)
+
+
+CLUSTER_START_SECONDS = 900.0  # two replicas loading their models on a busy 2-core machine
+
+
+@contextmanager
+def start_cluster(work_dir: Path, extra_env: dict[str, str]) -> Iterator[ClusterStack]:
+    """The cluster profile on free ports, one Sanic worker per replica, with the worker."""
+    settings = ClusterSettings.on_free_ports(work_dir, sanic_workers=1, extra_env=extra_env)
+    stack = ClusterStack(settings)
+    try:
+        stack.start(timeout=CLUSTER_START_SECONDS)
+        yield stack
+    finally:
+        stack.stop()
+
+
+@dataclass
+class ClusterTarget(EmbeddedTarget):
+    """The cluster profile, reached through nginx (`ClusterStack.public_url`) as clients are."""
+
+    name: str = "cluster"
+    faults: tuple[str, ...] = (
+        "kill_rasa_replica",
+        "kill_action_server",
+        "restart_postgresql",
+        "restart_redis",
+    )
+
+    @classmethod
+    def started(cls, work_dir: Path, env: dict[str, str]) -> AbstractContextManager[Stack]:
+        return start_cluster(work_dir, env)
+
+
+TARGETS: dict[str, type[EmbeddedTarget]] = {"embedded": EmbeddedTarget, "cluster": ClusterTarget}
 
 
 def whatsapp_conversation(target: Target, phone: str) -> str:

@@ -10,14 +10,17 @@ p95 time of one Agent.parse_message and the resident memory of a fresh process t
 Compare ratios, not absolute figures: the machine is shared and noisy.
 
 usage: python bench/run.py [--quick] [--messages 300] [--turns 300] [--skip-stock]
-                          [--skip-stack] [--json PATH] [--nlu-model NAME=PATH ...]
+                          [--skip-cluster] [--skip-stack] [--json PATH] [--nlu-model NAME=PATH ...]
 
 --quick: 100 messages per load level, a 120-turn conversation and no NLU-alone table.
 --nlu-model (repeatable) puts other trained models in the NLU-alone table instead of
 models/current.tar.gz, e.g. two configurations side by side; the stack always runs the current one.
 
 A target is a context manager yielding a `Running` (URL, pids, seconds to ready); TARGETS lists
-them in order, so another deployment (e.g. the cluster) is one more entry.
+them in order: this assistant (the embedded default, one replica), the cluster profile (through
+nginx to two replicas, PostgreSQL and Redis; its memory counts every program, PostgreSQL's
+backends included; --skip-cluster leaves it out) and the stock assistant. The cluster is
+reported against the one replica of the embedded default.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load_targets import start_cluster  # noqa: E402
 from bot.readiness import listening_ports, url_answers, wait_until  # noqa: E402
 from bot.serve import Stack, StackSettings  # noqa: E402
 
@@ -236,6 +240,18 @@ def ours() -> Iterator[Running]:
         yield Running(stack.rasa_url, pids, stack.ready_seconds or 0.0)
 
 
+@contextmanager
+def cluster() -> Iterator[Running]:
+    """The cluster profile as `make run-cluster` starts it (one Sanic worker per replica, the
+    default), every port chosen freely (bench/load_targets.py `start_cluster`); clients reach it
+    through nginx."""
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    work.chmod(0o755)  # PostgreSQL's OS user reaches its data directory
+    with start_cluster(work, {}) as stack:
+        pids = [p.pid for p in stack.processes.values() if p.pid]
+        yield Running(stack.public_url, pids, stack.ready_seconds or 0.0)
+
+
 def ensure_stock_model() -> Path:
     models = sorted((STOCK_DIR / "models").glob("*.tar.gz"))
     if not models:
@@ -277,6 +293,7 @@ def stock() -> Iterator[Running]:
 # In the order they run and are reported; the first is "ours", the last the reference.
 TARGETS: dict[str, Callable[[], AbstractContextManager[Running]]] = {
     "this assistant": ours,
+    "cluster": cluster,
     "stock rasa init": stock,
 }
 
@@ -423,6 +440,28 @@ def report_goals(ours: Figures, stock: Figures | None) -> None:
         )
 
 
+def report_cluster(one: Figures, cluster: Figures) -> None:
+    """The cluster (two replicas through nginx) against the embedded default's one replica."""
+    ten, cluster_ten = one.load(10), cluster.load(10)
+    print(f"\n{'':32}{cluster.name:>16}{'one replica':>17}  cluster / one")
+    rows = [
+        ("throughput, 10 conversations", f"{cluster_ten.messages_per_second:.1f} msg/s",
+         f"{ten.messages_per_second:.1f} msg/s",
+         cluster_ten.messages_per_second / ten.messages_per_second),
+        ("p95, 10 conversations", f"{cluster_ten.p95_ms:.0f} ms", f"{ten.p95_ms:.0f} ms",
+         cluster_ten.p95_ms / ten.p95_ms),
+        ("CPU per message, 10 conv.", f"{cluster_ten.cpu_ms_per_message:.0f} ms",
+         f"{ten.cpu_ms_per_message:.0f} ms",
+         cluster_ten.cpu_ms_per_message / ten.cpu_ms_per_message),
+        ("ready after start", f"{cluster.ready_seconds:.1f} s", f"{one.ready_seconds:.1f} s",
+         cluster.ready_seconds / one.ready_seconds),
+        ("memory, all processes", f"{cluster.total_rss_mb:.0f} MB ({cluster.processes})",
+         f"{one.total_rss_mb:.0f} MB ({one.processes})", cluster.total_rss_mb / one.total_rss_mb),
+    ]  # fmt: skip
+    for label, theirs, ours_, ratio in rows:
+        print(f"{label:32}{theirs:>16}{ours_:>17}  {ratio:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -431,6 +470,11 @@ def main() -> int:
     parser.add_argument("--messages", type=int, help="messages per load level (300)")
     parser.add_argument("--turns", type=int, help="turns of the long conversation (300; 0: none)")
     parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument(
+        "--skip-cluster",
+        action="store_true",
+        help="leave out the cluster profile (needs PostgreSQL, Redis, nginx: make services)",
+    )
     parser.add_argument("--skip-stack", action="store_true", help="only the NLU-alone figures")
     parser.add_argument("--json", type=Path)
     parser.add_argument(
@@ -449,6 +493,8 @@ def main() -> int:
     targets = {} if args.skip_stack else dict(TARGETS)
     if args.skip_stock:
         targets.pop("stock rasa init", None)
+    if args.skip_cluster:
+        targets.pop("cluster", None)
     results = [measure(name, target, messages, turns) for name, target in targets.items()]
     nlu = [] if args.quick else [measure_nlu(n, Path(p).resolve(), ROOT) for n, p in models]
     if not (args.skip_stock or args.quick):
@@ -457,6 +503,9 @@ def main() -> int:
         report(results)
         stock_figures = next((f for f in results if f.name == "stock rasa init"), None)
         report_goals(results[0], stock_figures)
+        cluster_figures = next((f for f in results if f.name == "cluster"), None)
+        if cluster_figures and results[0] is not cluster_figures:
+            report_cluster(results[0], cluster_figures)
     if nlu:
         report_nlu(nlu)
     if args.json:

@@ -28,19 +28,31 @@
    (a fifth of the server's time at turn 250). The same walk now continues from where the
    previous call on the same tracker stopped when events were only appended since, and starts
    over whenever that is not so (a new form name, or other events than before).
+6. A lock store that cannot be reached (the cluster's Redis restarting: a second or less) made
+   Rasa 3.6 fail the message at once with a LockError: REST answered 500, and a WhatsApp message,
+   already acknowledged to Meta, was never answered. Taking a conversation's ticket is now tried
+   again for up to LOCK_RETRY_SECONDS (without blocking the server) while the lock store's
+   connection fails, and so is releasing it after the turn (a turn that ran while Redis
+   restarted failed there: REST 500, WhatsApp's apology after the answer); any other error is
+   raised as before. The rest of `LockStore.lock` is Rasa's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import jsonschema
+import redis
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import UserMessage
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import (
@@ -67,6 +79,7 @@ _resolve_by_type_uncached = Event.resolve_by_type
 _parse_with_graph = MessageProcessor._parse_message_with_graph
 _run_remote_action = RemoteAction.run
 _event_classes: dict[str, type[Event]] = {}
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -232,9 +245,59 @@ async def _run_remote_action_with_retry(
         await asyncio.sleep(min(delay, left))
 
 
+LOCK_RETRY_SECONDS = 30.0
+LOCK_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # then 2 s between attempts
+
+
+def _lock_store_unreachable(error: Exception) -> bool:
+    """True when the lock store's connection failed: a Redis error, or Rasa's LockError raised
+    inside its handler of one."""
+    redis_errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    if isinstance(error, LockError):
+        return isinstance(error.__cause__ or error.__context__, redis_errors)
+    return isinstance(error, redis_errors)
+
+
+async def _when_lock_store_reachable(call: Callable[[], T]) -> T:
+    """`call()`, tried again while the lock store cannot be reached, for up to
+    LOCK_RETRY_SECONDS; any other error, or the last one, is raised."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOCK_RETRY_SECONDS
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            left = deadline - loop.time()
+            if not _lock_store_unreachable(error) or left <= 0:
+                raise
+        await asyncio.sleep(min(LOCK_RETRY_DELAYS[min(attempt, len(LOCK_RETRY_DELAYS) - 1)], left))
+        attempt += 1
+
+
+@asynccontextmanager
+async def _lock_when_reachable(
+    self: LockStore,
+    conversation_id: str,
+    lock_lifetime: float = LOCK_LIFETIME,
+    wait_time_in_seconds: float = 1,
+) -> AsyncIterator[TicketLock]:
+    """Rasa's LockStore.lock, taking its ticket and releasing it with
+    `_when_lock_store_reachable`: a turn that ran while Redis restarted is not failed by the
+    release either (its reply is out by then)."""
+    ticket = await _when_lock_store_reachable(
+        lambda: self.issue_ticket(conversation_id, lock_lifetime)
+    )
+    try:
+        yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+    finally:
+        await _when_lock_store_reachable(lambda: self.cleanup(conversation_id, ticket))
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     RemoteAction.run = _run_remote_action_with_retry  # type: ignore[method-assign]
+    LockStore.lock = _lock_when_reachable  # type: ignore[method-assign,assignment]
     MessageProcessor._parse_message_with_graph = _parse_with_history  # type: ignore[method-assign]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]

@@ -25,22 +25,33 @@ empty). Events another replica wrote meanwhile are applied to the cached tracker
 written elsewhere, or a cached tracker changed but not saved (a failed turn), means a full read
 as Rasa does it. So two replicas sharing one database never serve a stale conversation, as long
 as turns of one conversation do not run concurrently (Rasa's lock store's job, in either case).
+
+A database that is restarting (PostgreSQL's restart takes a second or two; the connections in the
+pool die with it) makes a read or a write fail. Rasa's fail-safe wrapper would then answer the
+turn from an empty in-memory tracker (the conversation's context gone for that turn) and keep its
+events in memory only, out of the other replica's sight. So a read or write that fails because
+the database cannot be reached is tried again on a fresh connection for up to
+STORE_RETRY_SECONDS (SQLAlchemy drops the dead pool on the first such error); only a longer
+outage reaches Rasa's fallback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SessionStarted, UserUttered, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.tickets.report import report_from_rasa_events
 from bot.tickets.spool import Spool
@@ -48,6 +59,37 @@ from bot.tickets.spool import Spool
 logger = logging.getLogger(__name__)
 REMEMBERED_MESSAGES = 10_000  # spooled message ids kept to avoid appending one twice
 CACHED_CONVERSATIONS = 200  # trackers kept in memory, least recently used dropped first
+STORE_RETRY_SECONDS = 30.0  # a database restart: wait for it rather than lose the context
+STORE_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # then 2 s between attempts
+
+T = TypeVar("T")
+
+
+def _unreachable(error: Exception) -> bool:
+    """True when `error` says the database could not be reached or dropped the connection."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+async def when_reachable(operation: Callable[[], T]) -> T:
+    """`operation()`, tried again while the database cannot be reached, for up to
+    STORE_RETRY_SECONDS; any other error, or the last one, is raised."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STORE_RETRY_SECONDS
+    attempt = 0
+    while True:
+        try:
+            return operation()
+        except DBAPIError as error:
+            left = deadline - loop.time()
+            if not _unreachable(error) or left <= 0:
+                raise
+            # the type only: the statement's parameters may hold patient text
+            logger.warning("tracker store: database unreachable (%s), trying again",
+                           type(error.orig).__name__)  # fmt: skip
+        await asyncio.sleep(min(STORE_RETRY_DELAYS[min(attempt, 3)], left))
+        attempt += 1
 
 
 @dataclass
@@ -83,6 +125,9 @@ class CachingSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The tracker of the latest session: the cached one brought up to date with the events
         stored after it, or read in full when that cannot be done exactly."""
+        return await when_reachable(lambda: self._retrieve(sender_id))
+
+    def _retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         entry = self._cache.get(sender_id)
         if entry is None or len(entry.tracker.events) != entry.stored:
             return self._read_session(sender_id)
@@ -132,6 +177,9 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         """Append the tracker's new events. For the tracker `retrieve` handed out, those after
         the ones stored; for any other, Rasa's way (counting the stored session)."""
         await self.stream_events(tracker)
+        await when_reachable(lambda: self._save(tracker))
+
+    def _save(self, tracker: DialogueStateTracker) -> None:
         entry = self._cache.pop(tracker.sender_id, None)
         ours = (
             entry is not None and entry.tracker is tracker and entry.stored <= len(tracker.events)

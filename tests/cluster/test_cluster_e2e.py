@@ -3,7 +3,8 @@ and socket.io through nginx reach both replicas and keep their context, a sympto
 lands in PostgreSQL, and when a replica is SIGKILLed mid-conversation the other one answers the
 patient's next message with the conversation intact.
 
-One cluster for the module (tests/cluster/conftest.py); the kill comes last."""
+One cluster for the test session (tests/cluster/conftest.py); the kill comes last here, and
+test_cluster_load_faults.py, which waits for every part first, runs after this module."""
 
 from __future__ import annotations
 

@@ -16,17 +16,9 @@ from bot.paths import PROJECT_ROOT
 from bot.serve import Stack
 from tests.channels.whatsapp_fakes import FakeGraph
 from tests.stack import WebhookReceiver
+from tests.support.load import assert_nothing_lost_or_doubled
 
 pytestmark = pytest.mark.e2e
-
-
-# A known duplicate, not yet fixed: a WhatsApp answer that Meta's Graph API had accepted when
-# Rasa was killed, before the channel marked its journal entry done, is sent again by the replay
-# (README "WhatsApp": the fix needs Meta's status callbacks to mark entries done).
-WHATSAPP_SENT_THEN_KILLED = (
-    "known duplicate: a WhatsApp answer being sent when Rasa was SIGKILLed is sent again by "
-    "the journal's replay (see the comment above)"
-)
 
 
 def _items(node: Any) -> list[dict[str, Any]]:
@@ -77,22 +69,4 @@ async def test_no_reply_ticket_or_notification_is_lost_or_doubled_when_rasa_and_
     result = await run_load(target, conversations=10, duration=30.0)
     print(result.table())
     assert [f.name for f in result.faults] == ["kill_rasa", "kill_actions"]
-    assert all(f.recovered_seconds is not None for f in result.faults), result.table()
-    total = result.total
-    assert total.emergencies > 0 and {f.channel for f in result.by_channel if f.messages} == {
-        "rest",
-        "socketio",
-        "whatsapp",
-    }
-    # A WhatsApp message acknowledged (200) just before Rasa was killed is replayed by the
-    # restarted Rasa from the inbound journal (bot/channels/whatsapp/journal.py): not lost.
-    assert total.lost == 0, result.table()
-    assert total.emergencies_instructed == total.emergencies, result.table()
-    tickets = result.tickets
-    assert tickets.expected > 0
-    assert (tickets.lost, tickets.duplicated, tickets.unexpected) == (0, 0, 0), result.table()
-    assert tickets.notified_not_once == 0, result.table()
-    duplicated_on = {f.channel for f in result.by_channel if f.duplicated}
-    if duplicated_on == {"whatsapp"}:
-        pytest.xfail(WHATSAPP_SENT_THEN_KILLED + "\n" + result.table())
-    assert total.duplicated == 0, result.table()
+    assert_nothing_lost_or_doubled(result, rasa_kill="kill_rasa")

@@ -3,16 +3,22 @@ resolve as before, and an action server that is briefly away is called again."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.core.lock_store import InMemoryLockStore, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.cluster.servers import RedisServer
 from bot.rasa import patches as rasa_patches
+from bot.readiness import free_port, wait_until
 
 
 @pytest.fixture
@@ -188,3 +194,68 @@ def test_applied_events_continued_match_rasa_at_every_step() -> None:
                 assert tracker.applied_events() == rasa_walk(tracker)
         assert tracker.applied_events() == rasa_walk(tracker)
         assert tracker.applied_events() is not tracker.applied_events()  # a copy each time
+
+
+async def test_a_lock_store_that_is_away_for_a_moment_is_waited_for(tmp_path: Path) -> None:
+    """Redis restarting (nothing listening yet) when a message takes its conversation's ticket:
+    the ticket is taken once Redis answers, instead of the message failing with a LockError."""
+    rasa_patches.apply()
+    server = RedisServer(tmp_path / "redis", free_port())
+    store = RedisLockStore(port=server.port, db=1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def take_ticket() -> str:
+        async with store.lock("conversation") as lock:
+            return lock.conversation_id
+
+    taking = asyncio.ensure_future(take_ticket())
+    await asyncio.sleep(1.0)
+    assert not taking.done()  # waiting, not failed
+    redis = subprocess.Popen(server.command(), stdout=subprocess.DEVNULL)
+    try:
+        assert await asyncio.wait_for(taking, rasa_patches.LOCK_RETRY_SECONDS) == "conversation"
+        assert loop.time() - started >= 1.0
+    finally:
+        redis.terminate()
+        redis.wait(10)
+
+
+async def test_another_lock_error_is_raised_at_once() -> None:
+    rasa_patches.apply()
+
+    class BrokenLockStore(InMemoryLockStore):
+        def get_or_create_lock(self, conversation_id: str) -> Any:
+            raise ValueError("broken")
+
+    store = BrokenLockStore()
+    with pytest.raises(LockError):
+        async with store.lock("conversation"):
+            pass
+
+
+async def test_a_lock_released_while_redis_restarts_is_released_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    """The turn ran while Redis restarted: releasing its ticket waits for Redis instead of
+    failing the turn after its reply."""
+    rasa_patches.apply()
+    server = RedisServer(tmp_path / "redis", free_port())
+    processes = [subprocess.Popen(server.command(), stdout=subprocess.DEVNULL)]
+    wait_until(server.answers, 30, "Redis answering")
+    store = RedisLockStore(port=server.port, db=1)
+
+    def restart() -> None:
+        processes.append(subprocess.Popen(server.command(), stdout=subprocess.DEVNULL))
+
+    try:
+        async with store.lock("conversation"):
+            processes[0].terminate()
+            processes[0].wait(10)
+            asyncio.get_running_loop().call_later(1.0, restart)
+        assert len(processes) == 2  # released only once Redis was back
+        assert store.get_lock("conversation") is None
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)

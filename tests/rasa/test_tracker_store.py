@@ -24,7 +24,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from bot.rasa.tracker_store import CachingSQLTrackerStore, SpoolingSQLTrackerStore
+from bot.rasa.tracker_store import (
+    CachingSQLTrackerStore,
+    SpoolingSQLTrackerStore,
+    when_reachable,
+)
 
 DOMAIN = Domain.from_yaml(
     """
@@ -207,3 +211,30 @@ def test_the_spooling_store_spools_through_the_cached_path(tmp_path: Path) -> No
     run(store.save(tracker))
     assert store.spool.path.exists() and "m-1" in store.spool.path.read_text()
     assert texts(as_rasa_reads_it(tmp_path / "t.db"))[-1] == "lip is swollen"
+
+
+def test_a_database_that_is_away_for_a_moment_is_waited_for() -> None:
+    """A read or write that failed because the database was unreachable (a restart) is tried
+    again; Rasa's fail-safe wrapper would otherwise answer from an empty tracker."""
+    attempts: list[int] = []
+
+    def operation() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise sqlalchemy.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError())
+        return "read"
+
+    assert run(when_reachable(operation)) == "read"
+    assert len(attempts) == 3
+
+
+def test_any_other_database_error_is_raised_at_once() -> None:
+    attempts: list[int] = []
+
+    def operation() -> None:
+        attempts.append(1)
+        raise sqlalchemy.exc.IntegrityError("INSERT", {}, ValueError("duplicate"))
+
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        run(when_reachable(operation))
+    assert len(attempts) == 1
