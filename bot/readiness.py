@@ -1,16 +1,20 @@
 """Waiting for a condition, written once: used by `Stack` (bot/serve.py), the tests and their fake
 servers. Nothing here sleeps for a fixed time to synchronise; every wait polls a condition.
 
-No retry library (tenacity, backoff) is installed, so this is one small function.
+No retry library (tenacity, backoff) is installed, so these are two small functions: one polls a
+condition, the other (`retry_while`) retries a call while a server restarts: the action server
+(Rasa's custom actions), Redis (the lock store) and the database (the tracker store).
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import psutil
@@ -144,3 +148,29 @@ class ReservedPort:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+
+async def retry_while(
+    attempt: Callable[[], Awaitable[T]],
+    transient: Callable[[Exception], bool],
+    seconds: float,
+    delays: Sequence[float],
+    on_retry: Callable[[Exception], None] | None = None,
+) -> T:
+    """`await attempt()`, tried again while it raises an error `transient` accepts (a server
+    restarting), for up to `seconds`, sleeping delays[0], delays[1], … (the last one repeated)
+    in between without blocking the event loop; any other error, or the last one, is raised.
+    `on_retry` is told of each error tried again."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    for count in itertools.count():
+        try:
+            return await attempt()
+        except Exception as error:
+            left = deadline - loop.time()
+            if not transient(error) or left <= 0:
+                raise
+            if on_retry is not None:
+                on_retry(error)
+        await asyncio.sleep(min(delays[min(count, len(delays) - 1)], left))
+    raise AssertionError("unreachable")  # itertools.count() never ends

@@ -39,7 +39,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -73,6 +72,7 @@ from rasa.shared.utils.common import all_subclasses
 from bot.language.choice import CHOSEN_SLOT, REPLY_SLOT
 from bot.rasa.components.language import CHOSEN_SLOT_KEY, REPLY_SLOT_KEY
 from bot.rasa.components.triage import HISTORY_KEY
+from bot.readiness import retry_while
 from bot.triage.detect.pipeline import CONTEXT_TURNS
 
 _resolve_by_type_uncached = Event.resolve_by_type
@@ -230,19 +230,12 @@ async def _run_remote_action_with_retry(
 ) -> list[Event]:
     if _replied_this_turn(tracker):
         return await _run_remote_action(self, output_channel, nlg, tracker, domain)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + ACTION_RETRY_SECONDS
-    attempt = 0
-    while True:
-        try:
-            return await _run_remote_action(self, output_channel, nlg, tracker, domain)
-        except RasaException as error:
-            left = deadline - loop.time()
-            if not _unreachable(error) or left <= 0:
-                raise
-        delay = ACTION_RETRY_DELAYS[min(attempt, len(ACTION_RETRY_DELAYS) - 1)]
-        attempt += 1
-        await asyncio.sleep(min(delay, left))
+    return await retry_while(
+        lambda: _run_remote_action(self, output_channel, nlg, tracker, domain),
+        lambda error: isinstance(error, RasaException) and _unreachable(error),
+        ACTION_RETRY_SECONDS,
+        ACTION_RETRY_DELAYS,
+    )
 
 
 LOCK_RETRY_SECONDS = 30.0
@@ -261,18 +254,13 @@ def _lock_store_unreachable(error: Exception) -> bool:
 async def _when_lock_store_reachable(call: Callable[[], T]) -> T:
     """`call()`, tried again while the lock store cannot be reached, for up to
     LOCK_RETRY_SECONDS; any other error, or the last one, is raised."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + LOCK_RETRY_SECONDS
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except Exception as error:
-            left = deadline - loop.time()
-            if not _lock_store_unreachable(error) or left <= 0:
-                raise
-        await asyncio.sleep(min(LOCK_RETRY_DELAYS[min(attempt, len(LOCK_RETRY_DELAYS) - 1)], left))
-        attempt += 1
+
+    async def attempt() -> T:
+        return call()
+
+    return await retry_while(
+        attempt, _lock_store_unreachable, LOCK_RETRY_SECONDS, LOCK_RETRY_DELAYS
+    )
 
 
 @asynccontextmanager

@@ -37,7 +37,6 @@ outage reaches Rasa's fallback.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import logging
@@ -53,6 +52,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.readiness import retry_while
 from bot.tickets.report import report_from_rasa_events
 from bot.tickets.spool import Spool
 
@@ -75,21 +75,21 @@ def _unreachable(error: Exception) -> bool:
 async def when_reachable(operation: Callable[[], T]) -> T:
     """`operation()`, tried again while the database cannot be reached, for up to
     STORE_RETRY_SECONDS; any other error, or the last one, is raised."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + STORE_RETRY_SECONDS
-    attempt = 0
-    while True:
-        try:
-            return operation()
-        except DBAPIError as error:
-            left = deadline - loop.time()
-            if not _unreachable(error) or left <= 0:
-                raise
-            # the type only: the statement's parameters may hold patient text
-            logger.warning("tracker store: database unreachable (%s), trying again",
-                           type(error.orig).__name__)  # fmt: skip
-        await asyncio.sleep(min(STORE_RETRY_DELAYS[min(attempt, 3)], left))
-        attempt += 1
+
+    async def attempt() -> T:
+        return operation()
+
+    def unreachable(error: Exception) -> bool:
+        return isinstance(error, DBAPIError) and _unreachable(error)
+
+    def report(error: Exception) -> None:
+        # the type only: the statement's parameters may hold patient text
+        cause = getattr(error, "orig", None) or error
+        logger.warning(
+            "tracker store: database unreachable (%s), trying again", type(cause).__name__
+        )
+
+    return await retry_while(attempt, unreachable, STORE_RETRY_SECONDS, STORE_RETRY_DELAYS, report)
 
 
 @dataclass
