@@ -13,25 +13,34 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from aiohttp import web
-from multidict import MultiDictProxy
 
 from bot.tickets import audit, lifecycle, queries, states
 from bot.web.app import SETTINGS_KEY
 from bot.web.clinician import accounts, csrf
 from bot.web.clinician.clock import utcnow
+from bot.web.clinician.http import (
+    API_PREFIX,
+    PREFIX,
+    STAFF_KEY,
+    not_found,
+    page,
+    read_form,
+    redirect,
+    staff,
+    text_field,
+    ticket_url,
+)
 from bot.web.clinician.render import STATIC_DIR
-from bot.web.clinician.sessions import StaffIdentity, new_token
+from bot.web.clinician.sessions import new_token
 from bot.web.clinician.state import inbox_state as _state
 from bot.web.clinician.state import start_inbox
 
-PREFIX = "/clinician"
 SESSION_COOKIE = "meso_staff"
 LOGIN_CSRF_COOKIE = "meso_staff_login"
 LOGIN_PATH = f"{PREFIX}/login"
-API_PREFIX = f"{PREFIX}/api/"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
@@ -46,7 +55,6 @@ REFRESH_SECONDS = 60
 
 _PUBLIC = frozenset({"clinician.login", "clinician.static"})
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
-_STAFF = "clinician.staff"
 _SAFE_NEXT = re.compile(r"/clinician(/[A-Za-z0-9_-]+)*")
 _DONE = frozenset(t.done for t in states.TRANSITIONS.values())  # ?done= values a page confirms
 
@@ -101,27 +109,27 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     unsafe = request.method not in _SAFE_METHODS
     if unsafe and not csrf.same_origin(request):
-        return _page(request, "error.html", 403, **_FORBIDDEN)
+        return page(request, "error.html", 403, **_FORBIDDEN)
     if request.match_info.route.name in _PUBLIC:
         return await handler(request)
     token = request.cookies.get(SESSION_COOKIE)
-    staff = await asyncio.to_thread(_state(request).sessions.resolve, token) if token else None
-    if staff is None:
+    identity = await asyncio.to_thread(_state(request).sessions.resolve, token) if token else None
+    if identity is None:
         response = _unauthenticated(request)
         if token is not None:
             response.del_cookie(SESSION_COOKIE, path=PREFIX)
         return response
-    request[_STAFF] = staff
+    request[STAFF_KEY] = identity
     if unsafe:
-        form = await _form(request)
-        if form is None or not csrf.tokens_match(staff.csrf_token, form.get(csrf.FIELD)):
-            return _page(request, "error.html", 403, **_FORBIDDEN)
+        form = await read_form(request)
+        if form is None or not csrf.tokens_match(identity.csrf_token, form.get(csrf.FIELD)):
+            return page(request, "error.html", 403, **_FORBIDDEN)
     try:
         return await handler(request)
     except web.HTTPNotFound:
         if _is_api(request):
             raise
-        return _page(request, "error.html", 404, title="Page not found", message=None)
+        return page(request, "error.html", 404, title="Page not found", message=None)
 
 
 _FORBIDDEN = {
@@ -137,7 +145,7 @@ def _unauthenticated(request: web.Request) -> web.Response:
     target = LOGIN_PATH
     if request.method in _SAFE_METHODS and _SAFE_NEXT.fullmatch(request.path):
         target += "?" + urlencode({"next": request.path})
-    return _redirect(target)
+    return redirect(target)
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -152,29 +160,6 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         headers["Cache-Control"] = "no-store"
 
 
-def _staff(request: web.Request) -> StaffIdentity:
-    return request[_STAFF]
-
-
-def _page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    staff: StaffIdentity | None = request.get(_STAFF)
-    context.setdefault("section", "")
-    body = _state(request).templates.render(
-        template,
-        staff=staff,
-        csrf_token=staff.csrf_token if staff else "",
-        prefix=PREFIX,
-        ticket_url=ticket_url,
-        now=utcnow(),
-        **context,
-    )
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
-
-
-def _redirect(location: str) -> web.Response:
-    return web.Response(status=303, headers={"Location": location})
-
-
 def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str) -> None:
     path = LOGIN_PATH if name == LOGIN_CSRF_COOKIE else PREFIX
     response.set_cookie(
@@ -187,25 +172,8 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, v
     )
 
 
-async def _form(request: web.Request) -> MultiDictProxy[Any] | None:
-    try:
-        return await request.post()
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _text(form: MultiDictProxy[Any] | None, name: str, limit: int) -> str:
-    value = form.get(name) if form is not None else None
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def ticket_url(ticket_id: str, action: str = "") -> str:
-    path = f"{PREFIX}/tickets/{quote(ticket_id, safe='')}"
-    return f"{path}/{action}" if action else path
-
-
 async def _to_inbox(request: web.Request) -> web.Response:
-    return _redirect(PREFIX)
+    return redirect(PREFIX)
 
 
 # --- sign-in and sign-out --------------------------------------------------------------------
@@ -214,7 +182,7 @@ async def _to_inbox(request: web.Request) -> web.Response:
 async def login_page(request: web.Request) -> web.Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token and await asyncio.to_thread(_state(request).sessions.resolve, token):
-        return _redirect(PREFIX)
+        return redirect(PREFIX)
     return _login_form(request, 200, next_url=request.query.get("next", ""))
 
 
@@ -225,7 +193,7 @@ def _login_form(
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if len(token) != 43:
         token = new_token()
-    response = _page(
+    response = page(
         request,
         "login.html",
         status,
@@ -249,8 +217,8 @@ def _safe_next(value: str) -> str:
 
 async def login_submit(request: web.Request) -> web.Response:
     state = _state(request)
-    form = await _form(request)
-    next_url = _text(form, "next", 512)
+    form = await read_form(request)
+    next_url = text_field(form, "next", 512)
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE)
     if form is None or not csrf.tokens_match(cookie_token, form.get(csrf.FIELD)):
         return _login_form(
@@ -269,8 +237,8 @@ async def login_submit(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(int(wait))
         return response
 
-    raw_username = _text(form, "username", 256)
-    password = _text(form, "password", accounts.MAX_PASSWORD_LENGTH + 1)
+    raw_username = text_field(form, "username", 256)
+    password = text_field(form, "password", accounts.MAX_PASSWORD_LENGTH + 1)
     async with state.password_checks:
         result = await asyncio.to_thread(
             accounts.authenticate, state.db, raw_username, password, state.config.lockout
@@ -298,7 +266,7 @@ async def login_submit(request: web.Request) -> web.Response:
     await asyncio.to_thread(
         audit.record, state.db, result.username, audit.LOGIN_SUCCESS, None, f"client {client}"
     )
-    response = _redirect(_safe_next(next_url))
+    response = redirect(_safe_next(next_url))
     _set_cookie(request, response, SESSION_COOKIE, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
     return response
@@ -307,8 +275,8 @@ async def login_submit(request: web.Request) -> web.Response:
 async def logout_action(request: web.Request) -> web.Response:
     state = _state(request)
     await asyncio.to_thread(state.sessions.end, request.cookies.get(SESSION_COOKIE))
-    await asyncio.to_thread(audit.record, state.db, _staff(request).username, audit.LOGOUT)
-    response = _redirect(LOGIN_PATH)
+    await asyncio.to_thread(audit.record, state.db, staff(request).username, audit.LOGOUT)
+    response = redirect(LOGIN_PATH)
     response.del_cookie(SESSION_COOKIE, path=PREFIX)
     return response
 
@@ -318,28 +286,28 @@ async def logout_action(request: web.Request) -> web.Response:
 
 async def inbox_page(request: web.Request) -> web.Response:
     tickets = await asyncio.to_thread(queries.list_open, _state(request).db)
-    return _page(
+    return page(
         request, "inbox.html", section="open", tab="open", tickets=tickets, refresh=REFRESH_SECONDS
     )
 
 
 async def resolved_page(request: web.Request) -> web.Response:
     tickets = await asyncio.to_thread(queries.list_resolved, _state(request).db)
-    return _page(request, "inbox.html", section="resolved", tab="resolved", tickets=tickets)
+    return page(request, "inbox.html", section="resolved", tab="resolved", tickets=tickets)
 
 
 async def ticket_page(request: web.Request) -> web.Response:
     ticket_id = request.match_info["ticket_id"]
     if len(ticket_id) > MAX_TICKET_ID:
-        return _not_found(request)
+        return not_found(request)
     try:
         detail = await asyncio.to_thread(
-            queries.view_ticket, _state(request).db, ticket_id, _staff(request).username
+            queries.view_ticket, _state(request).db, ticket_id, staff(request).username
         )
     except queries.TicketNotFound:
-        return _not_found(request)
+        return not_found(request)
     done = request.query.get("done")
-    return _page(
+    return page(
         request,
         "ticket.html",
         ticket=detail,
@@ -353,7 +321,7 @@ async def acknowledge_action(request: web.Request) -> web.Response:
 
 
 async def resolve_action(request: web.Request) -> web.Response:
-    note = _text(await _form(request), "note", lifecycle.NOTE_MAX)
+    note = text_field(await read_form(request), "note", lifecycle.NOTE_MAX)
     return await _transition(
         request,
         states.RESOLVE,
@@ -362,7 +330,7 @@ async def resolve_action(request: web.Request) -> web.Response:
 
 
 async def reopen_action(request: web.Request) -> web.Response:
-    note = _text(await _form(request), "note", lifecycle.NOTE_MAX)
+    note = text_field(await read_form(request), "note", lifecycle.NOTE_MAX)
     return await _transition(
         request,
         states.REOPEN,
@@ -376,30 +344,20 @@ async def _transition(
     """Run `change` (one of bot.tickets.lifecycle's) and show the ticket, or the conflict."""
     ticket_id = request.match_info["ticket_id"]
     if len(ticket_id) > MAX_TICKET_ID:
-        return _not_found(request)
+        return not_found(request)
     try:
-        await asyncio.to_thread(change, _state(request).db, ticket_id, _staff(request).username)
+        await asyncio.to_thread(change, _state(request).db, ticket_id, staff(request).username)
     except queries.TicketNotFound:
-        return _not_found(request)
+        return not_found(request)
     except lifecycle.InvalidTransition as exc:
         done = states.TRANSITIONS[exc.action].done
-        return _page(request, "conflict.html", 409, ticket=exc.ticket, done=done)
-    return _redirect(ticket_url(ticket_id) + f"?done={states.TRANSITIONS[action].done}")
-
-
-def _not_found(request: web.Request) -> web.Response:
-    return _page(
-        request,
-        "error.html",
-        404,
-        title="Ticket not found",
-        message="There is no ticket with this number. It may have been mistyped.",
-    )
+        return page(request, "conflict.html", 409, ticket=exc.ticket, done=done)
+    return redirect(ticket_url(ticket_id) + f"?done={states.TRANSITIONS[action].done}")
 
 
 async def audit_page(request: web.Request) -> web.Response:
     entries = await asyncio.to_thread(audit.recent, _state(request).db)
-    return _page(request, "audit.html", section="audit", entries=entries)
+    return page(request, "audit.html", section="audit", entries=entries)
 
 
 async def api_tickets(request: web.Request) -> web.Response:
