@@ -38,6 +38,17 @@ class NotificationSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    """What the privacy notice links to and how long patient data is kept (data/clinic.yml)."""
+
+    policy_url: str = ""
+    # Tracker events, spooled reports, dedupe rows and review items older than this are removed.
+    conversation_retention_days: int = 90
+    # Ticket transcripts and messages; the ticket's own record (severity, times, who acted) stays.
+    transcript_retention_days: int = 365
+
+
+@dataclass(frozen=True)
 class ClinicConfig:
     name: str
     phone: str
@@ -53,6 +64,7 @@ class ClinicConfig:
     whatsapp_template_language: str = "en"
     kiosk_idle_seconds: int = 90
     kiosk_topics: tuple[str, ...] = ()
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     def format_price(self, amount: float) -> str:
         return f"{self.currency} {amount:,.0f}"
@@ -64,6 +76,7 @@ def parse_clinic(data: dict[str, Any]) -> ClinicConfig:
     email = notifications.get("email")
     whatsapp = data.get("whatsapp") or {}
     kiosk = data.get("kiosk") or {}
+    privacy = data.get("privacy") or {}
     return ClinicConfig(
         name=clinic["name"],
         phone=clinic["phone"],
@@ -86,6 +99,7 @@ def parse_clinic(data: dict[str, Any]) -> ClinicConfig:
         whatsapp_template_language=whatsapp.get("template_language", "en"),
         kiosk_idle_seconds=kiosk.get("idle_seconds", 90),
         kiosk_topics=tuple(kiosk.get("topics") or ()),
+        privacy=PrivacySettings(**privacy),
     )
 
 
