@@ -8,7 +8,6 @@ import base64
 import contextlib
 import json
 import os
-import socket
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from bot.evidence.notes import EvidenceNote
 from bot.rasa.channels.whatsapp import WhatsAppInput
 from bot.replies.reply import Button, Citation, Escalation, Reply
 from bot.storage.db import Database
+from tests.support.loopback import sanic_served
 
 GRAPH_VERSION = "v25.0"
 PHONE_NUMBER_ID = "106540352242922"
@@ -327,23 +327,8 @@ async def serve_channel(channel: InputChannel, bot: FakeBot) -> AsyncIterator[st
     app = Sanic(f"wa_test_{uuid.uuid4().hex}")
     app.ctx.agent = SimpleNamespace(handle_message=bot.on_new_message)
     register([channel], app, route="/webhooks/")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks/{channel.url_prefix()}"
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
-        sock.close()
+    async with sanic_served(app) as url:
+        yield f"{url}/webhooks/{channel.url_prefix()}"
 
 
 # --- harness -------------------------------------------------------------------------------

@@ -4,17 +4,13 @@ server's through Rasa SDK's plugin hook, the web server's aiohttp app and the wo
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client import REGISTRY
 from sanic import Sanic
 
@@ -22,28 +18,8 @@ from bot.observability.endpoints import LIVE_PATH, METRICS_PATH, READY_PATH
 from bot.storage.db import Database
 from bot.tickets.notify.worker import READY_WITHIN_SECONDS, Worker, serve_endpoints
 from bot.tickets.spool import Spool
+from tests.support.loopback import aiohttp_served, sanic_served
 from tests.tickets.helpers import make_clinic
-
-
-@contextlib.asynccontextmanager
-async def served(app: Sanic) -> AsyncIterator[str]:
-    """`app` served on a free loopback port (as tests/channels/whatsapp_fakes.py does)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
-        sock.close()
 
 
 async def get(url: str) -> tuple[int, str, str]:
@@ -61,7 +37,7 @@ async def test_rasa_serves_health_and_metrics_and_is_ready_once_the_model_is_loa
     app = rasa.core.run.configure_app(enable_api=False, route="/webhooks/")
     app.config.TOUCHUP = False
     app.name = f"rasa_{uuid.uuid4().hex}"  # type: ignore[misc]
-    async with served(app) as url:
+    async with sanic_served(app) as url:
         assert (await get(url + LIVE_PATH))[0] == 200
         status, _, body = await get(url + READY_PATH)
         assert status == 503 and '"model_loaded":false' in body
@@ -80,25 +56,12 @@ async def test_action_server_gets_the_endpoints_through_the_sdk_plugin_hook() ->
     app = create_app("actions")
     app.name = f"sdk_{uuid.uuid4().hex}"  # type: ignore[misc]
     plugin_manager().hook.attach_sanic_app_extensions(app=app)  # what rasa_sdk's run() does
-    async with served(app) as url:
+    async with sanic_served(app) as url:
         assert (await get(url + LIVE_PATH))[0] == 200
         status, _, body = await get(url + READY_PATH)
         assert status == 200 and "knowledge_version" in body
         assert (await get(url + METRICS_PATH))[0] == 200
         assert (await get(url + "/health"))[0] == 200  # the SDK's own route still there
-
-
-@contextlib.asynccontextmanager
-async def aiohttp_served(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 async def test_web_server_serves_the_endpoints_without_a_session() -> None:

@@ -79,17 +79,12 @@ class _FlakyActionServer:
     async def serving(self) -> AsyncIterator[str]:
         from aiohttp import web
 
+        from tests.support.loopback import aiohttp_served
+
         app = web.Application()
         app.router.add_post("/webhook", self.handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            yield f"http://127.0.0.1:{port}/webhook"
-        finally:
-            await runner.cleanup()
+        async with aiohttp_served(app) as url:
+            yield f"{url}/webhook"
 
 
 async def _run(url: str, events: list[Any] | None = None) -> list[str]:
