@@ -54,6 +54,7 @@ DEV_SETS = {
     "blind_g.yml": "212b279",
     "blind_h.yml": "e721992",
     "blind_i.yml": "ec0a0c1",
+    "blind_j.yml": "a028eaf",
 }
 REPORT_RECALL = 0.99
 MARGIN = 0.005  # chosen thresholds sit this far below the deciding probability
