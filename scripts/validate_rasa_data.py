@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NLU_FILES = sorted(str(p) for p in Path("data").glob("nlu*.yml"))
+# data/reviewed/: examples labelled in the review queue (bot/review/export.py).
+NLU_FILES = sorted(
+    str(p) for p in [*Path("data").glob("nlu*.yml"), *Path("data/reviewed").glob("nlu*.yml")]
+)
 RASA_DATA = [*NLU_FILES, "data/rules.yml", "data/stories.yml"]
 COMPONENT_INTENTS = (
     "unusable_message",
