@@ -38,9 +38,13 @@ def note_for_review(
 ) -> None:
     """Put the latest message in the review queue when `outcome` shows the assistant was unsure
     (bot/review/capture.py decides); written in the background, never delays or fails a reply."""
+    message = dict(tracker.latest_message or {})
+    if not message.get("message_id"):
+        user = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+        message["message_id"] = user.get("message_id")
     capture.note(
         tracker.sender_id,
-        tracker.latest_message,
+        message,
         outcome,
         topic_intent=topic_intent,
         severity=severity,

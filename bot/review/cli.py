@@ -1,16 +1,19 @@
 """`python -m bot review ...`: the review queue from the command line.
 
 review list                    how many messages wait for review, per reason
-review export [--actor NAME]   write the labels to data/reviewed/ and tests/triage_eval/reviewed.yml
+review export [--actor NAME] [--nlu-dir DIR] [--triage-file FILE]
+                               write the labels to data/reviewed/ and tests/triage_eval/reviewed.yml
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+from dataclasses import replace
+from pathlib import Path
 
 from bot.review.capture import REASON_LABELS
-from bot.review.export import export_labels
+from bot.review.export import ExportTargets, export_labels
 from bot.review.queue import list_items
 from bot.storage.db import get_database
 
@@ -27,6 +30,9 @@ def main(argv: list[str]) -> int:
     export.add_argument(
         "--actor", default=None, help="name in the audit trail (default: cli:<user>)"
     )
+    defaults = ExportTargets()
+    export.add_argument("--nlu-dir", type=Path, default=defaults.nlu_dir)
+    export.add_argument("--triage-file", type=Path, default=defaults.triage_file)
     args = parser.parse_args(argv)
     db = get_database()
     if args.command == "list":
@@ -37,6 +43,7 @@ def main(argv: list[str]) -> int:
         print(f"{labelled:5d}  labelled, waiting for export")
         return 0
     actor = args.actor or f"cli:{getpass.getuser()}"
-    result = export_labels(db, actor)
+    targets = replace(defaults, nlu_dir=args.nlu_dir, triage_file=args.triage_file)
+    result = export_labels(db, actor, targets)
     print(result.summary())
     return 1 if result.refused else 0
