@@ -32,7 +32,7 @@ from sqlalchemy import select
 from bot.datafiles import ENGLISH, read_nlu_examples
 from bot.observability.logs import redact
 from bot.paths import DATA_DIR, PROJECT_ROOT, VAR_DIR
-from bot.review.queue import REVIEW_EXPORT, label_intents
+from bot.review.queue import OUT_OF_SCOPE_INTENT, REVIEW_EXPORT, label_intents
 from bot.storage.db import Database
 from bot.storage.models import ReviewItem, utcnow
 from bot.tickets import audit
@@ -154,7 +154,7 @@ def export_labels(db: Database, actor: str, targets: ExportTargets | None = None
     nothing (a repeat finds the texts already there)."""
     targets = targets or ExportTargets()
     result = ExportResult()
-    intents = set(label_intents())
+    intents = {*label_intents(), OUT_OF_SCOPE_INTENT}
     with _export_lock(targets.lock_file), db.session() as session:
         rows = list(
             session.execute(
@@ -185,7 +185,7 @@ def export_labels(db: Database, actor: str, targets: ExportTargets | None = None
                 result.refused.append(f"item {row.id} has no text left to export")
                 continue
             if row.label in ("topic", "out_of_scope"):
-                intent = row.label_intent if row.label == "topic" else "out_of_scope"
+                intent = row.label_intent if row.label == "topic" else OUT_OF_SCOPE_INTENT
                 if intent not in intents:
                     result.refused.append(
                         f"item {row.id}: '{intent}' is no longer an intent of the domain; "

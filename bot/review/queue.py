@@ -27,11 +27,12 @@ from bot.triage.result import SEVERITIES
 
 Label = Literal["topic", "out_of_scope", "missed_symptom"]
 LABELS: tuple[Label, ...] = get_args(Label)
+OUT_OF_SCOPE_INTENT = "out_of_scope"  # the NLU intent an out_of_scope label teaches
 # Intents the NLU never learns from examples: set by the triage, intake and language components,
 # or chosen with a label of their own (out_of_scope).
 NOT_LABELLABLE = frozenset(
     {
-        "out_of_scope",
+        OUT_OF_SCOPE_INTENT,
         "unusable_message",
         "report_symptom",
         "report_emergency",
