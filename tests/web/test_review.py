@@ -169,3 +169,44 @@ async def test_export_button_writes_the_training_files(
     again = await staff.post("/clinician/review/export", data={"csrf_token": token})
     assert "Exported 0 example(s): nothing new." in await again.text()
     assert len(audit_rows(db, queue.REVIEW_EXPORT)) == 1  # an empty export records nothing
+
+
+async def test_a_label_can_be_changed_until_it_is_exported(staff: TestClient, db: Database) -> None:
+    item = add_item(db, "how soon can i swim")
+    token = hidden_csrf(await _page(staff))
+    url = f"/clinician/review/items/{item}/label"
+    await staff.post(url, data={"csrf_token": token, "choice": "topic:ask_downtime"})
+    body = await _page(staff)
+    assert "Labelled, not yet exported" in body and "how soon can i swim" in body
+    assert '<option value="topic:ask_downtime" selected>' in body
+    await staff.post(url, data={"csrf_token": token, "choice": "topic:ask_aftercare"})
+    assert '<option value="topic:ask_aftercare" selected>' in await _page(staff)
+    assert [e.detail for e in audit_rows(db, queue.REVIEW_LABEL)] == [
+        f"review item {item}: topic ask_downtime",
+        f"review item {item}: topic ask_aftercare",
+    ]
+    for bad in ("0x10", "9" * 30, "-1"):
+        response = await staff.post(
+            f"/clinician/review/items/{bad}/label",
+            data={"csrf_token": token, "choice": "out_of_scope"},
+        )
+        assert response.status == 404, bad
+
+
+async def test_an_export_that_cannot_write_says_so_and_keeps_the_labels(
+    staff: TestClient, db: Database, targets: ExportTargets
+) -> None:
+    targets.nlu_dir.parent.mkdir(parents=True, exist_ok=True)
+    targets.nlu_dir.write_text("a file where the folder should be")
+    item = add_item(db, "do you have parking")
+    queue.label_item(db, item, USER, "topic", "ask_consultation")
+    token = hidden_csrf(await _page(staff))
+    response = await staff.post("/clinician/review/export", data={"csrf_token": token})
+    assert response.status == 500
+    body = await response.text()
+    assert "The export did not finish:" in body and "could not be written" in body
+    assert "The labels are kept" in body
+    assert queue.list_items(db, reviewed=True).total == 1
+    targets.nlu_dir.unlink()
+    again = await staff.post("/clinician/review/export", data={"csrf_token": token})
+    assert "Exported 1 example(s): 1 in nlu.yml." in await again.text()

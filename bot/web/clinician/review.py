@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bot.datafiles import DataFileError
 from bot.review import queue
 from bot.review.capture import REASON_LABELS, REASONS
 from bot.review.export import ExportResult, ExportTargets, export_labels
@@ -21,6 +22,9 @@ REVIEW_PATH = f"{PREFIX}/review"
 EXPORT_TARGETS_KEY = web.AppKey("review_export_targets", ExportTargets)
 _FILTERS = ("reason", "language", "page")
 _CHOICE_MAX = 80
+_UNFINISHED = "The export did not finish:"
+_KEPT = "The labels are kept; export again once this is fixed (nothing is written twice)."
+_ID_DIGITS = 9  # review item ids are 32-bit integers
 
 
 def register(app: web.Application) -> None:
@@ -59,7 +63,7 @@ async def _render(
         language=filters.get("language"),
         page=int(filters.get("page") or 1),
     )
-    waiting = await asyncio.to_thread(queue.list_items, db, reviewed=True, per_page=1)
+    waiting = await asyncio.to_thread(queue.list_items, db, reviewed=True)
     return page(
         request,
         "review.html",
@@ -71,6 +75,7 @@ async def _render(
         intents=queue.label_intents(),
         severities=SEVERITIES,
         waiting_export=waiting.total,
+        waiting_items=waiting.items,
         list_url=_list_url,
         error=error,
         notice=notice,
@@ -96,10 +101,10 @@ def parse_choice(choice: str) -> tuple[str, str | None, str | None]:
 async def label_action(request: web.Request) -> web.Response:
     form = await read_form(request)
     filters = _filters(form or {})
-    try:
-        item_id = int(request.match_info["item_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    raw_id = request.match_info["item_id"]
+    if not raw_id.isdigit() or len(raw_id) > _ID_DIGITS:
+        raise web.HTTPNotFound()
+    item_id = int(raw_id)
     label, intent, severity = parse_choice(text_field(form, "choice", _CHOICE_MAX))
     try:
         await asyncio.to_thread(
@@ -120,9 +125,16 @@ async def label_action(request: web.Request) -> web.Response:
 
 async def export_action(request: web.Request) -> web.Response:
     targets = request.config_dict.get(EXPORT_TARGETS_KEY) or ExportTargets()
-    result: ExportResult = await asyncio.to_thread(
-        export_labels, inbox_state(request).db, staff(request).username, targets
-    )
+    try:
+        result: ExportResult = await asyncio.to_thread(
+            export_labels, inbox_state(request).db, staff(request).username, targets
+        )
+    except DataFileError as broken:  # a hand-edited file the export must read first
+        return await _render(request, {}, 500, error=f"{_UNFINISHED} {broken}. {_KEPT}")
+    except OSError as failed:
+        where = failed.filename or targets.nlu_dir
+        problem = f"{where} could not be written ({failed.strerror})"
+        return await _render(request, {}, 500, error=f"{_UNFINISHED} {problem}. {_KEPT}")
     summary = result.summary()
     if result.refused:
         return await _render(request, {}, error=summary)
