@@ -10,7 +10,8 @@ MODEL := models/current.tar.gz
 DETECTOR := models/triage_detector.joblib
 DETECTOR_INPUTS := data/triage/detector.yml $(wildcard data/nlu*.yml) bot/triage/statistical.py \
 	$(wildcard data/triage/corpus/*.yml)
-RASA_DATA := $(wildcard data/nlu*.yml) data/rules.yml data/stories.yml
+# data/reviewed/: examples labelled in the review queue (python -m bot review export).
+RASA_DATA := $(wildcard data/nlu*.yml) $(wildcard data/reviewed/nlu*.yml) data/rules.yml data/stories.yml
 MODEL_INPUTS := config.yml domain.yml $(RASA_DATA) \
 	$(wildcard bot/rasa/components/*.py) bot/embeddings.py
 SEEDS := ../shared/seeds
@@ -25,7 +26,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run run-cluster test unit train detector lint format check validate core-tests pytest eval bench load load-cluster staff browser fonts services migrate
+.PHONY: help setup run run-cluster test unit train detector lint format check validate core-tests pytest eval bench load load-cluster staff browser fonts services migrate review-export
 
 help:
 	@echo "make run    set up, train when needed, start everything (http://localhost:8080)"
@@ -71,6 +72,9 @@ run-cluster: setup services $(MODEL) $(DETECTOR)
 staff: setup
 	@test -n "$(NAME)" || { echo "usage: make staff NAME=username"; exit 2; }
 	$(BIN)/python -m bot staff add $(NAME)
+
+review-export: setup
+	$(BIN)/python -m bot review export
 
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

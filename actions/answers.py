@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.dispatch import reply_language, send
+from actions.dispatch import note_for_review, reply_language, send
 from actions.services import services
 from bot.knowledge.answers import compose_topic_answer
 from bot.language.choice import PARSE_KEY
@@ -35,11 +35,14 @@ class ActionAnswerTopic(Action):
         svc = services()
         kb = svc.knowledge.current()
         lang = reply_language(tracker)
-        topic = topic_of_intent((tracker.latest_message.get("intent") or {}).get("name"))
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        topic = topic_of_intent(intent)
         if topic is None or kb.topic(topic) is None:
             send(dispatcher, clarify_reply(kb, svc.clinic, _ranking(tracker), lang))
+            note_for_review(tracker, "clarify")
         else:
             send(dispatcher, compose_topic_answer(kb, topic, svc.clinic, lang))
+            note_for_review(tracker, "answer", topic_intent=intent)
         return []
 
 
@@ -53,6 +56,7 @@ class ActionOutOfScope(Action):
         svc = services()
         lang = reply_language(tracker)
         send(dispatcher, out_of_scope_reply(svc.knowledge.current(), svc.clinic, lang))
+        note_for_review(tracker, "out_of_scope")
         return []
 
 
@@ -66,6 +70,7 @@ class ActionClarify(Action):
         svc = services()
         kb = svc.knowledge.current()
         send(dispatcher, clarify_reply(kb, svc.clinic, _ranking(tracker), reply_language(tracker)))
+        note_for_review(tracker, "clarify")
         return []
 
 
@@ -78,6 +83,7 @@ class ActionUnusableMessage(Action):
     ) -> list[dict[str, Any]]:
         verdict = tracker.latest_message.get("intake") or "unreadable"
         send(dispatcher, unusable_reply(verdict, services().clinic, reply_language(tracker)))
+        note_for_review(tracker, "unusable")
         return []
 
 

@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.datafiles import ENGLISH
 from bot.language.choice import PARSE_KEY, REPLY_SLOT
 from bot.replies.reply import Reply
+from bot.review import capture
 
 
 def send(dispatcher: CollectingDispatcher, *replies: Reply) -> None:
@@ -26,3 +27,25 @@ def reply_language(tracker: Tracker) -> str:
     (`message["language"]`), else the `reply_lang` slot, else English."""
     decided = (tracker.latest_message.get(PARSE_KEY) or {}).get("reply")
     return str(decided or tracker.get_slot(REPLY_SLOT) or ENGLISH)
+
+
+def note_for_review(
+    tracker: Tracker,
+    outcome: capture.Outcome,
+    *,
+    topic_intent: str | None = None,
+    severity: str | None = None,
+) -> None:
+    """Put the latest message in the review queue when `outcome` shows the assistant was unsure
+    (bot/review/capture.py decides); written in the background, never delays or fails a reply."""
+    message = dict(tracker.latest_message or {})
+    if not message.get("message_id"):
+        user = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+        message["message_id"] = user.get("message_id")
+    capture.note(
+        tracker.sender_id,
+        message,
+        outcome,
+        topic_intent=topic_intent,
+        severity=severity,
+    )

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dispatch import reply_language, send
+from actions.dispatch import note_for_review, reply_language, send
 from actions.services import services
 from bot.knowledge.answers import compose_topic_answer
 from bot.replies.reply import Reply
@@ -63,6 +63,7 @@ class ActionEscalate(Action):
         if topic and kb.topic(topic):
             replies.append(compose_topic_answer(kb, topic, svc.clinic, lang))
         send(dispatcher, *replies)
+        note_for_review(tracker, "escalation", severity=severity)
         return [SlotSet("last_ticket", outcome.ticket_id or outcome.expected_ticket_id)]
 
 

@@ -12,6 +12,7 @@ migrate [--url URL] [--sql | --status | --revision MESSAGE]
                    bring the project's tables to the newest schema revision (every start does)
 domain             write the responses Rasa sends without the action server into domain.yml
 detector train     train the statistical symptom-report detector (what `make detector` calls)
+review list|export the review queue: count waiting messages; export labels as training data
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             "migrate",
             "detector",
             "domain",
+            "review",
         ],
     )
     parser.add_argument("rest", nargs=argparse.REMAINDER)
@@ -137,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.storage.migrate import main as migrate_main
 
             return migrate_main(args.rest)
+        if args.command == "review":
+            from bot.review.cli import main as review_main
+
+            return review_main(args.rest)
         if args.command == "worker":
             from bot.tickets.notify.worker import main as worker_main
 

@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NLU_FILES = sorted(str(p) for p in Path("data").glob("nlu*.yml"))
+# data/reviewed/: examples labelled in the review queue (bot/review/export.py).
+NLU_FILES = sorted(
+    str(p) for p in [*Path("data").glob("nlu*.yml"), *Path("data/reviewed").glob("nlu*.yml")]
+)
 RASA_DATA = [*NLU_FILES, "data/rules.yml", "data/stories.yml"]
 COMPONENT_INTENTS = (
     "unusable_message",
@@ -34,10 +37,11 @@ ALLOWED = [
 WARNING = re.compile(r"UserWarning: (.*?)(?:\x1b\[0m)?$")
 
 
-def main() -> int:
+def main(extra_nlu: list[str]) -> int:
+    """Validate the project's data, plus `extra_nlu` files (e.g. a review export under test)."""
     rasa = Path(sys.executable).parent / "rasa"
     run = subprocess.run(
-        [str(rasa), "data", "validate", "--data", *RASA_DATA],
+        [str(rasa), "data", "validate", "--data", *extra_nlu, *RASA_DATA],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     output = run.stdout + run.stderr
@@ -55,4 +59,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

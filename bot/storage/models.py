@@ -3,6 +3,7 @@ The database keeps records only; the knowledge base is its files (bot/knowledge)
 
 triage:    Ticket, Notification (outbox), AuditEntry, StaffUser, StaffSession
 channels:  SeenChannelMessage, InboundJournalEntry, TemplateFallback
+review:    ReviewItem
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -167,3 +169,36 @@ class TemplateFallback(Base):
     conversation_id = Column(String(128), nullable=False)
     template = Column(String(128), nullable=False)
     error_code = Column(Integer, nullable=True)
+
+
+# --- review queue ----------------------------------------------------------------------------
+
+
+class ReviewItem(Base):
+    """A patient message the assistant was unsure about, kept for staff to label
+    (bot/review). `conversation_id` serves erasure only and is never shown or exported; one row
+    per (conversation, message, reason), so a retried action does not add it twice."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "message_id", "reason", name="uq_review_message"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    message_id = Column(String(128), nullable=False)
+    reason = Column(String(32), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    language = Column(String(16), nullable=True)
+    reply_language = Column(String(16), nullable=True)
+    assistant_did = Column(String(128), nullable=False)
+    top_intents = Column(JSON, nullable=False, default=list)
+    confidence = Column(Float, nullable=True)
+    detector = Column(JSON, nullable=True)
+    label = Column(String(16), nullable=True, index=True)  # topic | out_of_scope | missed_symptom
+    label_intent = Column(String(64), nullable=True)
+    label_severity = Column(String(16), nullable=True)
+    labelled_by = Column(String(64), nullable=True)
+    labelled_at = Column(DateTime(timezone=True), nullable=True)
+    exported_at = Column(DateTime(timezone=True), nullable=True)
