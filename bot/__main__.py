@@ -46,6 +46,9 @@ def _check() -> int:
     kiosk_topics(load_clinic(), read_snapshot())
     all_reply_texts()
     language_settings()
+    from bot.replies.notice import all_privacy_notices
+
+    all_privacy_notices(load_clinic())
     ui_texts()
     from bot.channels.whatsapp.texts import load_all_texts
     from bot.triage.detect import build_pipeline

@@ -7,6 +7,9 @@
  *   It becomes one entry, drawn from the envelope when there is one, else from text and buttons.
  * - Its words come in each language (data/ui*.yml); a reply's bubble in its envelope's `lang`.
  * - The transcript is kept only through the `store` passed in (the kiosk passes none).
+ * - The privacy notice (`meso.notice`, on one message per conversation) is small print under
+ *   its reply, its link only when it is an http(s) URL; the kiosk, which shows the same facts
+ *   on screen, passes `notices: false`.
  */
 (function (global) {
   "use strict";
@@ -74,6 +77,27 @@
     return frag;
   }
 
+  /** `value` as an absolute http(s) URL, else null (never a javascript: or data: link). */
+  function webUrl(value) {
+    try {
+      const url = new URL(String(value));
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** The privacy notice as small print: its text, then the policy link. */
+  function renderNotice(notice, chat) {
+    if (!notice || typeof notice !== "object" || !notice.text) return null;
+    const code = String(notice.lang || "");
+    const lang = code === "hinglish" ? "hi-Latn" : code || null;
+    const small = el("p", { class: "meso-notice", lang, dir: code && chat.dirOf(code) }, String(notice.text));
+    const href = webUrl(notice.policy_url);
+    if (href) small.append(" ", link(href, String(notice.link_label || href)));
+    return small;
+  }
+
   const buttonsOf = (list) =>
     (Array.isArray(list) ? list : [])
       .filter((b) => b && typeof b.payload === "string")
@@ -131,6 +155,7 @@
       }
       box.append(group);
     }
+    if (env && env.notice && chat.notices) box.append(renderNotice(env.notice, chat) || "");
     return box;
   }
 
@@ -138,12 +163,14 @@
    * The conversation view and its Rasa session. opts: mount (element), io (socket.io client),
    * server (Rasa URL), texts ({lang: {key: text}}, data/ui*.yml), rtl (languages written right
    * to left), lang, phone, metadata() (sent with each message), store ({load, save, clear} or
-   * null), onEscalation(escalation), onActivity(), onState(state).
+   * null), notices (show the privacy notice; default true), onEscalation(escalation),
+   * onActivity(), onState(state).
    */
   class Chat {
     constructor(opts) {
       const noop = () => {};
-      Object.assign(this, { onEscalation: noop, onActivity: noop, onState: noop, store: null }, opts);
+      const defaults = { onEscalation: noop, onActivity: noop, onState: noop, store: null, notices: true };
+      Object.assign(this, defaults, opts);
       this.texts = opts.texts || {};
       this.rtl = opts.rtl || [];
       this.entries = [];
@@ -322,6 +349,7 @@
       const text = typeof msg.text === "string" ? msg.text : null;
       const buttons = buttonsOf(msg.quick_replies || msg.buttons);
       if (!env && text === null && !buttons.length) return;
+      if (env && env.kind === "notice" && !this.notices) return; // a notice of its own
       this.setBusy(false);
       const entry = this.add({ from: "bot", text, buttons, env, used: false });
       this.anchor = this.anchor || entry;
