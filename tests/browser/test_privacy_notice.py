@@ -43,6 +43,7 @@ def test_widget_shows_the_notice_under_the_first_reply_only(site: str, page: Pag
     assert float(notice_size.removesuffix("px")) < float(body_size.removesuffix("px"))
     assert notice.evaluate("e => e === e.parentElement.lastElementChild")
     expect(first.locator(".meso-body")).not_to_contain_text("Your privacy")
+    notice.scroll_into_view_if_needed()
     shot(page, "1-first-reply")
     shot(page, "readme_privacy_notice")
 
@@ -57,6 +58,7 @@ def test_widget_shows_the_notice_under_the_first_reply_only(site: str, page: Pag
     expect(hindi).to_have_attribute("lang", "hi")
     expect(hindi).to_contain_text('"मेरा डेटा मिटाओ"')
     expect(hindi.locator("a")).to_have_text("निजता नीति")
+    hindi.scroll_into_view_if_needed()
     shot(page, "3-new-conversation-hindi")
 
 
@@ -68,6 +70,7 @@ def test_widget_arabic_notice_reads_right_to_left(site: str, page: Page, shot) -
     expect(notice).to_have_attribute("dir", "rtl")
     expect(notice).to_contain_text('"احذف بياناتي"')
     expect(notice).to_contain_text(str(STACK_PRIVACY["conversation_retention_days"]))
+    notice.scroll_into_view_if_needed()
     shot(page, "1-arabic")
 
 
@@ -80,6 +83,7 @@ def test_widget_emergency_banner_comes_before_the_notice(site: str, page: Page, 
     notice = page.locator(".meso-bot[data-kind='notice'] .meso-notice")
     expect(notice).to_be_visible(timeout=60_000)
     assert page.locator(".meso-bot").first.evaluate("e => !e.querySelector('.meso-notice')")
+    notice.scroll_into_view_if_needed()
     shot(page, "1-emergency-then-notice")
 
 

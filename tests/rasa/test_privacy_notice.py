@@ -215,3 +215,36 @@ def test_a_policy_url_that_is_not_http_fails_the_clinic_check(tmp_path: Path) ->
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(DataFileError, match="policy_url"):
         load_clinic(path)
+
+
+def test_a_failing_notice_never_costs_the_reply(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fix 7 of bot/rasa/patches.py: the reply is logged and sent without its notice."""
+    from types import SimpleNamespace
+
+    from rasa.core.actions.action import ActionBotResponse
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.shared.core.domain import Domain
+
+    from bot.rasa import notice as rasa_notice
+    from bot.rasa import patches
+
+    def unreadable(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("data/privacy_notice.yml unreadable")
+
+    monkeypatch.setattr(rasa_notice, "privacy_notice", unreadable)
+    tracker = _tracker()
+    events: list[Event] = [_answer()]
+    processor = SimpleNamespace(domain=Domain.empty())
+    prediction = PolicyPrediction([], "RulePolicy")
+    patches._log_action_with_notice(
+        processor,  # type: ignore[arg-type]
+        tracker,
+        ActionBotResponse("utter_greet"),
+        events,
+        prediction,
+    )
+    assert _notice(events[0]) is None and events[0].text.startswith("Hello!")
+    assert tracker.events[-1] is events[0]  # logged on the tracker, so sent
+    assert "privacy notice: not attached" in caplog.text
