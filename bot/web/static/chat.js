@@ -7,9 +7,7 @@
  *   It becomes one entry, drawn from the envelope when there is one, else from text and buttons.
  * - Its words come in each language (data/ui*.yml); a reply's bubble in its envelope's `lang`.
  * - The transcript is kept only through the `store` passed in (the kiosk passes none).
- * - The privacy notice (`meso.notice`, on one message per conversation) is small print under
- *   its reply, its link only when it is an http(s) URL; the kiosk, which shows the same facts
- *   on screen, passes `notices: false`.
+ * - `meso.notice` (the privacy notice) is small print under its reply; not on the kiosk.
  */
 (function (global) {
   "use strict";
@@ -77,25 +75,18 @@
     return frag;
   }
 
-  /** `value` as an absolute http(s) URL, else null (never a javascript: or data: link). */
-  function webUrl(value) {
-    try {
-      const url = new URL(String(value));
-      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
-
-  /** The privacy notice as small print: its text, then the policy link. */
-  function renderNotice(notice, chat) {
-    if (!notice || typeof notice !== "object" || !notice.text) return null;
-    const code = String(notice.lang || "");
+  /** The privacy notice: small print, its link only to an http(s) URL. */
+  function renderNotice(n, chat) {
+    if (!n || typeof n !== "object" || !n.text) return "";
+    const code = String(n.lang || "");
     const lang = code === "hinglish" ? "hi-Latn" : code || null;
-    const small = el("p", { class: "meso-notice", lang, dir: code && chat.dirOf(code) }, String(notice.text));
-    const href = webUrl(notice.policy_url);
-    if (href) small.append(" ", link(href, String(notice.link_label || href)));
-    return small;
+    const p = el("p", { class: "meso-notice", lang, dir: code && chat.dirOf(code) }, String(n.text));
+    let url = null;
+    try {
+      url = new URL(String(n.policy_url));
+    } catch (e) {} // no link
+    if (url && /^https?:$/.test(url.protocol)) p.append(" ", link(url.href, String(n.link_label || url.href)));
+    return p;
   }
 
   const buttonsOf = (list) =>
@@ -155,7 +146,7 @@
       }
       box.append(group);
     }
-    if (env && env.notice && chat.notices) box.append(renderNotice(env.notice, chat) || "");
+    if (env && chat.notices) box.append(renderNotice(env.notice, chat));
     return box;
   }
 
@@ -349,7 +340,7 @@
       const text = typeof msg.text === "string" ? msg.text : null;
       const buttons = buttonsOf(msg.quick_replies || msg.buttons);
       if (!env && text === null && !buttons.length) return;
-      if (env && env.kind === "notice" && !this.notices) return; // a notice of its own
+      if (env && env.kind === "notice" && !this.notices) return;
       this.setBusy(false);
       const entry = this.add({ from: "bot", text, buttons, env, used: false });
       this.anchor = this.anchor || entry;
