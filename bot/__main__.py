@@ -69,8 +69,9 @@ def _check() -> int:
     corpus = read_corpus(detector_settings().corpus_dir)
     print(
         f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, in "
-        f"{', '.join(['en', *files.translations])}; clinic settings, replies, widget and kiosk "
-        f"texts, triage rules and word lists, detector corpus ({len(corpus)} messages)"
+        f"{', '.join(['en', *files.translations])}; clinic settings, replies, privacy notices, "
+        f"widget and kiosk texts, triage rules and word lists, detector corpus ({len(corpus)} "
+        "messages)"
     )
     return 0
 
