@@ -73,13 +73,17 @@ def notice_language(reply_lang: str | None, written_in: str | None = None) -> st
     return reply_lang if reply_lang in notice_languages() else ENGLISH
 
 
-@cache
-def notice_texts(lang: str) -> dict[str, str]:
-    """The checked texts of one notice file (schema and placeholders)."""
-    path = notice_path(lang)
+def read_notice_texts(path: Path) -> dict[str, str]:
+    """One notice file, checked (schema and placeholders); DataFileError names the file."""
     data: dict[str, str] = load_checked(path, "privacy_notice")
     check_placeholders(path, data, lambda _at: NOTICE_PLACEHOLDERS)
     return data
+
+
+@cache
+def notice_texts(lang: str) -> dict[str, str]:
+    """The checked texts of the notice in `lang`."""
+    return read_notice_texts(notice_path(lang))
 
 
 def safe_policy_url(url: str) -> str:

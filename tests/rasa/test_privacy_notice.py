@@ -248,3 +248,26 @@ def test_a_failing_notice_never_costs_the_reply(
     assert _notice(events[0]) is None and events[0].text.startswith("Hello!")
     assert tracker.events[-1] is events[0]  # logged on the tracker, so sent
     assert "privacy notice: not attached" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("content", "complaint"),
+    [
+        (
+            "text: Kept for {retention} days, ask us to remove it.\nlink_label: Policy\n",
+            "{retention}",
+        ),
+        ("text: Kept for {conversation_days} days, ask us to remove it.\n", "link_label"),
+        ("text: Kept.\nlink_label: Policy\n", "too short"),
+    ],
+)
+def test_a_broken_notice_file_is_refused_naming_file_and_fault(
+    tmp_path: Path, content: str, complaint: str
+) -> None:
+    from bot.replies.notice import read_notice_texts
+
+    path = tmp_path / "privacy_notice.yml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataFileError, match="privacy_notice.yml") as error:
+        read_notice_texts(path)
+    assert complaint in str(error.value)
