@@ -47,6 +47,9 @@ def _check() -> int:
     kiosk_topics(load_clinic(), read_snapshot())
     all_reply_texts()
     language_settings()
+    from bot.replies.notice import all_privacy_notices
+
+    all_privacy_notices(load_clinic())
     ui_texts()
     from bot.channels.whatsapp.texts import load_all_texts
     from bot.triage.detect import build_pipeline
@@ -67,8 +70,9 @@ def _check() -> int:
     corpus = read_corpus(detector_settings().corpus_dir)
     print(
         f"data files ok: {len(files.topics)} topics, {len(files.sources)} sources, in "
-        f"{', '.join(['en', *files.translations])}; clinic settings, replies, widget and kiosk "
-        f"texts, triage rules and word lists, detector corpus ({len(corpus)} messages)"
+        f"{', '.join(['en', *files.translations])}; clinic settings, replies, privacy notices, "
+        f"widget and kiosk texts, triage rules and word lists, detector corpus ({len(corpus)} "
+        "messages)"
     )
     return 0
 

@@ -84,10 +84,21 @@ class WebhookReceiver:
         self.server.server_close()
 
 
+# The shared stack's privacy settings, unlike data/clinic.yml's: the notice's numbers and link
+# must come from the clinic file the servers were given (tests/e2e/test_privacy_notice.py).
+STACK_PRIVACY = {
+    "policy_url": "https://clinic.example/privacy-policy",
+    "conversation_retention_days": 45,
+    "transcript_retention_days": 400,
+}
+
+
 def clinic_with_webhook(directory: Path, url: str) -> Path:
-    """A copy of the clinic configuration that notifies `url` (retrying quickly), in `directory`."""
+    """A copy of the clinic configuration that notifies `url` (retrying quickly), in `directory`,
+    with the privacy settings STACK_PRIVACY."""
     data = yaml.safe_load(CLINIC_CONFIG.read_text())
     data["notifications"] = {"webhook_url": url, "max_attempts": 20, "backoff_seconds": 0.5}
+    data["privacy"] = dict(STACK_PRIVACY)
     path = directory / "clinic.yml"
     path.write_text(yaml.safe_dump(data))
     return path

@@ -35,11 +35,16 @@
    connection fails, and so is releasing it after the turn (a turn that ran while Redis
    restarted failed there: REST 500, WhatsApp's apology after the answer); any other error is
    raised as before. The rest of `LockStore.lock` is Rasa's.
+7. The privacy notice (bot/rasa/notice.py): the events of every action pass through
+   `attach_privacy_notice` just before Rasa logs them on the tracker. Rasa then sends the same
+   (changed) list's messages, so the one bot message that carries the notice is the same in the
+   tracker store and on every channel, and the tracker says whether it was shown.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -72,14 +77,17 @@ from rasa.shared.utils.common import all_subclasses
 from bot.language.choice import CHOSEN_SLOT, REPLY_SLOT
 from bot.rasa.components.language import CHOSEN_SLOT_KEY, REPLY_SLOT_KEY
 from bot.rasa.components.triage import HISTORY_KEY
+from bot.rasa.notice import attach_privacy_notice
 from bot.readiness import retry_while
 from bot.triage.detect.pipeline import CONTEXT_TURNS
 
 _resolve_by_type_uncached = Event.resolve_by_type
 _parse_with_graph = MessageProcessor._parse_message_with_graph
 _run_remote_action = RemoteAction.run
+_log_action_on_tracker = MessageProcessor._log_action_on_tracker
 _event_classes: dict[str, type[Event]] = {}
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -282,8 +290,24 @@ async def _lock_when_reachable(
         await _when_lock_store_reachable(lambda: self.cleanup(conversation_id, ticket))
 
 
+def _log_action_with_notice(
+    self: MessageProcessor,
+    tracker: DialogueStateTracker,
+    action: Any,
+    events: list[Event] | None,
+    prediction: Any,
+) -> None:
+    if events is not None:
+        try:
+            attach_privacy_notice(tracker, action.name(), events)
+        except Exception:  # the reply matters more than its notice: it goes out without one
+            logger.exception("privacy notice: not attached")
+    _log_action_on_tracker(self, tracker, action, events, prediction)
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
+    MessageProcessor._log_action_on_tracker = _log_action_with_notice  # type: ignore[method-assign]
     RemoteAction.run = _run_remote_action_with_retry  # type: ignore[method-assign]
     LockStore.lock = _lock_when_reachable  # type: ignore[method-assign,assignment]
     MessageProcessor._parse_message_with_graph = _parse_with_history  # type: ignore[method-assign]

@@ -18,7 +18,8 @@ from bot.evidence.notes import BenefitClaimDetector, EvidenceNote, MissingEviden
 from bot.replies.texts import reply_texts
 from bot.triage.result import Severity
 
-ReplyKind = Literal["answer", "escalation", "out_of_scope", "clarify", "chitchat"]
+# "notice": the privacy notice as a message of its own, after an emergency (bot/replies/notice.py)
+ReplyKind = Literal["answer", "escalation", "out_of_scope", "clarify", "chitchat", "notice"]
 
 
 class MissingSources(ValueError):

@@ -25,6 +25,7 @@ from bot.clinic import ClinicConfig, clinic_config
 from bot.datafiles import DataFileError
 from bot.knowledge import KnowledgeBase, KnowledgeSnapshot
 from bot.paths import CLINIC_CONFIG
+from bot.replies.notice import PrivacyNotice, privacy_notice
 from bot.replies.payloads import topic_payload
 from bot.web.app import SETTINGS_KEY
 from bot.web.settings import WebSettings
@@ -104,6 +105,7 @@ class PublicConfig:
     knowledge_version: str
     ui: UiTexts
     topics_by_language: dict[str, tuple[KioskTopic, ...]]
+    privacy_notices: dict[str, PrivacyNotice]  # by UI language: the kiosk shows it on screen
 
     @classmethod
     def build(
@@ -125,6 +127,7 @@ class PublicConfig:
             knowledge_version=kb.version,
             ui=ui,
             topics_by_language={x.code: localized_topics(topics, kb, x.code) for x in ui.languages},
+            privacy_notices={x.code: privacy_notice(x.code, clinic) for x in ui.languages},
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -141,6 +144,9 @@ class PublicConfig:
             "topics_by_language": {
                 lang: [{**t.as_dict(), "lang": t.lang} for t in topics]
                 for lang, topics in self.topics_by_language.items()
+            },
+            "privacy_notices": {
+                lang: notice.as_dict() for lang, notice in self.privacy_notices.items()
             },
         }
 
@@ -191,6 +197,7 @@ class Pages:
             language=language,
             languages=ui.languages,
             ui=ui.texts[language.code],
+            notice=self.config.privacy_notices[language.code],
         )
         return web.Response(
             text=html,

@@ -9,7 +9,10 @@ user_uttered -> one bot_uttered event per reply, exactly as our socket.io channe
 `bot.replies.reply.Reply`, so the envelopes follow the contract.
 
 A message starting "plain text" gets a text-only event (no envelope), as a response written
-without `custom` would arrive. GET /_events returns what the server received, for assertions.
+without `custom` would arrive. One starting "hostile notice" gets an answer whose privacy
+notice (envelope `notice`) holds markup and a `javascript:` link, and one starting "notice"
+a well-formed notice (bot/replies/notice.py). GET /_events returns what the server received,
+for assertions.
 
 Languages: a message in Devanagari or Arabic script, or one sent with metadata `lang` (the
 switch) or else `page_lang` hi/ar, gets a Hindi or Arabic reply (envelope `lang` hi/ar); a
@@ -36,9 +39,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.channels.output import socketio_message  # noqa: E402
 from bot.evidence.notes import EvidenceNote  # noqa: E402
+from bot.replies.notice import PrivacyNotice, with_notice  # noqa: E402
 from bot.replies.reply import Button, Citation, Escalation, Reply  # noqa: E402
 
 PHONE = "+91 80 4000 1234"
+HOSTILE_NOTICE = PrivacyNotice(
+    text="<img src=x onerror=\"document.title='pwned'\"> Kept <b>30</b> days.",
+    link_label="<script>document.title='pwned'</script>Policy",
+    policy_url="javascript:document.title='pwned'",
+    lang="en",
+)
+NOTICE = PrivacyNotice(
+    text="Your privacy: the clinic keeps this conversation for 30 days.",
+    link_label="Privacy policy",
+    policy_url="https://clinic.example/privacy",
+    lang="en",
+)
 PLAIN_TEXT = {
     "text": "A **plain** reply.\n\nIts second paragraph.",
     "quick_replies": [{"content_type": "text", "title": "Cost", "payload": "/ask_cost"}],
@@ -212,6 +228,11 @@ def build_app(delay: float) -> web.Application:
             await sio.emit("bot_uttered", PLAIN_TEXT, room=session_id)
             return
         text = str(data.get("message", ""))
+        if text.startswith(("hostile notice", "notice")):
+            notice = HOSTILE_NOTICE if text.startswith("hostile") else NOTICE
+            message = with_notice(reply_for("how much does it cost")[0].rasa_message(), notice)
+            await sio.emit("bot_uttered", socketio_message(message), room=session_id)
+            return
         metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         lang = reply_language(text, metadata)
         replies = reply_for(text) if lang == "en" else local_reply_for(text, lang)

@@ -150,7 +150,8 @@ def test_widget_stays_small() -> None:
         for f in ["widget.js", "widget.css", "chat.css", "chat.js"]
     }
     assert size["widget.js"] + size["widget.css"] + size["chat.css"] < 25 * 1024
-    assert sum(size.values()) < 32 * 1024  # with the renderer shared with the kiosk
+    # with the renderer shared with the kiosk, and the privacy notice's (about 1.2 KB)
+    assert sum(size.values()) < 34 * 1024
 
 
 def test_browser_code_never_uses_html_string_sinks() -> None:

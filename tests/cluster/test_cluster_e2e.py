@@ -91,6 +91,9 @@ def test_rest_through_nginx_reaches_both_replicas_and_keeps_the_conversation(
     assert len(answered_by) == 3
     # Turns of one conversation answered by both replicas: the context is in PostgreSQL.
     assert set(answered_by) == set(cluster.replicas), answered_by
+    # and so is the privacy notice having been shown: with the first reply, never again
+    assert first["notice"]["lang"] == "hinglish"
+    assert "notice" not in after
 
 
 def test_a_symptom_report_makes_its_ticket_in_postgresql(cluster: ClusterStack) -> None:

@@ -131,12 +131,17 @@ def test_killed_rasa_is_restarted_and_answers_again_while_the_rest_keeps_serving
     stack: Stack,
 ) -> None:
     others = _pids(stack, ["actions", "web", "worker"])
+    before = _sender()  # a conversation that was shown the privacy notice before the kill
+    assert [e for e in envelopes(rest_messages(stack, before, FAQ)) if e.get("notice")]
     killed = _kill(stack, "rasa")
     assert _answers(f"{stack.web_url}/")
     assert _answers(f"{stack.action_url}{LIVE_PATH}")
     _wait_for(lambda: _restarted(stack, "rasa", killed), 30, "supervisor restarts Rasa")
     _wait_for(lambda: _faq_answered(stack), 180, "Rasa answers again")
     assert _pids(stack, list(others)) == others
+    # The new Rasa process knows from the stored tracker that the notice was shown.
+    after = envelopes(rest_messages(stack, before, FAQ))
+    assert after and not [e for e in after if e.get("notice")]
 
 
 def test_config_restarts_every_program_with_backoff_and_keeps_the_token_out(

@@ -24,13 +24,17 @@ def _sender() -> str:
 
 
 def _written_out(envelope: dict[str, Any]) -> str:
-    """The text a reply's message carries: body, evidence note and sources, for text clients."""
+    """The text a reply's message carries: body, evidence note and sources, for text clients,
+    and the privacy notice when this is the reply that carries it (a new conversation's first)."""
     parts = [envelope["body"]]
     if envelope["disclaimer"]:
         parts.append(f"Evidence note: {envelope['disclaimer']}")
     if envelope["citations"]:
         cited = "; ".join(f"{c['title']} ({c['file']})" for c in envelope["citations"])
         parts.append(f"Sources: {cited}")
+    if envelope.get("notice"):
+        notice = envelope["notice"]
+        parts.append(f"{notice['text']}\n{notice['link_label']}: {notice['policy_url']}")
     return "\n\n".join(parts)
 
 
@@ -63,8 +67,9 @@ def test_a_symptom_with_a_question_is_two_messages(rasa_stack: Stack) -> None:
 
 def test_an_emergency_is_the_domain_instruction_then_the_reference(rasa_stack: Stack) -> None:
     messages = rest_messages(rasa_stack, _sender(), "my lips are swelling and I can't breathe")
-    assert len(messages) == 2
-    instruction, reference = (m["custom"]["meso"] for m in messages)
+    assert len(messages) == 3  # and the privacy notice last, on its own (test_privacy_notice.py)
+    instruction, reference, notice = (m["custom"]["meso"] for m in messages)
+    assert notice["kind"] == "notice" and "notice" not in instruction
     # utter_emergency, sent by a rule without the action server: text and envelope together
     assert messages[0]["text"].startswith("Call emergency services now on 112")
     assert messages[0]["text"] == instruction["body"]

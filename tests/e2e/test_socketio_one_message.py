@@ -57,10 +57,13 @@ async def test_an_answer_is_one_event(rasa_stack: Stack) -> None:
     assert set(event) <= {"text", "quick_replies", "meso"}
 
 
-async def test_an_emergency_is_two_events_instruction_then_reference(rasa_stack: Stack) -> None:
-    instruction, reference = await _events(
-        rasa_stack, "my lips are swelling and I can't breathe", expected=2
+async def test_an_emergency_is_instruction_then_reference_then_the_notice(
+    rasa_stack: Stack,
+) -> None:
+    instruction, reference, notice = await _events(
+        rasa_stack, "my lips are swelling and I can't breathe", expected=3
     )
+    assert notice["meso"]["kind"] == "notice"  # the privacy notice, after the emergency
     assert instruction["text"].startswith("Call emergency services now on 112")
     assert instruction["meso"]["escalation"]["severity"] == "emergency"
     assert reference["meso"]["escalation"]["reference"] in reference["text"]

@@ -9,6 +9,9 @@ Rules (WhatsApp's limits in brackets):
 - Each Rasa message is one bot response. One with a `meso` envelope is rendered from the
   envelope (body, then "Evidence note: ..." and "Sources: title (file)", never dropped, and the
   envelope's buttons); one without is rendered from its text and buttons.
+- The privacy notice (an envelope's `notice`, bot/replies/notice.py) goes last, as a text
+  message of its own with the policy link written out, after every reply of the turn: an
+  emergency's instruction is never held up or crowded by it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.whatsapp.texts import ChannelTexts
+from bot.replies.notice import NOTICE_KEY, notice_text
 from bot.replies.texts import reply_texts
 
 logger = logging.getLogger(__name__)
@@ -49,6 +53,7 @@ class _Part:
     image: str | None = None
     escalation: bool = False
     lang: str = "en"
+    notice: str = ""  # the privacy notice as text, sent after the turn's replies
 
 
 class TurnRenderer:
@@ -68,6 +73,8 @@ class TurnRenderer:
         out: list[Message] = []
         for part in ordered:
             out.extend(self._render_part(part))
+        for part in parts:
+            out.extend(text_message(p) for p in split_text(part.notice, TEXT_LIMIT))
         return out
 
     def _render_part(self, part: _Part) -> list[Message]:
@@ -237,6 +244,7 @@ def _parts(messages: Sequence[Message]) -> list[_Part]:
                     escalation=envelope.get("kind") == "escalation"
                     or bool(envelope.get("escalation")),
                     lang=str(envelope.get("lang") or "en"),
+                    notice=notice_text(envelope.get(NOTICE_KEY)),
                 )
             )
             continue

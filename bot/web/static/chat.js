@@ -7,6 +7,7 @@
  *   It becomes one entry, drawn from the envelope when there is one, else from text and buttons.
  * - Its words come in each language (data/ui*.yml); a reply's bubble in its envelope's `lang`.
  * - The transcript is kept only through the `store` passed in (the kiosk passes none).
+ * - `meso.notice` (the privacy notice) is small print under its reply; not on the kiosk.
  */
 (function (global) {
   "use strict";
@@ -74,6 +75,20 @@
     return frag;
   }
 
+  /** The privacy notice: small print, its link only to an http(s) URL. */
+  function renderNotice(n, chat) {
+    if (!n || typeof n !== "object" || !n.text) return "";
+    const code = String(n.lang || "");
+    const lang = code === "hinglish" ? "hi-Latn" : code || null;
+    const p = el("p", { class: "meso-notice", lang, dir: code && chat.dirOf(code) }, String(n.text));
+    let url = null;
+    try {
+      url = new URL(String(n.policy_url));
+    } catch (e) {} // no link
+    if (url && /^https?:$/.test(url.protocol)) p.append(" ", link(url.href, String(n.link_label || url.href)));
+    return p;
+  }
+
   const buttonsOf = (list) =>
     (Array.isArray(list) ? list : [])
       .filter((b) => b && typeof b.payload === "string")
@@ -131,6 +146,7 @@
       }
       box.append(group);
     }
+    if (env && chat.notices) box.append(renderNotice(env.notice, chat));
     return box;
   }
 
@@ -138,12 +154,14 @@
    * The conversation view and its Rasa session. opts: mount (element), io (socket.io client),
    * server (Rasa URL), texts ({lang: {key: text}}, data/ui*.yml), rtl (languages written right
    * to left), lang, phone, metadata() (sent with each message), store ({load, save, clear} or
-   * null), onEscalation(escalation), onActivity(), onState(state).
+   * null), notices (show the privacy notice; default true), onEscalation(escalation),
+   * onActivity(), onState(state).
    */
   class Chat {
     constructor(opts) {
       const noop = () => {};
-      Object.assign(this, { onEscalation: noop, onActivity: noop, onState: noop, store: null }, opts);
+      const defaults = { onEscalation: noop, onActivity: noop, onState: noop, store: null, notices: true };
+      Object.assign(this, defaults, opts);
       this.texts = opts.texts || {};
       this.rtl = opts.rtl || [];
       this.entries = [];
@@ -322,6 +340,7 @@
       const text = typeof msg.text === "string" ? msg.text : null;
       const buttons = buttonsOf(msg.quick_replies || msg.buttons);
       if (!env && text === null && !buttons.length) return;
+      if (env && env.kind === "notice" && !this.notices) return;
       this.setBusy(false);
       const entry = this.add({ from: "bot", text, buttons, env, used: false });
       this.anchor = this.anchor || entry;

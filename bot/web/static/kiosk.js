@@ -71,6 +71,17 @@
     for (const node of document.querySelectorAll("[data-ui]")) node.replaceChildren(...fill(s[node.dataset.ui], slots));
     for (const node of document.querySelectorAll("[data-ui-label]")) node.setAttribute("aria-label", s[node.dataset.uiLabel]);
     for (const button of langButtons) button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
+    showNotice((config.privacy_notices || {})[lang]);
+  }
+
+  /** The privacy notice of `lang` in the footer, as text (the policy's address is not a link). */
+  function showNotice(notice) {
+    const node = document.getElementById("kiosk-notice");
+    if (!node || !notice || !notice.text) return;
+    const address = el("bdi", { dir: "ltr" }, String(notice.policy_url || ""));
+    const where = el("span", { class: "kiosk-notice-link" }, String(notice.link_label || ""), ": ", address);
+    node.replaceChildren(String(notice.text), " ", where);
+    node.lang = String(notice.lang || lang);
   }
 
   function choose(code) {
@@ -116,6 +127,7 @@
       io: window.io,
       server: page.dataset.server,
       store: null,
+      notices: false, // the kiosk's footer shows the notice for everyone (kiosk.html)
       texts: config.ui,
       rtl,
       lang,
