@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -48,7 +49,14 @@ class Ticket(Base):
     """One reported message; unique per (conversation_id, message_id): a retry never doubles it."""
 
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_ticket_message"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "message_id", name="uq_ticket_message"),
+        # The inbox's lists, counts and live updates (bot/tickets/inbox_search.py).
+        Index("ix_tickets_status_severity_created_at", "status", "severity", "created_at"),
+        Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
+        Index("ix_tickets_channel_created_at", "channel", "created_at"),
+        Index("ix_tickets_created_at", "created_at"),
+    )
 
     id = Column(String(32), primary_key=True, default=new_id)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

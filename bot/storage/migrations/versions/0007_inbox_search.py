@@ -1,0 +1,31 @@
+"""Indexes for the inbox at volume: filtered, counted and paged lists, and live updates.
+
+Revision ID: 0007_inbox_search
+Revises: 0002_inbound_journal
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0007_inbox_search"
+down_revision = "0002_inbound_journal"
+branch_labels = None
+depends_on = None
+
+INDEXES = {
+    "ix_tickets_status_severity_created_at": ["status", "severity", "created_at"],
+    "ix_tickets_status_resolved_at": ["status", "resolved_at"],
+    "ix_tickets_channel_created_at": ["channel", "created_at"],
+    "ix_tickets_created_at": ["created_at"],
+}
+
+
+def upgrade() -> None:
+    for name, columns in INDEXES.items():
+        op.create_index(name, "tickets", columns)
+
+
+def downgrade() -> None:
+    for name in INDEXES:
+        op.drop_index(name, table_name="tickets")
