@@ -42,6 +42,8 @@ NO_SCRIPT_REFRESH_SECONDS = 60
 # A ticket is committed a moment after its created_at is set: look this far back on each poll
 # so one committed late is still sent (the stream and the page skip tickets already shown).
 LIVE_LOOKBACK = timedelta(seconds=10)
+# Counts are recounted at once when a ticket arrives, else this often (status changes).
+COUNTS_EVERY_SECONDS = 5.0
 MAX_PAGE = 100_000
 _FIELDS = ("status", "severity", "channel", "from", "to", "ref", "page")
 _HEADINGS = {
@@ -275,6 +277,8 @@ async def inbox_events(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": "bad filter", "problems": wanted.problems}, status=400)
     sent: dict[str, datetime] = {}
     last_counts: list[Counts] = []
+    loop = asyncio.get_running_loop()
+    counted_at = [-COUNTS_EVERY_SECONDS]
 
     async def poll(cursor: str | None) -> tuple[list[LiveEvent], str | None]:
         newest = _parse_time(cursor or "") or since or utcnow()
@@ -288,10 +292,13 @@ async def inbox_events(request: web.Request) -> web.StreamResponse:
         for ticket_id, created_at in list(sent.items()):
             if created_at < newest - 2 * LIVE_LOOKBACK:
                 del sent[ticket_id]
-        counts = await asyncio.to_thread(inbox_search.counts, state.db, wanted.criteria)
-        if not last_counts or counts != last_counts[0]:
-            last_counts[:] = [counts]
-            events.append(_counts_event(request, counts, wanted))
+        clock = loop.time()
+        if events or clock >= counted_at[0] + COUNTS_EVERY_SECONDS:
+            counted_at[0] = clock
+            counts = await asyncio.to_thread(inbox_search.counts, state.db, wanted.criteria)
+            if not last_counts or counts != last_counts[0]:
+                last_counts[:] = [counts]
+                events.append(_counts_event(request, counts, wanted))
         return events, newest.isoformat()
 
     return await stream_events(request, poll)
