@@ -31,7 +31,7 @@ from bot.tickets.inbox_search import (
 )
 from bot.tickets.states import RESOLVED
 from bot.web.clinician.clock import utcnow
-from bot.web.clinician.http import API_PREFIX, PREFIX, page, ticket_url
+from bot.web.clinician.http import API_PREFIX, PREFIX, page, redirect, ticket_url
 from bot.web.clinician.live import LiveEvent, stream_events
 from bot.web.clinician.state import inbox_state
 
@@ -196,6 +196,9 @@ async def _list_page(
     db = inbox_state(request).db
     channels = await asyncio.to_thread(inbox_search.channels, db)
     wanted = read_query(request.query, default_status, channels)
+    if not wanted.problems and any(not value.strip() for value in request.query.values()):
+        # The filter form sends its empty fields too: bookmark the short URL instead.
+        return redirect(list_url(path, wanted.values, page=wanted.page))
     problems = list(wanted.problems)
     results = None
     if not problems:

@@ -3,7 +3,7 @@
    field, and put back when the page is shown again. Sending a form marks its drafts "pending":
    the next page says whether that worked (<body data-drafts="clear">) or not ("keep": the
    sign-in, error and conflict pages). After a sign-in the browser returns to the page of the
-   unsent form. Signing out forgets every draft. sessionStorage lives only as long as the tab. */
+   unsent form, where the text is put back. Signing out forgets every draft. sessionStorage lives only as long as the tab. */
 (function () {
   "use strict";
   var PREFIX = "meso-draft|";
@@ -38,11 +38,13 @@
 
   function settlePending() {
     var pending = store.getItem(PENDING);
-    if (!pending || document.body.dataset.drafts !== "clear") {
-      return;
-    }
-    forget(pending + "|");
     store.removeItem(PENDING);
+    if (document.body.dataset.drafts === "keep") {
+      return; // the form was not taken: its drafts stay, and RETURN leads back after sign-in
+    }
+    if (pending) {
+      forget(pending + "|"); // it was taken
+    }
     store.removeItem(RETURN);
   }
 
