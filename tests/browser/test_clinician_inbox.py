@@ -142,7 +142,7 @@ def test_new_tickets_appear_live_and_an_emergency_changes_the_title(
 
     page.goto(f"{inbox}/clinician?from=2026-02-30")
     expect(page.get_by_role("alert").first).to_contain_text(
-        "“From” date “2026-02-30” is not a date written like 2026-03-31."
+        "“From” date “2026-02-30” is not a date of the calendar written like 2026-03-31."
     )
     shot(page, "bad_filter")
     assert [text for text in console if "Content Security Policy" in text] == []

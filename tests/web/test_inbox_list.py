@@ -166,7 +166,10 @@ async def test_search_by_reference_as_the_patient_reads_it_out(
             "No ticket has come in through the channel “fax”. Channels with tickets: "
             "whatsapp, widget.",
         ),
-        ("from=2026-13-01", "“From” date “2026-13-01” is not a date written like 2026-03-31."),
+        (
+            "from=2026-13-01",
+            "“From” date “2026-13-01” is not a date of the calendar written like 2026-03-31.",
+        ),
         ("from=2026-05-02&to=2026-05-01", "The “from” date is after the “to” date"),
         ("ref=hello", "“hello” is not a ticket reference."),
         ("ref=3f2", "“3f2” is not a ticket reference."),

@@ -84,7 +84,11 @@ class ListRequest:
     @property
     def narrowed(self) -> bool:
         """Whether the counts are limited by channel, dates or reference."""
-        return any(name in self.values for name in ("channel", "from", "to", "ref"))
+        c = self.criteria
+        return any(
+            value is not None
+            for value in (c.channel, c.created_from, c.created_before, c.reference)
+        )
 
 
 def read_query(
@@ -154,7 +158,9 @@ def _day(value: str, name: str, problems: list[str]) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        problems.append(f"“{name}” date “{value}” is not a date written like 2026-03-31.")
+        problems.append(
+            f"“{name}” date “{value}” is not a date of the calendar written like 2026-03-31."
+        )
         return None
 
 
