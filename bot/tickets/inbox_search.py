@@ -45,6 +45,7 @@ MIN_REFERENCE_CHARS = 4
 _HEX_ID = re.compile(rf"[0-9a-f]{{{MIN_REFERENCE_CHARS},32}}")
 
 _TOP_SEVERITY = SEVERITIES[0]  # "emergency"
+# Most severe first; a severity this code does not know sorts last rather than disappearing.
 _SEVERITY_RANK = case(SEVERITY_ORDER, value=Ticket.severity, else_=0)
 _WHITESPACE = re.compile(r"\s+")
 
