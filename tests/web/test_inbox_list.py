@@ -15,10 +15,12 @@ from datetime import timedelta
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
+from sqlalchemy import delete
 
 from bot.storage.db import Database
-from bot.storage.models import utcnow
+from bot.storage.models import StaffSession, utcnow
 from bot.tickets.records import ticket_reference
+from bot.web.clinician import inbox_list
 from bot.web.clinician.accounts import create_staff_user
 from tests.support.inbox_seed import seed_tickets
 from tests.web.test_clinician import PASSWORD, USER, _client, add_ticket, login
@@ -255,3 +257,21 @@ async def test_the_event_stream_sends_new_tickets_and_counts(
     client.session.cookie_jar.clear()
     signed_out = await client.get("/clinician/api/inbox/events")
     assert signed_out.status == 401
+
+
+async def test_the_event_stream_ends_with_the_session(
+    staff: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_list, "SESSION_CHECK_SECONDS", 0.0)
+    response = await staff.get("/clinician/api/inbox/events")
+    [(name, _)] = await _events(response, 1)
+    assert name == "counts"
+    with db.session() as session:
+        session.execute(delete(StaffSession))  # signed out elsewhere, or expired
+    add_ticket(db, "emergency", 0, trigger="SECRET after the session ended")
+    received = b""
+    while chunk := await asyncio.wait_for(response.content.readany(), timeout=10):
+        received += chunk
+    assert b"SECRET" not in received  # the stream ended instead of sending it
+    again = await staff.get("/clinician/api/inbox/events")
+    assert again.status == 401

@@ -31,8 +31,8 @@ from bot.tickets.inbox_search import (
 )
 from bot.tickets.states import RESOLVED
 from bot.web.clinician.clock import utcnow
-from bot.web.clinician.http import API_PREFIX, PREFIX, page, redirect, ticket_url
-from bot.web.clinician.live import LiveEvent, stream_events
+from bot.web.clinician.http import API_PREFIX, PREFIX, page, redirect, session_token, ticket_url
+from bot.web.clinician.live import LiveEvent, StreamEnded, stream_events
 from bot.web.clinician.state import inbox_state
 
 RESOLVED_PATH = f"{PREFIX}/resolved"
@@ -44,6 +44,8 @@ NO_SCRIPT_REFRESH_SECONDS = 60
 LIVE_LOOKBACK = timedelta(seconds=10)
 # Counts are recounted at once when a ticket arrives, else this often (status changes).
 COUNTS_EVERY_SECONDS = 5.0
+# A stream ends this soon after its session does; checking does not keep the session alive.
+SESSION_CHECK_SECONDS = 10.0
 MAX_PAGE = 100_000
 _FIELDS = ("status", "severity", "channel", "from", "to", "ref", "page")
 _HEADINGS = {
@@ -289,7 +291,14 @@ async def inbox_events(request: web.Request) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     counted_at = [-COUNTS_EVERY_SECONDS]
 
+    token = session_token(request)
+    checked_at = [loop.time()]
+
     async def poll(cursor: str | None) -> tuple[list[LiveEvent], str | None]:
+        if loop.time() >= checked_at[0] + SESSION_CHECK_SECONDS:
+            checked_at[0] = loop.time()
+            if not await asyncio.to_thread(state.sessions.is_current, token):
+                raise StreamEnded  # signed out or expired: no more patient text
         newest = _parse_time(cursor or "") or since or utcnow()
         rows = await asyncio.to_thread(
             inbox_search.created_after, state.db, wanted.criteria, newest - LIVE_LOOKBACK

@@ -23,6 +23,7 @@ from bot.web.clinician import accounts, csrf, inbox_list
 from bot.web.clinician.http import (
     API_PREFIX,
     PREFIX,
+    SESSION_COOKIE,
     STAFF_KEY,
     not_found,
     page,
@@ -37,7 +38,6 @@ from bot.web.clinician.sessions import new_token
 from bot.web.clinician.state import inbox_state as _state
 from bot.web.clinician.state import start_inbox
 
-SESSION_COOKIE = "meso_staff"
 LOGIN_CSRF_COOKIE = "meso_staff_login"
 LOGIN_PATH = f"{PREFIX}/login"
 
