@@ -66,3 +66,26 @@ async def test_a_quiet_stream_sends_keep_alive_comments() -> None:
             received += (await asyncio.wait_for(response.content.readany(), timeout=5)).decode()
         response.close()
     assert received.startswith("retry: 2000")
+
+
+async def test_polling_stops_soon_after_the_browser_leaves() -> None:
+    polls: list[float] = []
+
+    async def poll(cursor: str | None) -> tuple[Sequence[LiveEvent], str | None]:
+        polls.append(asyncio.get_running_loop().time())
+        return [], cursor
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream_events(request, poll, poll_seconds=0.02, heartbeat_seconds=60)
+
+    app = web.Application()
+    app.router.add_get("/events", handler)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        response = await client.get("/events")
+        await asyncio.wait_for(response.content.readany(), timeout=5)
+        response.close()
+        await asyncio.sleep(0.3)
+        after_close = len(polls)
+        await asyncio.sleep(0.5)
+    assert after_close > 0
+    assert len(polls) == after_close  # no heartbeat write was needed to notice

@@ -68,6 +68,9 @@ async def stream_events(
     quiet = 0.0
     try:
         while True:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break  # the browser left: stop polling now rather than at the next write
             events, cursor = await poll(cursor)
             for event in events:
                 await response.write(_frame(event, cursor))
