@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web.clinician.live import LiveEvent, stream_events
@@ -69,6 +69,8 @@ async def test_a_quiet_stream_sends_keep_alive_comments() -> None:
 
 
 async def test_polling_stops_soon_after_the_browser_leaves() -> None:
+    """On a server run as production runs it (aiohttp's TestServer cancels handlers when the
+    client goes; web.AppRunner by default does not)."""
     polls: list[float] = []
 
     async def poll(cursor: str | None) -> tuple[Sequence[LiveEvent], str | None]:
@@ -80,12 +82,19 @@ async def test_polling_stops_soon_after_the_browser_leaves() -> None:
 
     app = web.Application()
     app.router.add_get("/events", handler)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        response = await client.get("/events")
-        await asyncio.wait_for(response.content.readany(), timeout=5)
-        response.close()
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with ClientSession() as session:
+            response = await session.get(f"http://127.0.0.1:{port}/events")
+            await asyncio.wait_for(response.content.readany(), timeout=5)
+            response.close()
         await asyncio.sleep(0.3)
         after_close = len(polls)
         await asyncio.sleep(0.5)
+    finally:
+        await runner.cleanup()
     assert after_close > 0
     assert len(polls) == after_close  # no heartbeat write was needed to notice
