@@ -56,6 +56,7 @@ class Ticket(Base):
         Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
         Index("ix_tickets_channel_created_at", "channel", "created_at"),
         Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_recorded_at", "recorded_at"),
     )
 
     id = Column(String(32), primary_key=True, default=new_id)
@@ -74,6 +75,9 @@ class Ticket(Base):
     resolved_at = Column(DateTime(timezone=True), nullable=True)
     callback_number = Column(String(32), nullable=True)
     callback_consent_at = Column(DateTime(timezone=True), nullable=True)
+    # When the row was written (created_at is when the patient reported: a spooled report is
+    # written later). The inbox's live updates follow it. NULL only on rows older than 0007.
+    recorded_at = Column(DateTime(timezone=True), nullable=True, default=utcnow)
 
 
 class Notification(Base):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.storage.db import Database
-from bot.storage.models import Ticket
+from bot.storage.models import Ticket, as_utc
 from bot.tickets.queries import TicketSummary, summarise
 from bot.tickets.records import ticket_reference
 from bot.tickets.states import ACKNOWLEDGED, ACTIVE_STATUSES, OPEN, RESOLVED
@@ -75,6 +75,7 @@ class InboxRow:
 
     summary: TicketSummary
     snippet: str
+    recorded_at: datetime | None = None  # when the row was written (None: before 0007)
 
     @property
     def reference(self) -> str:
@@ -194,13 +195,15 @@ def _row_columns(t: Any = Ticket) -> tuple[Any, ...]:
         t.resolved_by,
         t.resolved_at,
         t.callback_number,
+        t.recorded_at,
         func.substr(t.trigger_text, 1, _SNIPPET_READ).label("trigger_start"),
     )
 
 
 def _row(record: Any) -> InboxRow:
     # The row has every column `summarise` reads, under the same names.
-    return InboxRow(summarise(record), snippet(record.trigger_start or ""))
+    recorded_at = as_utc(record.recorded_at) if record.recorded_at is not None else None
+    return InboxRow(summarise(record), snippet(record.trigger_start or ""), recorded_at)
 
 
 def search(db: Database, criteria: InboxFilter, page: int = 1) -> InboxPage:
@@ -241,20 +244,22 @@ def _counts(session: Session, criteria: InboxFilter) -> Counts:
     return Counts({(s, st): int(n) for s, st, n in grouped}, int(emergencies or 0))
 
 
-def created_after(
+def recorded_after(
     db: Database, criteria: InboxFilter, after: datetime, limit: int = 100
 ) -> list[InboxRow]:
-    """Tickets matching `criteria` created after `after`, oldest first (at most `limit`).
+    """Tickets matching `criteria` written to the database after `after`, in that order (at
+    most `limit`). By when it was written, not when it was reported: a report replayed from the
+    spool after an outage carries its old created_at and is new to the inbox all the same.
 
-    Each open inbox asks this every second. The newest tickets are found on the created_at
+    Each open inbox asks this every second. The newest tickets are found on the recorded_at
     index alone and only they are filtered (a derived table with a LIMIT is not merged into the
     outer query): given the filter's columns too, a planner without statistics (SQLite is never
     analysed here) walks a status index instead."""
     newest = aliased(
         Ticket,
         select(Ticket)
-        .where(Ticket.created_at > after)
-        .order_by(Ticket.created_at)
+        .where(Ticket.recorded_at > after)
+        .order_by(Ticket.recorded_at)
         .limit(_NEWEST_SCANNED)
         .subquery(),
     )
@@ -262,7 +267,7 @@ def created_after(
         records = session.execute(
             select(*_row_columns(newest))
             .where(*_conditions(criteria, t=newest))
-            .order_by(newest.created_at, newest.id)
+            .order_by(newest.recorded_at, newest.id)
             .limit(limit)
         ).all()
         return [_row(r) for r in records]

@@ -60,6 +60,7 @@ def seed_tickets(db: Database, count: int, newest: datetime) -> list[Seeded]:
             "transcript": [],
             "status": s.status,
             "created_at": s.created_at,
+            "recorded_at": s.created_at,  # as if each was written when it was reported
             "acknowledged_by": "nurse.seed" if s.status != "open" else None,
             "acknowledged_at": s.created_at + timedelta(minutes=5) if s.status != "open" else None,
             "resolved_by": "nurse.seed" if s.resolved_at else None,

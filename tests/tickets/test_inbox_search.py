@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, text
 
 from bot.storage.db import Database
-from bot.storage.models import utcnow
+from bot.storage.models import Ticket, utcnow
 from bot.tickets import inbox_search
 from bot.tickets.inbox_search import PAGE_SIZE, InboxFilter, normalise_reference, snippet
 from bot.triage.result import SEVERITY_ORDER
@@ -137,12 +137,29 @@ def test_snippet_cuts_at_a_word_and_flattens_lines() -> None:
     assert snippet("<b>lips</b>") == "<b>lips</b>"  # escaping is the template's job
 
 
-def test_new_tickets_after_a_moment_match_the_filter(db: Database, seeded: list[Seeded]) -> None:
+def test_new_tickets_are_those_written_after_a_moment(db: Database, seeded: list[Seeded]) -> None:
     after = NOW - timedelta(minutes=30)
-    rows = inbox_search.created_after(db, InboxFilter(status="all"), after)
-    assert [r.summary.id for r in rows] == [t.id for t in reversed(seeded[:30])]
-    urgent = inbox_search.created_after(db, InboxFilter(status="all", severity="urgent"), after)
-    assert {r.summary.id for r in urgent} == {t.id for t in seeded[:30] if t.severity == "urgent"}
+    with db.session() as session:  # a report replayed from the spool: reported hours ago
+        replayed = Ticket(
+            channel="whatsapp",
+            conversation_id="replayed",
+            message_id="m1",
+            severity="urgent",
+            symptoms=["swelling"],
+            trigger_text="written after the outage",
+            transcript=[],
+            created_at=NOW - timedelta(hours=3),
+        )
+        session.add(replayed)
+        session.flush()
+        replayed_id = replayed.id
+    rows = inbox_search.recorded_after(db, InboxFilter(status="all"), after)
+    assert [r.summary.id for r in rows] == [t.id for t in reversed(seeded[:30])] + [replayed_id]
+    assert rows[-1].recorded_at is not None and rows[-1].recorded_at > NOW - timedelta(minutes=1)
+    urgent = inbox_search.recorded_after(db, InboxFilter(status="all", severity="urgent"), after)
+    assert [r.summary.id for r in urgent] == [
+        t.id for t in reversed(seeded[:30]) if t.severity == "urgent"
+    ] + [replayed_id]
 
 
 def test_channels_are_those_tickets_came_from(db: Database, seeded: list[Seeded]) -> None:
@@ -181,7 +198,7 @@ QUERIES: dict[str, Callable[[Database], object]] = {
     "resolved list": lambda db: inbox_search.search(db, InboxFilter(status="resolved"), 3),
     "counts": lambda db: inbox_search.counts(db, InboxFilter()),
     "reference": lambda db: inbox_search.search(db, InboxFilter(status="all", reference="abcd")),
-    "new since": lambda db: inbox_search.created_after(
+    "new since": lambda db: inbox_search.recorded_after(
         db, InboxFilter(), NOW - timedelta(minutes=1)
     ),
     "channel and dates": lambda db: inbox_search.search(

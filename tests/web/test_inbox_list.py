@@ -231,7 +231,8 @@ async def _events(response: ClientResponse, wanted: int) -> list[tuple[str, dict
 async def test_the_event_stream_sends_new_tickets_and_counts(
     staff: TestClient, client: TestClient, db: Database
 ) -> None:
-    add_ticket(db, "urgent", 60)
+    # Written an hour ago: the stream's first look-back (for a ticket committed late) misses it.
+    add_ticket(db, "urgent", 60, recorded_at=utcnow() - timedelta(minutes=60))
     since = utcnow().isoformat()
     response = await staff.get(
         "/clinician/api/inbox/events", params={"status": "active", "since": since}
@@ -242,8 +243,12 @@ async def test_the_event_stream_sends_new_tickets_and_counts(
     new = add_ticket(db, "emergency", 0, trigger="<img src=x onerror=alert(1)> throat closing")
     add_ticket(db, "routine", 0, status="resolved", resolved_by=USER, resolved_at=utcnow())
     received = await _events(response, 2)
-    response.close()
     assert [name for name, _ in received] == ["ticket", "counts"]
+    # A report replayed from the spool after an outage: reported 3 hours ago, new to the inbox.
+    replayed = add_ticket(db, "urgent", 180)
+    [(name, data), *_] = await _events(response, 1)
+    response.close()
+    assert (name, data["id"]) == ("ticket", replayed)
     ticket = received[0][1]
     assert ticket["id"] == new and ticket["severity"] == "emergency"
     assert "&lt;img src=x onerror=alert(1)&gt; throat closing" in ticket["html"]

@@ -39,7 +39,7 @@ RESOLVED_PATH = f"{PREFIX}/resolved"
 EVENTS_PATH = f"{API_PREFIX}inbox/events"
 # Without JavaScript the list reloads itself this often (a <noscript> refresh).
 NO_SCRIPT_REFRESH_SECONDS = 60
-# A ticket is committed a moment after its created_at is set: look this far back on each poll
+# A ticket is committed a moment after its recorded_at is set: look this far back on each poll
 # so one committed late is still sent (the stream and the page skip tickets already shown).
 LIVE_LOOKBACK = timedelta(seconds=10)
 # Counts are recounted at once when a ticket arrives, else this often (status changes).
@@ -279,7 +279,7 @@ async def api_tickets(request: web.Request) -> web.Response:
 async def inbox_events(request: web.Request) -> web.StreamResponse:
     """Server-sent events for a list page: `ticket` for each new ticket matching its filter
     (with the row's HTML, rendered by the page's own template) and `counts` when they change.
-    The cursor is the creation time of the newest ticket sent."""
+    The cursor is when the newest ticket sent was written (Ticket.recorded_at)."""
     state = inbox_state(request)
     channels = await asyncio.to_thread(inbox_search.channels, state.db)
     wanted = read_query(request.query, "active", channels)
@@ -301,14 +301,15 @@ async def inbox_events(request: web.Request) -> web.StreamResponse:
                 raise StreamEnded  # signed out or expired: no more patient text
         newest = _parse_time(cursor or "") or since or utcnow()
         rows = await asyncio.to_thread(
-            inbox_search.created_after, state.db, wanted.criteria, newest - LIVE_LOOKBACK
+            inbox_search.recorded_after, state.db, wanted.criteria, newest - LIVE_LOOKBACK
         )
         events = [_ticket_event(request, row) for row in rows if row.summary.id not in sent]
         for row in rows:
-            sent[row.summary.id] = row.summary.created_at
-            newest = max(newest, row.summary.created_at)
-        for ticket_id, created_at in list(sent.items()):
-            if created_at < newest - 2 * LIVE_LOOKBACK:
+            recorded_at = row.recorded_at or row.summary.created_at
+            sent[row.summary.id] = recorded_at
+            newest = max(newest, recorded_at)
+        for ticket_id, recorded_at in list(sent.items()):
+            if recorded_at < newest - 2 * LIVE_LOOKBACK:
                 del sent[ticket_id]
         clock = loop.time()
         if events or clock >= counted_at[0] + COUNTS_EVERY_SECONDS:
