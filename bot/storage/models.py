@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -50,7 +51,15 @@ class Ticket(Base):
     """One reported message; unique per (conversation_id, message_id): a retry never doubles it."""
 
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_ticket_message"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "message_id", name="uq_ticket_message"),
+        # The inbox's lists, counts and live updates (bot/tickets/inbox_search.py).
+        Index("ix_tickets_status_severity_created_at", "status", "severity", "created_at"),
+        Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
+        Index("ix_tickets_channel_created_at", "channel", "created_at"),
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_recorded_at", "recorded_at"),
+    )
 
     id = Column(String(32), primary_key=True, default=new_id)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
@@ -68,6 +77,9 @@ class Ticket(Base):
     resolved_at = Column(DateTime(timezone=True), nullable=True)
     callback_number = Column(String(32), nullable=True)
     callback_consent_at = Column(DateTime(timezone=True), nullable=True)
+    # When the row was written (created_at is when the patient reported: a spooled report is
+    # written later). The inbox's live updates follow it. NULL only on rows older than 0007.
+    recorded_at = Column(DateTime(timezone=True), nullable=True, default=utcnow)
 
 
 class Notification(Base):

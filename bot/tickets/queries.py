@@ -1,5 +1,5 @@
-"""What the clinician inbox lists and shows about tickets. Only `view_ticket` writes (its audit
-row: who saw the ticket); status changes are bot/tickets/lifecycle.py."""
+"""What the clinician inbox shows about a ticket (its lists are inbox_search.py). Only
+`view_ticket` writes (its audit row: who saw the ticket); status changes are lifecycle.py."""
 
 from __future__ import annotations
 
@@ -8,18 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from bot.storage.db import Database
 from bot.storage.models import Ticket, as_utc
 from bot.tickets import audit
 from bot.tickets.audit import AuditView
-from bot.tickets.states import ACTIVE_STATUSES, RESOLVED, allowed_actions
-from bot.triage.result import SEVERITY_ORDER
+from bot.tickets.states import allowed_actions
 
-# Most severe first; a severity this code does not know sorts last rather than disappearing.
-_SEVERITY_RANK = case(SEVERITY_ORDER, value=Ticket.severity, else_=0)
 _SPEAKERS = {"user": "Patient", "patient": "Patient", "bot": "Assistant", "assistant": "Assistant"}
 
 
@@ -91,29 +87,6 @@ class TicketDetail:
     callback_consent_at: datetime | None
     history: list[StatusEvent]
     activity: list[AuditView] = field(default_factory=list)
-
-
-def list_open(db: Database) -> list[TicketSummary]:
-    """Open and acknowledged tickets: most severe first, then oldest first."""
-    with db.session() as session:
-        rows = session.execute(
-            select(Ticket)
-            .where(Ticket.status.in_(ACTIVE_STATUSES))
-            .order_by(_SEVERITY_RANK.desc(), Ticket.created_at, Ticket.id)
-        ).scalars()
-        return [summarise(row) for row in rows]
-
-
-def list_resolved(db: Database, limit: int = 100) -> list[TicketSummary]:
-    """The most recently resolved tickets first."""
-    with db.session() as session:
-        rows = session.execute(
-            select(Ticket)
-            .where(Ticket.status == RESOLVED)
-            .order_by(Ticket.resolved_at.desc(), Ticket.id)
-            .limit(limit)
-        ).scalars()
-        return [summarise(row) for row in rows]
 
 
 def view_ticket(db: Database, ticket_id: str, viewer: str) -> TicketDetail:

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, Ticket, as_utc, utcnow
-from bot.tickets import lifecycle, queries
+from bot.tickets import inbox_search, lifecycle, queries
 from bot.tickets.lifecycle import InvalidTransition
 from bot.tickets.queries import TicketNotFound
 from bot.tickets.records import record_report
@@ -70,8 +70,9 @@ def test_reopen_makes_a_resolved_ticket_open_and_unacknowledged(
     assert entry.detail == (
         f"was resolved by {NURSE} at {resolved_at.isoformat()}; note: Patient called again: worse."
     )
-    assert [t.id for t in queries.list_open(db)] == [ticket_id]
-    assert queries.list_resolved(db) == []
+    listed = inbox_search.search(db, inbox_search.InboxFilter())
+    assert [row.summary.id for row in listed.rows] == [ticket_id]
+    assert inbox_search.search(db, inbox_search.InboxFilter(status="resolved")).rows == []
 
 
 def test_a_reopened_ticket_goes_round_again_and_its_history_says_so(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web.clinician.live import LiveEvent, stream_events
@@ -66,3 +66,35 @@ async def test_a_quiet_stream_sends_keep_alive_comments() -> None:
             received += (await asyncio.wait_for(response.content.readany(), timeout=5)).decode()
         response.close()
     assert received.startswith("retry: 2000")
+
+
+async def test_polling_stops_soon_after_the_browser_leaves() -> None:
+    """On a server run as production runs it (aiohttp's TestServer cancels handlers when the
+    client goes; web.AppRunner by default does not)."""
+    polls: list[float] = []
+
+    async def poll(cursor: str | None) -> tuple[Sequence[LiveEvent], str | None]:
+        polls.append(asyncio.get_running_loop().time())
+        return [], cursor
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await stream_events(request, poll, poll_seconds=0.02, heartbeat_seconds=60)
+
+    app = web.Application()
+    app.router.add_get("/events", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with ClientSession() as session:
+            response = await session.get(f"http://127.0.0.1:{port}/events")
+            await asyncio.wait_for(response.content.readany(), timeout=5)
+            response.close()
+        await asyncio.sleep(0.3)
+        after_close = len(polls)
+        await asyncio.sleep(0.5)
+    finally:
+        await runner.cleanup()
+    assert after_close > 0
+    assert len(polls) == after_close  # no heartbeat write was needed to notice

@@ -20,10 +20,16 @@ from bot.web.clinician.state import inbox_state
 PREFIX = "/clinician"
 API_PREFIX = f"{PREFIX}/api/"
 STAFF_KEY = "clinician.staff"
+SESSION_COOKIE = "meso_staff"
 
 
 def staff(request: web.Request) -> StaffIdentity:
     return request[STAFF_KEY]
+
+
+def session_token(request: web.Request) -> str | None:
+    """The staff session cookie's token as the browser sent it."""
+    return request.cookies.get(SESSION_COOKIE)
 
 
 def page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:

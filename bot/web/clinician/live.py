@@ -2,8 +2,9 @@
 
 A page opens `new EventSource(url)`; the handler calls `stream_events(request, poll)`. `poll` gets
 the cursor of the last event sent (None at first, or the browser's Last-Event-ID after a
-reconnect) and returns the new events and the new cursor. Polling the database keeps every web
-replica equal: no replica has to be told about a change another one made.
+reconnect) and returns the new events and the new cursor, or raises `StreamEnded` to close the
+stream. Polling the database keeps every web replica equal: no replica has to be told about a
+change another one made.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 15.0
 # The browser reconnects after this long when the stream drops (milliseconds).
 RETRY_MILLISECONDS = 2000
+
+
+class StreamEnded(Exception):
+    """Raised by a `poll` to end the stream (e.g. the session behind it ended)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,9 @@ async def stream_events(
     quiet = 0.0
     try:
         while True:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break  # the browser left: stop polling now rather than at the next write
             events, cursor = await poll(cursor)
             for event in events:
                 await response.write(_frame(event, cursor))
@@ -76,4 +84,6 @@ async def stream_events(
             await asyncio.sleep(poll_seconds)
     except ConnectionResetError:
         pass  # the browser left; it reconnects with Last-Event-ID if it wants more
+    except StreamEnded:
+        pass  # the browser reconnects and is told why (e.g. 401 when signed out)
     return response

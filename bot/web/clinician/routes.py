@@ -19,11 +19,11 @@ from aiohttp import web
 
 from bot.tickets import audit, lifecycle, queries, states
 from bot.web.app import SETTINGS_KEY
-from bot.web.clinician import accounts, csrf, review
-from bot.web.clinician.clock import utcnow
+from bot.web.clinician import accounts, csrf, inbox_list, review
 from bot.web.clinician.http import (
     API_PREFIX,
     PREFIX,
+    SESSION_COOKIE,
     STAFF_KEY,
     not_found,
     page,
@@ -38,7 +38,6 @@ from bot.web.clinician.sessions import new_token
 from bot.web.clinician.state import inbox_state as _state
 from bot.web.clinician.state import start_inbox
 
-SESSION_COOKIE = "meso_staff"
 LOGIN_CSRF_COOKIE = "meso_staff_login"
 LOGIN_PATH = f"{PREFIX}/login"
 
@@ -51,7 +50,6 @@ SIGN_IN_FAILED = (
     "repeated failures. Check both and try again, or ask an administrator."
 )
 MAX_TICKET_ID = 64
-REFRESH_SECONDS = 60
 
 _PUBLIC = frozenset({"clinician.login", "clinician.static"})
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -64,15 +62,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def register(app: web.Application) -> None:
     """Add the inbox's routes, guard and headers to `app`; they act only on /clinician URLs."""
     router = app.router
-    router.add_get(PREFIX, inbox_page, name="clinician.inbox")
+    inbox_list.register(app)
     router.add_get(f"{PREFIX}/", _to_inbox)
-    router.add_get(f"{PREFIX}/resolved", resolved_page, name="clinician.resolved")
     router.add_get(f"{PREFIX}/tickets/{{ticket_id}}", ticket_page, name="clinician.ticket")
     router.add_post(f"{PREFIX}/tickets/{{ticket_id}}/acknowledge", acknowledge_action)
     router.add_post(f"{PREFIX}/tickets/{{ticket_id}}/resolve", resolve_action)
     router.add_post(f"{PREFIX}/tickets/{{ticket_id}}/reopen", reopen_action)
     router.add_get(f"{PREFIX}/audit", audit_page, name="clinician.audit")
-    router.add_get(f"{PREFIX}/api/tickets", api_tickets, name="clinician.api.tickets")
     router.add_get(LOGIN_PATH, login_page, name="clinician.login")
     router.add_post(LOGIN_PATH, login_submit, name="clinician.login")
     router.add_post(f"{PREFIX}/logout", logout_action)
@@ -285,18 +281,6 @@ async def logout_action(request: web.Request) -> web.Response:
 # --- inbox pages -----------------------------------------------------------------------------
 
 
-async def inbox_page(request: web.Request) -> web.Response:
-    tickets = await asyncio.to_thread(queries.list_open, _state(request).db)
-    return page(
-        request, "inbox.html", section="open", tab="open", tickets=tickets, refresh=REFRESH_SECONDS
-    )
-
-
-async def resolved_page(request: web.Request) -> web.Response:
-    tickets = await asyncio.to_thread(queries.list_resolved, _state(request).db)
-    return page(request, "inbox.html", section="resolved", tab="resolved", tickets=tickets)
-
-
 async def ticket_page(request: web.Request) -> web.Response:
     ticket_id = request.match_info["ticket_id"]
     if len(ticket_id) > MAX_TICKET_ID:
@@ -359,15 +343,3 @@ async def _transition(
 async def audit_page(request: web.Request) -> web.Response:
     entries = await asyncio.to_thread(audit.recent, _state(request).db)
     return page(request, "audit.html", section="audit", entries=entries)
-
-
-async def api_tickets(request: web.Request) -> web.Response:
-    """Open tickets in inbox order, summary fields only."""
-    tickets = await asyncio.to_thread(queries.list_open, _state(request).db)
-    now = utcnow()
-    return web.json_response(
-        {
-            "generated_at": now.isoformat(),
-            "tickets": [{**t.as_json(now), "url": ticket_url(t.id)} for t in tickets],
-        }
-    )

@@ -95,6 +95,17 @@ class SessionStore:
                 )
             return StaffIdentity(username=username, csrf_token=stored.csrf_token)
 
+    def is_current(self, token: str | None, now: datetime | None = None) -> bool:
+        """Whether the session is still signed in, without sliding its expiry: for long-lived
+        requests (an event stream) that must end with the session but not keep it alive."""
+        if not token or not _TOKEN_SHAPE.fullmatch(token):
+            return False
+        with self._db.session() as session:
+            expires_at = session.execute(
+                select(StaffSession.expires_at).where(StaffSession.token_hash == _digest(token))
+            ).scalar()
+        return expires_at is not None and as_utc(expires_at) > (now or utcnow())
+
     def end(self, token: str | None) -> None:
         if token and _TOKEN_SHAPE.fullmatch(token):
             with self._db.session() as session:
