@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import sys
 import tempfile
@@ -41,3 +42,6 @@ for name, fn in cases.items():
         fn()
         times.append((time.perf_counter() - t) * 1000)
     print(f"{n:>6} {name:15} median {statistics.median(times):6.1f} ms  max {max(times):6.1f} ms")
+
+db.dispose()
+shutil.rmtree(d)
