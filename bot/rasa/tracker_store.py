@@ -22,7 +22,8 @@ counts it again on every save, so a turn costs more the longer the conversation 
 CachingSQLTrackerStore keeps the trackers it stored in memory and, on every retrieve, asks SQL
 only for this conversation's events after the last one it knows (one indexed query, normally
 empty). Events another replica wrote meanwhile are applied to the cached tracker; a new session
-written elsewhere, or a cached tracker changed but not saved (a failed turn), means a full read
+written elsewhere, a cached tracker changed but not saved (a failed turn), or a session whose
+first stored event is gone (the conversation was erased or expired, bot/privacy) means a full read
 as Rasa does it. So two replicas sharing one database never serve a stale conversation, as long
 as turns of one conversation do not run concurrently (Rasa's lock store's job, in either case).
 
@@ -50,6 +51,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SessionStarted, UserUttered, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import or_
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.readiness import retry_while
@@ -94,11 +96,18 @@ async def when_reachable(operation: Callable[[], T]) -> T:
 
 @dataclass
 class _Cached:
-    """A tracker as stored: its first `stored` events are in SQL, the last with id `last_id`."""
+    """A tracker as stored: its first `stored` events are in SQL, the first with id `first_id`
+    and the last with id `last_id`. SQLite gives a deleted row's id to the next row written, so
+    the first event is known by its id and its timestamp together."""
 
     tracker: DialogueStateTracker
     stored: int
+    first_id: int
     last_id: int
+
+    @property
+    def first_timestamp(self) -> float:
+        return self.tracker.events[0].timestamp
 
 
 class CachingSQLTrackerStore(SQLTrackerStore):
@@ -134,11 +143,18 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         event = self.SQLEvent
         with self.session_scope() as session:
             rows = (
-                session.query(event.id, event.type_name, event.data)
-                .filter(event.sender_id == sender_id, event.id > entry.last_id)
+                session.query(event.id, event.type_name, event.timestamp, event.data)
+                .filter(
+                    event.sender_id == sender_id,
+                    or_(event.id == entry.first_id, event.id > entry.last_id),
+                )
                 .order_by(event.id)
                 .all()
             )
+        # Without its first event the session was erased under us: serve nothing erased.
+        if not rows or (rows[0].id, rows[0].timestamp) != (entry.first_id, entry.first_timestamp):
+            return self._read_session(sender_id)
+        rows = rows[1:]
         if any(row.type_name == SessionStarted.type_name for row in rows):
             return self._read_session(sender_id)
         # Rows come in insertion (id) order, as a turn's own events do; Rasa's full read picks the
@@ -164,11 +180,12 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         tracker = DialogueStateTracker.from_dict(
             sender_id, [json.loads(row.data) for row in rows], self.domain.slots
         )
-        self._remember(tracker, max(row.id for row in rows))
+        ids = [row.id for row in rows]
+        self._remember(tracker, min(ids), max(ids))
         return tracker
 
-    def _remember(self, tracker: DialogueStateTracker, last_id: int) -> None:
-        self._cache[tracker.sender_id] = _Cached(tracker, len(tracker.events), last_id)
+    def _remember(self, tracker: DialogueStateTracker, first_id: int, last_id: int) -> None:
+        self._cache[tracker.sender_id] = _Cached(tracker, len(tracker.events), first_id, last_id)
         self._cache.move_to_end(tracker.sender_id)
         while len(self._cache) > CACHED_CONVERSATIONS:
             self._cache.popitem(last=False)
@@ -196,7 +213,8 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             session.commit()
         # After a new session Rasa reads back only that session: so do we, next time.
         if ours and not any(isinstance(event, SessionStarted) for event in new):
-            self._remember(tracker, last_id)
+            assert entry is not None
+            self._remember(tracker, entry.first_id, last_id)
         logger.debug("stored %d new events of a conversation", len(rows))
 
     def _row(self, sender_id: str, event: Any) -> Any:

@@ -98,7 +98,7 @@ def test_a_turn_reads_only_new_events(tmp_path: Path) -> None:
     sa_event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     again = run(store.retrieve(SENDER))
     assert again is first  # the cached tracker, not a replay of the whole session
-    assert len(statements) == 1 and "events.id >" in statements[0]
+    assert len(statements) == 1 and "events.id >" in statements[0]  # one indexed query
 
 
 def test_another_replica_sees_every_event_and_takes_over(tmp_path: Path) -> None:
@@ -155,6 +155,26 @@ def test_a_new_session_written_elsewhere_replaces_the_cached_one(tmp_path: Path)
         events = [e.as_dict() for e in run(store.retrieve(SENDER)).events]
         assert events == as_rasa_reads_it(db)
         assert texts(events) == ["question 1"]
+
+
+def test_an_erased_conversation_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    """Erasure (bot/privacy) deletes the rows from another process; the next turn must not see
+    the erased messages, even after the erasing turn itself was saved from memory."""
+    db = tmp_path / "t.db"
+    store = store_at(db)
+    for n in range(2):
+        run(take_turn(store, n))
+    tracker = run(store.retrieve(SENDER))
+    event = store.SQLEvent
+    with store.session_scope() as session:
+        session.query(event).filter(event.sender_id == SENDER).delete()
+        session.commit()
+    for new in turn_events(2):  # the erasing turn, saved by Rasa from its in-memory tracker
+        tracker.update(new)
+    run(store.save(tracker))
+    served = [e.as_dict() for e in run(store.retrieve(SENDER)).events]
+    assert texts(served) == ["question 2"]
+    assert served == as_rasa_reads_it(db)
 
 
 def test_a_tracker_not_handed_out_by_the_store_is_saved_the_rasa_way(tmp_path: Path) -> None:
