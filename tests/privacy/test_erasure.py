@@ -75,7 +75,11 @@ def test_erasure_removes_the_conversation_from_every_place_and_keeps_the_record(
     # The ticket's clinical record stays, without anything the patient said or gave.
     with ctx.db.session() as session:
         ticket = session.get(Ticket, ticket_id)
-        assert (ticket.severity, ticket.status, ticket.resolved_by) == ("urgent", "resolved", "anna")
+        assert (ticket.severity, ticket.status, ticket.resolved_by) == (
+            "urgent",
+            "resolved",
+            "anna",
+        )
         assert ticket.trigger_text == "" and ticket.transcript == []
         assert ticket.callback_number is None and ticket.conversation_id == f"erased:{ticket_id}"
         assert ticket.symptoms == ["swelling"]
@@ -135,7 +139,12 @@ def test_a_crash_halfway_is_finished_by_the_next_worker_pass(ctx, database_url: 
     outcome = request_erasure(ctx, "wa:patient", "anna")
 
     assert not outcome.finished
-    assert set(outcome.counts) == {"whatsapp_dedupe", "whatsapp_journal", "template_fallbacks", "spool"}
+    assert set(outcome.counts) == {
+        "whatsapp_dedupe",
+        "whatsapp_journal",
+        "template_fallbacks",
+        "spool",
+    }
     with ctx.db.session() as session:
         job = session.execute(select(ErasureJob)).scalar_one()
         assert job.status == erasure.PENDING and job.attempts == 1
