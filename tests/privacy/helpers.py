@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,7 +96,10 @@ def populate(
         spool_dir=str(ctx.spool.directory),
     )
     tracker = DialogueStateTracker.from_dict(conversation_id, events, DOMAIN.slots)
-    asyncio.run(store.save(tracker))  # also spools the escalating message
+    # Its own thread: callers may be inside an event loop (async tests, Playwright).
+    saver = threading.Thread(target=asyncio.run, args=(store.save(tracker),))
+    saver.start()
+    saver.join()  # the save also spools the escalating message
     store.engine.dispose()
     report = report_from_rasa_events(conversation_id, events)
     assert report is not None
