@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.privacy.registry import Place, PrivacyContext
 from bot.storage.models import AuditEntry, Ticket, as_utc
+from bot.tickets.records import stored_id
 from bot.tickets.spool import REJECTED_FILE
 from bot.tickets.states import ACTIVE_STATUSES
 
@@ -42,7 +43,7 @@ def held_ticket_ids(session: Session, conversation_id: str) -> list[str]:
     """The conversation's tickets an erasure must wait for (active emergency or urgent)."""
     return list(
         session.execute(
-            select(Ticket.id).where(Ticket.conversation_id == conversation_id, _held())
+            select(Ticket.id).where(Ticket.conversation_id == stored_id(conversation_id), _held())
         ).scalars()
     )
 
@@ -85,7 +86,9 @@ def erase(ctx: PrivacyContext, conversation_id: str) -> int:
     with ctx.db.session() as session:
         ids = list(
             session.execute(
-                select(Ticket.id).where(Ticket.conversation_id == conversation_id, not_(_held()))
+                select(Ticket.id).where(
+                    Ticket.conversation_id == stored_id(conversation_id), not_(_held())
+                )
             ).scalars()
         )
         return anonymise_tickets(session, ids)
@@ -110,7 +113,7 @@ def export(ctx: PrivacyContext, conversation_id: str) -> list[dict[str, Any]]:
     with ctx.db.session() as session:
         rows = session.execute(
             select(Ticket)
-            .where(Ticket.conversation_id == conversation_id)
+            .where(Ticket.conversation_id == stored_id(conversation_id))
             .order_by(Ticket.created_at)
         ).scalars()
         return [

@@ -187,7 +187,7 @@ class ErasureJob(Base):
 
     id = Column(String(32), primary_key=True, default=new_id)
     conversation_key = Column(String(64), nullable=False, unique=True)
-    conversation_id = Column(String(128), nullable=True)
+    conversation_id = Column(String(255), nullable=True)
     requested_by = Column(String(64), nullable=False)
     requested_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     status = Column(String(16), nullable=False, default="pending", index=True)

@@ -21,7 +21,7 @@ def upgrade() -> None:
         "privacy_erasures",
         sa.Column("id", sa.String(32), nullable=False),
         sa.Column("conversation_key", sa.String(64), nullable=False),
-        sa.Column("conversation_id", sa.String(128), nullable=True),
+        sa.Column("conversation_id", sa.String(255), nullable=True),
         sa.Column("requested_by", sa.String(64), nullable=False),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
