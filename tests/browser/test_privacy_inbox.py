@@ -57,7 +57,7 @@ def test_a_clinician_erases_a_conversation_from_the_ticket_page(
     expect(page.locator("blockquote.patient-text")).to_have_text(SECRET)
     panel = page.locator("section", has=page.get_by_role("heading", name="Patient data"))
     panel.scroll_into_view_if_needed()
-    shot(page, "ticket_privacy_panel")
+    shot(page, "readme_inbox-patient-data")
 
     # Without the box ticked the browser does not send the form.
     page.get_by_role("button", name="Erase this conversation").click()
@@ -69,7 +69,7 @@ def test_a_clinician_erases_a_conversation_from_the_ticket_page(
 
     expect(page.get_by_role("heading", name="Conversation erased")).to_be_visible()
     expect(page.get_by_role("cell", name="tracker events")).to_be_visible()
-    shot(page, "erased")
+    shot(page, "readme_inbox-erased")
     assert tables_containing(ctx.db.url, SECRET) == []
     page.get_by_role("link", name="Back to the ticket").click()
     expect(page.locator("blockquote.patient-text")).to_have_text("")
