@@ -57,6 +57,9 @@ def _check() -> int:
 
     load_all_texts()
     load_all_reply_texts()
+    from bot.privacy.texts import all_privacy_texts
+
+    all_privacy_texts()
     build_pipeline()  # checks every data/triage file and the rules' cross-references
     from bot.rasa.responses import check_domain
     from bot.rasa.topics import TOPIC_INTENTS, TOPIC_RULES, check_topic_examples

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
 from bot.language import identify
@@ -30,7 +31,8 @@ def check_message(text: str | None) -> IntakeVerdict:
     """
     if text is None or not text.strip():
         return "empty"
-    letters = [ch for ch in text if ch.isalpha()]
+    # Vowel signs and other combining marks count: "हाँ" (yes) is one letter and two marks.
+    letters = [ch for ch in text if ch.isalpha() or unicodedata.category(ch).startswith("M")]
     words = _WORD.findall(text)
     if not words or len(letters) < 2:
         return "unreadable"

@@ -46,6 +46,8 @@ def _make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Erased rows are overwritten, not left in free pages (bot/privacy).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine

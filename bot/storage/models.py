@@ -4,6 +4,7 @@ The database keeps records only; the knowledge base is its files (bot/knowledge)
 triage:    Ticket, Notification (outbox), AuditEntry, StaffUser, StaffSession
 channels:  SeenChannelMessage, InboundJournalEntry, TemplateFallback
 review:    ReviewItem
+privacy:   ErasureJob, ErasureHold
 """
 
 from __future__ import annotations
@@ -214,3 +215,40 @@ class ReviewItem(Base):
     labelled_by = Column(String(64), nullable=True)
     labelled_at = Column(DateTime(timezone=True), nullable=True)
     exported_at = Column(DateTime(timezone=True), nullable=True)
+# --- privacy ---------------------------------------------------------------------------------
+
+
+class ErasureJob(Base):
+    """One conversation's erasure (bot/privacy/erasure.py), recorded before any step runs.
+
+    status: "pending" (steps left; the worker finishes it), "holding" (done except tickets an
+    open emergency or urgent report keeps, see `ErasureHold`) or "done". `conversation_id` is
+    kept only while the job is unfinished; `conversation_key` (its SHA-256) makes a second
+    request for the same conversation reuse the job. `steps_done` and `counts` hold place names
+    and numbers only, never content.
+    """
+
+    __tablename__ = "privacy_erasures"
+
+    id = Column(String(32), primary_key=True, default=new_id)
+    conversation_key = Column(String(64), nullable=False, unique=True)
+    conversation_id = Column(String(255), nullable=True)
+    requested_by = Column(String(64), nullable=False)
+    requested_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    status = Column(String(16), nullable=False, default="pending", index=True)
+    steps_done = Column(JSON, nullable=False, default=list)
+    counts = Column(JSON, nullable=False, default=dict)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(200), nullable=True)
+    finished_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class ErasureHold(Base):
+    """A ticket an erasure must wait for: erased when a clinician resolves it."""
+
+    __tablename__ = "privacy_erasure_holds"
+
+    ticket_id = Column(String(32), primary_key=True)
+    erasure_id = Column(
+        String(32), ForeignKey("privacy_erasures.id", ondelete="CASCADE"), nullable=False
+    )

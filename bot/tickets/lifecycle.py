@@ -2,7 +2,8 @@
 
 Contract: every change is one conditional UPDATE on the ticket's current status, so of two
 clinicians pressing the same button one succeeds and the other gets InvalidTransition (carrying
-the ticket as it now is); the change's audit row commits in the same transaction. Unknown ids
+the ticket as it now is); the change's audit row commits in the same transaction, and so does,
+on resolve, the erasure a patient asked for while the ticket was open (bot/privacy). Unknown ids
 raise bot.tickets.queries.TicketNotFound. Database errors propagate.
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.observability.metrics import note_acknowledged
+from bot.privacy.holds import release_on_resolve
 from bot.storage.db import Database
 from bot.storage.models import Ticket, as_utc, utcnow
 from bot.tickets import audit
@@ -67,6 +69,9 @@ def resolve(
         _move(session, ticket_id, RESOLVE, values)
         detail = f"from {previous}" + _note(note)
         audit.add(session, actor, audit.TICKET_RESOLVE, ticket_id, detail, at=now)
+        session.flush()
+        # A patient's erasure that waited for this ticket finishes with the resolution.
+        release_on_resolve(session, ticket_id, actor)
 
 
 def reopen(

@@ -59,8 +59,8 @@ def record_report(db: Database, report: Report, clinic: ClinicConfig) -> str:
     """Store `report` as a ticket (idempotent per conversation and message) and queue its
     notifications in the same transaction. Returns the ticket id. DB errors propagate."""
     check_report(report)
-    conversation_id = _fit_id(report.conversation_id)
-    message_id = _fit_id(report.message_id)
+    conversation_id = stored_id(report.conversation_id)
+    message_id = stored_id(report.message_id)
     try:
         with db.session() as session:
             existing = _find_ticket(session, conversation_id, message_id)
@@ -93,7 +93,7 @@ def record_report(db: Database, report: Report, clinic: ClinicConfig) -> str:
 def ticket_id_for(db: Database, conversation_id: str, message_id: str) -> str | None:
     """The ticket for a reported message, if it has been recorded (e.g. after a spool drain)."""
     with db.session() as session:
-        return _find_ticket(session, _fit_id(conversation_id), _fit_id(message_id))
+        return _find_ticket(session, stored_id(conversation_id), stored_id(message_id))
 
 
 def _find_ticket(session: Session, conversation_id: str, message_id: str) -> str | None:
@@ -111,7 +111,7 @@ _TICKET_NAMESPACE = uuid.UUID("8f4d3f0e-5b7a-4c1e-9a51-6d2f0c3b7e21")
 
 def ticket_id_for_message(conversation_id: str, message_id: str) -> str:
     """The id the ticket of this message has or will have (32 hex digits)."""
-    key = f"{_fit_id(conversation_id)}\n{_fit_id(message_id)}"
+    key = f"{stored_id(conversation_id)}\n{stored_id(message_id)}"
     return uuid.uuid5(_TICKET_NAMESPACE, key).hex
 
 
@@ -145,7 +145,7 @@ def capped_transcript(transcript: list[dict[str, Any]]) -> list[dict[str, str]]:
     return turns
 
 
-def _fit_id(value: str) -> str:
+def stored_id(value: str) -> str:
     """`value` if it fits its column, else a stable digest of it (so idempotency still holds)."""
     if len(value) <= MAX_ID_CHARS:
         return value

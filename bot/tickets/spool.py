@@ -20,10 +20,11 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.clinic import ClinicConfig
 from bot.observability.metrics import note_ticket_record
@@ -130,6 +131,25 @@ class Spool:
                 self._reject(unreadable, path.name)
             os.unlink(path)
             return recorded, True
+
+    def remove_where(self, matches: Callable[[dict[str, Any] | None, bytes], bool]) -> int:
+        """Remove every entry (waiting, being drained or rejected) for which
+        `matches(entry, raw_line)` is true (`entry` is None for a line that is not JSON); returns
+        how many were removed. Each file is rewritten under its lock and renamed into place, so
+        a writer or drainer holding the old file sees it is no longer live (bot/privacy)."""
+        if not self.directory.is_dir():
+            return 0
+        removed = 0
+        # A drain may rename reports.jsonl while it is rewritten (the lines then wait in a
+        # draining file, which a drain leaves alone while it is locked): look again until clean.
+        for _ in range(3):
+            files = [self.path, self.directory / REJECTED_FILE]
+            files += sorted(self.directory.glob(f"*{DRAINING_SUFFIX}"))
+            found = sum(_rewrite_without(path, matches) for path in files)
+            removed += found
+            if not found:
+                break
+        return removed
 
     def _reject(self, lines: list[bytes], origin: str) -> None:
         logger.error(
@@ -247,6 +267,48 @@ def _append_line(path: Path, data: bytes, directory: Path | None) -> None:
             return
         finally:
             os.close(fd)
+
+
+def _rewrite_without(path: Path, matches: Callable[[dict[str, Any] | None, bytes], bool]) -> int:
+    """Drop the matching lines of `path` (see Spool.remove_where); returns how many."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return 0
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink == 0:
+            return 0  # a drain finished it meanwhile
+        kept: list[bytes] = []
+        removed = 0
+        for line in _read_all(fd).split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if matches(entry if isinstance(entry, dict) else None, line):
+                removed += 1
+            else:
+                kept.append(line)
+        if removed == 0:
+            return 0
+        if kept:
+            temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+            tmp_fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                _write_all(tmp_fd, b"".join(line + b"\n" for line in kept))
+                os.fsync(tmp_fd)
+            finally:
+                os.close(tmp_fd)
+            os.rename(temporary, path)
+        else:
+            os.unlink(path)
+        _fsync_dir(path.parent)
+        return removed
+    finally:
+        os.close(fd)
 
 
 def _is_live(fd: int, path: Path) -> bool:

@@ -1,4 +1,6 @@
-"""The escalation worker: each pass drains the spool into tickets, then delivers due notifications.
+"""The escalation worker: each pass drains the spool into tickets, then delivers due notifications,
+then finishes any erasure left pending (bot/privacy/erasure.py) and, once every
+RETENTION_EVERY, removes what is past its retention limit (bot/privacy/retention.py).
 
     python -m bot.tickets.notify.worker [--once] [--interval SECONDS]
 
@@ -22,6 +24,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 
@@ -30,7 +33,11 @@ from bot.datafiles import DataFileError
 from bot.observability.collectors import QueueCollector
 from bot.observability.endpoints import add_aiohttp_routes
 from bot.observability.metrics import register_collector
+from bot.privacy.erasure import resume_pending
+from bot.privacy.registry import TRACKER_URL_ENV, PrivacyContext
+from bot.privacy.retention import RetentionRun, RetentionSchedule, apply_retention
 from bot.storage.db import Database, get_database
+from bot.storage.models import utcnow
 from bot.tickets.notify.outbox import Outbox, OutboxPass
 from bot.tickets.spool import Spool
 
@@ -48,6 +55,8 @@ class PassResult:
 
     drained: int = 0
     outbox: OutboxPass = field(default_factory=OutboxPass)
+    erasures_finished: int = 0
+    retention: RetentionRun | None = None  # None: not due this pass
     ok: bool = True
 
 
@@ -63,6 +72,9 @@ class Worker:
         spool: Spool | None = None,
         interval: float = DEFAULT_INTERVAL_SECONDS,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        retention: RetentionSchedule | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        tracker_url: str | None = None,
     ) -> None:
         self._database = database
         self.clinic = clinic
@@ -70,6 +82,9 @@ class Worker:
         self.spool = spool or Spool()
         self.interval = interval
         self._sleep = sleep
+        self.retention = retention or RetentionSchedule()
+        self.clock = clock
+        self.tracker_url = tracker_url  # Rasa's tracker store; None: see privacy_context
         self.last_pass: tuple[float, bool] | None = None  # (time.monotonic() at its end, ok)
 
     def database(self) -> Database:
@@ -105,7 +120,32 @@ class Worker:
         except Exception as exc:
             result.ok = False
             logger.error("notification delivery pass failed (%s)", type(exc).__name__)
+        await asyncio.to_thread(self._privacy, db, result)
         return result
+
+    def privacy_context(self, db: Database) -> PrivacyContext:
+        """The places to erase and expire: the tracker store is MESO_TRACKER_URL, else the
+        SQLite file beside the spool's directory (both in the var directory, bot/serve.py)."""
+        tracker = self.tracker_url or os.environ.get(TRACKER_URL_ENV)
+        tracker = tracker or f"sqlite:///{self.spool.directory.parent / 'rasa_tracker.db'}"
+        return PrivacyContext(db, tracker, self.spool)
+
+    def _privacy(self, db: Database, result: PassResult) -> None:
+        """Finish pending erasures; apply retention when due. Failures wait for a later pass."""
+        ctx = self.privacy_context(db)
+        try:
+            result.erasures_finished = resume_pending(ctx)
+        except Exception as exc:
+            result.ok = False
+            logger.error("erasure pass failed (%s)", type(exc).__name__)
+        if not self.retention.due():
+            return
+        try:
+            result.retention = apply_retention(ctx, self.clinic.privacy, self.clock())
+            self.retention.ran()
+        except Exception as exc:
+            result.ok = False
+            logger.error("retention pass failed (%s)", type(exc).__name__)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pass after pass until `stop` is set."""

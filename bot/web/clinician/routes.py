@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.tickets import audit, lifecycle, queries, states
 from bot.web.app import SETTINGS_KEY
-from bot.web.clinician import accounts, csrf, inbox_list, review
+from bot.web.clinician import accounts, csrf, inbox_list, privacy, review
 from bot.web.clinician.http import (
     API_PREFIX,
     PREFIX,
@@ -74,6 +74,7 @@ def register(app: web.Application) -> None:
     router.add_post(f"{PREFIX}/logout", logout_action)
     router.add_static(f"{PREFIX}/static", STATIC_DIR, name="clinician.static")
     review.register(app)
+    privacy.register(app)
     # Not a sub-application: with the locked aiohttp 3.9.5 + yarl 1.25, sub-app routing reads
     # request.url, which fails for any Host header with a port.
     app.middlewares.append(_guard)
