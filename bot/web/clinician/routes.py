@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.tickets import audit, lifecycle, queries, states
 from bot.web.app import SETTINGS_KEY
-from bot.web.clinician import accounts, csrf
+from bot.web.clinician import accounts, charts, csrf
 from bot.web.clinician.clock import utcnow
 from bot.web.clinician.http import (
     API_PREFIX,
@@ -82,6 +82,7 @@ def register(app: web.Application) -> None:
     app.middlewares.append(_guard)
     app.on_response_prepare.append(_security_headers)
     app.on_startup.append(start_inbox)
+    charts.register(app)
 
 
 def _target(request: web.Request) -> str:
