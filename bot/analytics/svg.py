@@ -32,15 +32,17 @@ def _text(value: object) -> str:
     return escape(str(value))
 
 
-def _nice_max(value: float) -> float:
-    """A round axis top at or above `value`: 1, 2 or 5 times a power of ten."""
-    if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if step * power >= value:
-            return float(step * power)
-    return float(10 * power)
+def _axis(largest: float, whole: bool) -> tuple[float, float]:
+    """(top, step) of a value axis: a step of 1, 2 or 5 times a power of ten (at least 1 for
+    counts, so no tick reads 1.25), about four steps up to the first one at or above `largest`."""
+    if largest <= 0:
+        return 1.0, 1.0
+    rough = largest / 4
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    if whole:
+        step = max(1.0, float(math.ceil(step)))
+    return step * math.ceil(largest / step), float(step)
 
 
 def _open(chart_id: str, title: str, description: str, height: int) -> list[str]:
@@ -83,11 +85,14 @@ def stacked_bars(
     height = 300 + 20 * legend_rows
     top, bottom, left, right = 20, 250, 60, WIDTH - 20
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    top_value = axis_max or _nice_max(max(totals, default=0))
+    if axis_max:
+        top_value, step = axis_max, axis_max / 4
+    else:
+        top_value, step = _axis(max(totals, default=0), whole=True)
     scale = (bottom - top) / top_value
     parts = _open(chart_id, title, description, height)
-    for step in range(5):
-        value = top_value * step / 4
+    for tick in range(round(top_value / step) + 1):
+        value = tick * step
         y = bottom - value * scale
         parts.append(
             f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d1d5db"/>'
@@ -137,7 +142,7 @@ def horizontal_bars(
     """One bar per row: (label, value or None for no data, the figure written beside it, colour)."""
     row_height, left, right = 34, 170, WIDTH - 200
     height = 30 + row_height * max(len(rows), 1)
-    top_value = _nice_max(max((r[1] or 0 for r in rows), default=0))
+    top_value = max((r[1] or 0 for r in rows), default=0) or 1.0
     parts = _open(chart_id, title, description, height)
     for i, (label, value, figure, colour) in enumerate(rows):
         y = 15 + i * row_height

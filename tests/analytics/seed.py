@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 from bot.analytics.period import Period
@@ -118,7 +119,11 @@ def seed_conversations(tracker_url: str, turns=TURNS) -> None:  # type: ignore[n
         bot = create_bot_utterance(_reply(kind))
         bot.timestamp = stamp + 1
         by_conversation.setdefault(conversation, []).extend([user, bot])
-    for conversation, events in by_conversation.items():
-        tracker = DialogueStateTracker.from_events(conversation, events)
-        asyncio.run(store.save(tracker))
+    async def save_all() -> None:
+        for conversation, events in by_conversation.items():
+            await store.save(DialogueStateTracker.from_events(conversation, events))
+
+    # A thread of its own: the caller may already run an event loop (Playwright's sync API does).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, save_all()).result()
     store.engine.dispose()

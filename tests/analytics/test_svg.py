@@ -29,9 +29,11 @@ def test_stacked_bars_are_well_formed_and_escape_every_label() -> None:
         "2026-03-01: b 1",
         "2026-03-02: b 3",
     ]
-    # Bars are in proportion: the axis top is 5 for a largest total of 3 (bar 230 px high).
+    # Bars are in proportion: the axis (230 px) goes up to the largest total, 3, in whole steps.
     heights = [float(b.get("height")) for b in bars]
-    assert heights == [92.0, 46.0, 138.0]
+    assert heights == [153.3, 76.7, 230.0]
+    ticks = [t.text for t in root.findall(f"{NS}text")][:4]
+    assert ticks == ["0", "1", "2", "3"]
     legend = [t.text for t in root.findall(f".//{NS}g[@class='legend-item']/{NS}text")]
     assert legend == [HOSTILE, "b"]
 
@@ -53,3 +55,10 @@ def test_horizontal_bars_write_each_figure() -> None:
     assert texts == [HOSTILE, "4 min", "none", "no data"]
     (bar,) = root.findall(f".//{NS}rect[@class='bar']")
     assert bar.find(f"{NS}title").text == f"{HOSTILE}: 4 min"
+
+
+def test_axis_steps_are_round() -> None:
+    assert svg._axis(3, whole=True) == (3, 1)
+    assert svg._axis(17, whole=True) == (20, 5)
+    assert svg._axis(230, whole=True) == (300, 100)
+    assert svg._axis(0, whole=True) == (1, 1)
