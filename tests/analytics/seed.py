@@ -119,6 +119,7 @@ def seed_conversations(tracker_url: str, turns=TURNS) -> None:  # type: ignore[n
         bot = create_bot_utterance(_reply(kind))
         bot.timestamp = stamp + 1
         by_conversation.setdefault(conversation, []).extend([user, bot])
+
     async def save_all() -> None:
         for conversation, events in by_conversation.items():
             await store.save(DialogueStateTracker.from_events(conversation, events))
