@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pyotp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from bot.storage import migrate
 from bot.storage.db import Database
@@ -101,6 +103,34 @@ def test_the_last_active_admin_cannot_be_demoted_or_paused(db: Database) -> None
         (ADMIN, f"{STAFF}: staff to admin"),
         (STAFF, f"{ADMIN}: admin to staff"),
     ]
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one(db: Database) -> None:
+    accounts.set_role(db, STAFF, "admin", actor=ADMIN)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(username: str, actor: str) -> None:
+        barrier.wait()
+        try:
+            accounts.set_role(db, username, "staff", actor=actor)
+            outcomes.append("demoted")
+        except AccountError:
+            outcomes.append("refused")
+        except OperationalError:  # SQLite: the other writer held the lock; nothing changed
+            outcomes.append("busy")
+
+    threads = [
+        threading.Thread(target=demote, args=(ADMIN, STAFF)),
+        threading.Thread(target=demote, args=(STAFF, ADMIN)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes)[0] == "demoted" and len(outcomes) == 2
+    roles = {u.username: u.role for u in accounts.list_staff_users(db)}
+    assert sorted(roles.values()) == ["admin", "staff"], outcomes
 
 
 def test_a_paused_account_cannot_sign_in_even_with_its_password(db: Database) -> None:

@@ -20,7 +20,7 @@ from typing import Literal, TextIO
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.storage.db import Database, get_database
 from bot.storage.models import StaffSession, StaffUser
@@ -171,18 +171,40 @@ def set_password(db: Database, username: str, password: str, actor: str = COMMAN
         audit.add(session, actor, audit.ACCOUNT_PASSWORD_SET, detail=username)
 
 
-def _keep_an_admin(session: Session, user: StaffUser) -> None:
-    """AccountError when `user` is the last active admin. The active admins' rows are locked
-    first (PostgreSQL), so two admins demoting each other at once cannot leave none."""
+def _last_admin(user: StaffUser) -> AccountError:
+    return AccountError(
+        f"{user.username!r} is the last active admin. Make another account admin first."
+    )
+
+
+def _demote_or_pause(session: Session, user: StaffUser, values: dict[str, object]) -> None:
+    """Apply `values` (role staff, or paused) to an active admin only while another active
+    admin remains; AccountError otherwise. Two admins demoting each other at once cannot leave
+    none: on PostgreSQL the active admins' rows are locked first (the second waits, then sees
+    the first's change); on SQLite the check and the change are one UPDATE statement, which
+    runs under the database's single write lock."""
     admins = session.execute(
         select(StaffUser.id)
         .where(StaffUser.role == ADMIN, StaffUser.paused_at.is_(None))
         .with_for_update()
     ).scalars()
     if set(admins) <= {user.id}:
-        raise AccountError(
-            f"{user.username!r} is the last active admin. Make another account admin first."
-        )
+        raise _last_admin(user)
+    other = aliased(StaffUser)
+    another_admin = (
+        select(other.id)
+        .where(other.role == ADMIN, other.paused_at.is_(None), other.id != user.id)
+        .exists()
+    )
+    changed = session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id, another_admin)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        raise _last_admin(user)
+    session.refresh(user)
 
 
 def set_role(db: Database, username: str, role: str, actor: str = COMMAND_LINE) -> bool:
@@ -191,11 +213,13 @@ def set_role(db: Database, username: str, role: str, actor: str = COMMAND_LINE) 
     validate_role(role)
     with db.session() as session:
         user = _user(session, username, lock=True)
-        if user.role == role:
+        old = user.role
+        if old == role:
             return False
-        if user.role == ADMIN and user.paused_at is None:
-            _keep_an_admin(session, user)
-        old, user.role = user.role, role
+        if old == ADMIN and user.paused_at is None:
+            _demote_or_pause(session, user, {"role": role})
+        else:
+            user.role = role
         audit.add(session, actor, audit.ACCOUNT_ROLE_CHANGED, detail=f"{username}: {old} to {role}")
         return True
 
@@ -211,8 +235,9 @@ def set_paused(db: Database, username: str, paused: bool, actor: str = COMMAND_L
             if username == actor:
                 raise AccountError("You cannot pause your own account.")
             if user.role == ADMIN:
-                _keep_an_admin(session, user)
-            user.paused_at = utcnow()
+                _demote_or_pause(session, user, {"paused_at": utcnow()})
+            else:
+                user.paused_at = utcnow()
             _end_sessions(session, user.id)
         else:
             user.paused_at = None
