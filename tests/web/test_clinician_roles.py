@@ -83,6 +83,22 @@ def test_accounts_that_existed_before_roles_become_admins(
         database.dispose()
 
 
+def test_a_clinics_first_account_is_an_admin_unless_told(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        out = io.StringIO()
+        for name in ("first.one", "second.one"):
+            stdin = io.StringIO(PASSWORD + "\n")
+            command = ["add", name, "--password-stdin"]
+            assert accounts.main(command, db=database, stdin=stdin, stdout=out) == 0
+        assert out.getvalue().splitlines() == [
+            "Created admin account 'first.one'.",
+            "Created staff account 'second.one'.",
+        ]
+    finally:
+        database.dispose()
+
+
 def test_the_last_active_admin_cannot_be_demoted_or_paused(db: Database) -> None:
     with pytest.raises(AccountError, match="last active admin"):
         accounts.set_role(db, ADMIN, "staff", actor=ADMIN)

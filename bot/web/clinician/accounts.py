@@ -131,19 +131,26 @@ def create_staff_user(
     db: Database,
     username: str,
     password: str,
-    role: str = "staff",
+    role: str | None = "staff",
     actor: str = COMMAND_LINE,
-) -> None:
-    """Add an account; AccountError when the name is taken or a rule is broken. Audited."""
+) -> Role:
+    """Add an account and return its role; AccountError when the name is taken or a rule is
+    broken. Audited. `role` None: admin for a clinic's first account (someone must be able to
+    manage the others from the web), staff after that."""
     validate_username(username)
     validate_password(password)
-    validate_role(role)
+    if role is not None:
+        validate_role(role)
     password_hash = hash_password(password)
     with db.session() as session:
         if session.execute(select(StaffUser.id).filter_by(username=username)).first():
             raise AccountError(f"A staff user named {username!r} already exists.")
+        if role is None:
+            first = session.execute(select(StaffUser.id).limit(1)).first() is None
+            role = ADMIN if first else "staff"
         session.add(StaffUser(username=username, password_hash=password_hash, role=role))
         audit.add(session, actor, audit.ACCOUNT_CREATED, detail=f"{username} as {role}")
+    return validate_role(role)
 
 
 def _user(session: Session, username: str, lock: bool = False) -> StaffUser:
@@ -376,7 +383,10 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name == "add":
             command.add_argument(
-                "--role", choices=ROLES, default="staff", help="staff (default) or admin"
+                "--role",
+                choices=ROLES,
+                default=None,
+                help="staff or admin (default: admin for the first account, staff after it)",
             )
     role = commands.add_parser("role", help="make an account staff or admin")
     role.add_argument("username")
@@ -412,8 +422,8 @@ def main(
             _print_users(list_staff_users(db), stdout)
         elif args.command == "add":
             validate_username(args.username)
-            create_staff_user(db, args.username, _read_password(args, stdin), args.role)
-            print(f"Created {args.role} account {name!r}.", file=stdout)
+            role = create_staff_user(db, args.username, _read_password(args, stdin), args.role)
+            print(f"Created {role} account {name!r}.", file=stdout)
         elif args.command == "passwd":
             set_password(db, args.username, _read_password(args, stdin))
             print(f"Password changed for {name!r}; their sessions ended.", file=stdout)
