@@ -4,6 +4,7 @@ a bad range answered in the page. Screenshots: test-artifacts/web/charts-*.png."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,8 @@ def test_each_chart_renders_from_seeded_data(server: str, page: Page, tmp_path: 
     expect(page.locator("svg#chart-topics g.legend-item")).to_have_text(["cost", "downtime"])
     expect(page.locator("#acknowledge .chart-summary")).to_contain_text("emergency: 10 min (of 3)")
     shot(page, "seeded")
+    if os.environ.get("MESO_README_SCREENSHOTS"):  # as tests/browser/conftest.py's `shot`
+        page.screenshot(path=str(ROOT / "docs" / "screenshots" / "charts.png"), full_page=True)
     page.locator("#escalations").screenshot(path=str(ARTIFACTS / "charts-escalations.png"))
 
     with page.expect_download() as download:
