@@ -30,7 +30,9 @@ class Figures:
     replies: Counts | None
 
 
-def _tracker_figures(engine: Engine, period: Period) -> tuple[Counts | None, Counts | None]:
+def _tracker_figures(engine: Engine | None, period: Period) -> tuple[Counts | None, Counts | None]:
+    if engine is None:
+        return None, None
     try:
         return (
             conversations.questions_per_topic(engine, period),
@@ -42,7 +44,8 @@ def _tracker_figures(engine: Engine, period: Period) -> tuple[Counts | None, Cou
         return None, None
 
 
-def collect(db: Database, tracker: Engine, period: Period) -> Figures:
+def collect(db: Database, tracker: Engine | None, period: Period) -> Figures:
+    """The figures of every chart; `tracker` None (or unreadable): no conversation figures."""
     topics, replies = _tracker_figures(tracker, period)
     return Figures(
         period=period,

@@ -133,3 +133,23 @@ async def test_charts_need_sign_in(db: Database) -> None:
             assert response.headers["Location"].startswith("/clinician/login")
     finally:
         await client.close()
+
+
+async def test_a_missing_tracker_store_file_is_not_created(
+    db: Database, database_url: str, tmp_path
+) -> None:
+    missing = tmp_path / "no_rasa_yet.db"
+    app = build_app(db, FAST, WebSettings())
+    app[TRACKER_URL_KEY] = f"sqlite:///{missing}"
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        assert (await login(client, USER, PASSWORD)).status == 303
+        response = await client.get(f"/clinician/charts?{RANGE}")
+        assert response.status == 200
+        html = await response.text()
+        assert html.count("The conversation store could not be read") == 2
+        assert len(re.findall(r'<svg [^>]*role="img"', html)) == 3  # the ticket charts
+        assert not missing.exists()
+    finally:
+        await client.close()

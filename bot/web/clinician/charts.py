@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlencode
 
 from aiohttp import web
 from markupsafe import Markup
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from bot.analytics import conversations, figures, svg
 from bot.analytics.figures import Figures
@@ -42,8 +43,15 @@ def _engine(url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
-def _tracker(request: web.Request) -> Engine:
-    return _engine(request.config_dict.get(TRACKER_URL_KEY) or conversations.tracker_url())
+def _tracker(request: web.Request) -> Engine | None:
+    """Rasa's tracker store; None while its SQLite file does not exist (connecting would
+    create an empty one before Rasa does)."""
+    url = request.config_dict.get(TRACKER_URL_KEY) or conversations.tracker_url()
+    database = make_url(url).database
+    sqlite_file = url.startswith("sqlite") and database and database != ":memory:"
+    if sqlite_file and not Path(database).exists():
+        return None
+    return _engine(url)
 
 
 def _period(request: web.Request) -> Period:
