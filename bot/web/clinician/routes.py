@@ -52,7 +52,7 @@ SIGN_IN_FAILED = (
 )
 CODE_FAILED = (
     "That code did not work. Type the 6 digits your authenticator app shows now; each code "
-    "works once. Repeated failures pause the account."
+    "works once. Repeated failures lock the account for a while."
 )
 CODE_EXPIRED = "The sign-in took too long. Please enter your username and password again."
 PENDING_CODES_KEY = web.AppKey("clinician_pending_codes", totp.PendingSignIns)
