@@ -35,7 +35,7 @@ help:
 	@echo "make unit   the tests that need no server, browser or rasa test core (quick)"
 	@echo "make eval   NLU and triage evaluation figures;  make bench  speed and memory figures"
 	@echo "make load   load-and-fault figures (replies, tickets, notifications lost or doubled)"
-	@echo "make staff NAME=name   create a clinician account"
+	@echo "make staff NAME=name   create a clinician account (ROLE=admin|staff; the first is admin)"
 
 $(BIN)/uv-synced: pyproject.toml uv.lock
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -71,7 +71,7 @@ run-cluster: setup services $(MODEL) $(DETECTOR)
 
 staff: setup
 	@test -n "$(NAME)" || { echo "usage: make staff NAME=username"; exit 2; }
-	$(BIN)/python -m bot staff add $(NAME)
+	$(BIN)/python -m bot staff add $(NAME) $(if $(ROLE),--role $(ROLE))
 
 review-export: setup
 	$(BIN)/python -m bot review export

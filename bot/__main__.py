@@ -6,7 +6,8 @@ check              validate every clinic-editable data file
 web                run the web server (widget demo, kiosk, clinician inbox) on port 8080
 worker [--once]    deliver clinician notifications and drain the durable spool (health and
                    metrics on MESO_WORKER_PORT when set)
-staff ...          manage clinician accounts (add, passwd, list)
+staff ...          manage clinician accounts (add [--role], passwd, role, pause, unpause,
+                   reset-second-factor, list)
 serve              start everything (what `make run` calls)
 migrate [--url URL] [--sql | --status | --revision MESSAGE]
                    bring the project's tables to the newest schema revision (every start does)

@@ -108,6 +108,14 @@ class StaffUser(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     failed_logins = Column(Integer, nullable=False, default=0)
     locked_until = Column(DateTime(timezone=True), nullable=True)
+    role = Column(String(16), nullable=False, default="staff", server_default="staff")
+    paused_at = Column(DateTime(timezone=True), nullable=True)  # set: cannot sign in
+    # TOTP second factor (RFC 6238, base32): `totp_secret` once confirmed with a code; an
+    # enrolment not confirmed yet waits in `totp_pending_secret`. `totp_last_step` is the time
+    # step of the last code accepted, so a code cannot be used twice.
+    totp_secret = Column(String(64), nullable=True)
+    totp_pending_secret = Column(String(64), nullable=True)
+    totp_last_step = Column(Integer, nullable=True)
 
 
 class StaffSession(Base):
@@ -215,6 +223,8 @@ class ReviewItem(Base):
     labelled_by = Column(String(64), nullable=True)
     labelled_at = Column(DateTime(timezone=True), nullable=True)
     exported_at = Column(DateTime(timezone=True), nullable=True)
+
+
 # --- privacy ---------------------------------------------------------------------------------
 
 

@@ -189,7 +189,9 @@ def test_cli_adds_lists_and_changes_passwords(db: Database, capsys: pytest.Captu
     )
     assert authenticate(db, "nurse.amy", PASSWORD, LockoutPolicy()).ok
     assert accounts.main(["list"], db=db) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("nurse.amy\tcreated ")
+    assert (
+        capsys.readouterr().out.splitlines()[-1].startswith("nurse.amy\tadmin\tcreated ")
+    )  # the first
 
     new = "changed passphrase 2"
     assert (

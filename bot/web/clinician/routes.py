@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.tickets import audit, lifecycle, queries, states
 from bot.web.app import SETTINGS_KEY
-from bot.web.clinician import accounts, csrf, inbox_list, privacy, review
+from bot.web.clinician import accounts, admin, charts, csrf, inbox_list, privacy, review, totp
 from bot.web.clinician.http import (
     API_PREFIX,
     PREFIX,
@@ -49,6 +49,12 @@ SIGN_IN_FAILED = (
     "Sign-in failed: the username or password is wrong, or the account is paused after "
     "repeated failures. Check both and try again, or ask an administrator."
 )
+CODE_FAILED = (
+    "That code did not work. Type the 6 digits your authenticator app shows now; each code "
+    "works once. Repeated failures lock the account for a while."
+)
+CODE_EXPIRED = "The sign-in took too long. Please enter your username and password again."
+PENDING_CODES_KEY = web.AppKey("clinician_pending_codes", totp.PendingSignIns)
 MAX_TICKET_ID = 64
 
 _PUBLIC = frozenset({"clinician.login", "clinician.static"})
@@ -80,6 +86,9 @@ def register(app: web.Application) -> None:
     app.middlewares.append(_guard)
     app.on_response_prepare.append(_security_headers)
     app.on_startup.append(start_inbox)
+    charts.register(app)
+    admin.register(app)
+    app[PENDING_CODES_KEY] = totp.PendingSignIns()
 
 
 def _target(request: web.Request) -> str:
@@ -235,12 +244,20 @@ async def login_submit(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(int(wait))
         return response
 
+    code_token = text_field(form, "code_token", 64)
+    if code_token:
+        return await _code_submit(request, code_token, text_field(form, "code", 32), next_url)
     raw_username = text_field(form, "username", 256)
     password = text_field(form, "password", accounts.MAX_PASSWORD_LENGTH + 1)
     async with state.password_checks:
         result = await asyncio.to_thread(
             accounts.authenticate, state.db, raw_username, password, state.config.lockout
         )
+    if result.reason == "code_needed":
+        assert result.staff_user_id is not None and result.username is not None
+        pending = request.app[PENDING_CODES_KEY]
+        token = pending.start(result.staff_user_id, result.username, next_url)
+        return _code_form(request, 200, token)
     if not result.ok:
         delay = state.throttle.record_failure(client)
         await asyncio.to_thread(
@@ -256,13 +273,70 @@ async def login_submit(request: web.Request) -> web.Response:
             request, 401, SIGN_IN_FAILED, username=result.username or "", next_url=next_url
         )
 
+    return await _signed_in(request, result, next_url)
+
+
+def _code_form(request: web.Request, status: int, code_token: str, error: str = "") -> web.Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if len(token) != 43:
+        token = new_token()
+    response = page(
+        request, "login_code.html", status, login_csrf=token, code_token=code_token, error=error
+    )
+    _set_cookie(request, response, LOGIN_CSRF_COOKIE, token)
+    return response
+
+
+async def _code_submit(
+    request: web.Request, code_token: str, code: str, next_url: str
+) -> web.Response:
+    """The second step of a sign-in with a second factor; a wrong code counts like a wrong
+    password (the device's throttle, the account's lockout, the audit trail)."""
+    state = _state(request)
+    pending_sign_ins = request.app[PENDING_CODES_KEY]
+    pending = pending_sign_ins.get(code_token)
+    if pending is None:
+        return _login_form(request, 401, CODE_EXPIRED, next_url=next_url)
+    result = await asyncio.to_thread(
+        totp.check_code, state.db, pending.staff_user_id, code, state.config.lockout
+    )
+    if not result.ok:
+        client = request.remote or "unknown"
+        delay = state.throttle.record_failure(client)
+        await asyncio.to_thread(
+            audit.record,
+            state.db,
+            pending.username,
+            audit.LOGIN_FAILURE,
+            None,
+            f"{result.reason}; client {client}",
+        )
+        await asyncio.sleep(delay)
+        if result.reason != "wrong_code":  # locked or paused meanwhile: start again
+            pending_sign_ins.end(code_token)
+            return _login_form(request, 401, SIGN_IN_FAILED, username=pending.username)
+        return _code_form(request, 401, code_token, CODE_FAILED)
+    pending_sign_ins.end(code_token)
+    return await _signed_in(request, result, pending.next_url, "with second factor")
+
+
+async def _signed_in(
+    request: web.Request, result: accounts.LoginResult, next_url: str, how: str = ""
+) -> web.Response:
+    state = _state(request)
+    client = request.remote or "unknown"
     assert result.staff_user_id is not None and result.username is not None
     old_token = request.cookies.get(SESSION_COOKIE)
     if old_token:
         await asyncio.to_thread(state.sessions.end, old_token)
     token = await asyncio.to_thread(state.sessions.start, result.staff_user_id)
     await asyncio.to_thread(
-        audit.record, state.db, result.username, audit.LOGIN_SUCCESS, None, f"client {client}"
+        audit.record,
+        state.db,
+        result.username,
+        audit.LOGIN_SUCCESS,
+        None,
+        f"client {client}" + (f"; {how}" if how else ""),
     )
     response = redirect(_safe_next(next_url))
     _set_cookie(request, response, SESSION_COOKIE, token)

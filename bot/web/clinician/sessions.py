@@ -34,6 +34,11 @@ class StaffIdentity:
 
     username: str
     csrf_token: str
+    role: str = "staff"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 def new_token() -> str:
@@ -75,15 +80,15 @@ class SessionStore:
         token_hash = _digest(token)
         with self._db.session() as session:
             row = session.execute(
-                select(StaffSession, StaffUser.username)
+                select(StaffSession, StaffUser.username, StaffUser.role, StaffUser.paused_at)
                 .join(StaffUser, StaffUser.id == StaffSession.staff_user_id)
                 .where(StaffSession.token_hash == token_hash)
             ).first()
             if row is None:
                 return None
-            stored, username = row
+            stored, username, role, paused_at = row
             expires_at = as_utc(stored.expires_at)
-            if expires_at <= now:
+            if expires_at <= now or paused_at is not None:
                 session.delete(stored)
                 return None
             slid = self._expiry(as_utc(stored.created_at), now)
@@ -93,7 +98,7 @@ class SessionStore:
                     .where(StaffSession.token_hash == token_hash)
                     .values(expires_at=slid)
                 )
-            return StaffIdentity(username=username, csrf_token=stored.csrf_token)
+            return StaffIdentity(username=username, csrf_token=stored.csrf_token, role=role)
 
     def is_current(self, token: str | None, now: datetime | None = None) -> bool:
         """Whether the session is still signed in, without sliding its expiry: for long-lived
