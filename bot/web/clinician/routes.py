@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.tickets import audit, lifecycle, queries, states
 from bot.web.app import SETTINGS_KEY
-from bot.web.clinician import accounts, csrf
+from bot.web.clinician import accounts, csrf, handoff
 from bot.web.clinician.clock import utcnow
 from bot.web.clinician.http import (
     API_PREFIX,
@@ -77,6 +77,7 @@ def register(app: web.Application) -> None:
     router.add_post(LOGIN_PATH, login_submit, name="clinician.login")
     router.add_post(f"{PREFIX}/logout", logout_action)
     router.add_static(f"{PREFIX}/static", STATIC_DIR, name="clinician.static")
+    handoff.register(app)
     # Not a sub-application: with the locked aiohttp 3.9.5 + yarl 1.25, sub-app routing reads
     # request.url, which fails for any Host header with a port.
     app.middlewares.append(_guard)
@@ -313,6 +314,7 @@ async def ticket_page(request: web.Request) -> web.Response:
         ticket=detail,
         done=done if done in _DONE else None,
         note_max=lifecycle.NOTE_MAX,
+        handoff=await handoff.ticket_context(request, ticket_id),
     )
 
 
