@@ -203,7 +203,7 @@ class HandoffMessage(Base):
     author = Column(String(64), nullable=True)
     text = Column(Text, nullable=False)
     lang = Column(String(16), nullable=True)
-    delivery = Column(String(16), nullable=False, index=True)
+    delivery = Column(String(24), nullable=False, index=True)
     delivered_at = Column(DateTime(timezone=True), nullable=True)
     detail = Column(String(255), nullable=True)
 

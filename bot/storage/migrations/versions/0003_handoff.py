@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("author", sa.String(64), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("lang", sa.String(16), nullable=True),
-        sa.Column("delivery", sa.String(16), nullable=False),
+        sa.Column("delivery", sa.String(24), nullable=False),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("detail", sa.String(255), nullable=True),
         sa.PrimaryKeyConstraint("id"),
