@@ -5,6 +5,7 @@ the WhatsApp side of a handoff against the fake Graph API."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from bot.readiness import wait_until
 from bot.serve import Stack
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, HandoffMessage, Ticket
-from bot.web.clinician.accounts import create_staff_user
+from bot.web.clinician.accounts import AccountError, create_staff_user
 from tests.channels import whatsapp_fakes as wa
 
 from .chatpage import ANSWER_WAIT_MS, PageWatch, Widget
@@ -36,10 +37,8 @@ PASSWORD = "correct horse battery"
 def stack_db(rasa_stack: Stack) -> Iterator[Database]:
     db = Database(rasa_stack.database_url)
     for user in (NURSE, DOCTOR):
-        try:
+        with contextlib.suppress(AccountError):  # made by an earlier test of this session
             create_staff_user(db, user, PASSWORD)
-        except Exception:  # noqa: BLE001 - already made by an earlier module of this session
-            pass
     yield db
     db.dispose()
 

@@ -58,25 +58,31 @@ def test_a_second_clinician_is_told_who_holds_it(db: Database) -> None:
     assert store.holder(db, CONVERSATION).clinician == "anna"
 
 
+def _race(db: Database, conversation: str) -> dict[str, str]:
+    """Two clinicians take `conversation` at the same moment; what each was told."""
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def attempt(who: str) -> None:
+        start.wait()
+        try:
+            _take(db, who, conversation)
+            outcomes[who] = "took"
+        except store.AlreadyHeld as held:
+            outcomes[who] = f"held by {held.holder.clinician if held.holder else '?'}"
+
+    threads = [threading.Thread(target=attempt, args=(who,)) for who in ("anna", "bose")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def test_two_clinicians_taking_at_once_exactly_one_wins(db: Database) -> None:
     for round_number in range(5):
         conversation = f"race-{round_number}"
-        start = threading.Barrier(2)
-        outcomes: dict[str, str] = {}
-
-        def attempt(who: str, conversation: str = conversation) -> None:
-            start.wait()
-            try:
-                _take(db, who, conversation)
-                outcomes[who] = "took"
-            except store.AlreadyHeld as held:
-                outcomes[who] = f"held by {held.holder.clinician if held.holder else '?'}"
-
-        threads = [threading.Thread(target=attempt, args=(who,)) for who in ("anna", "bose")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = _race(db, conversation)
         winner = store.holder(db, conversation).clinician
         loser = "bose" if winner == "anna" else "anna"
         assert outcomes == {winner: "took", loser: f"held by {winner}"}
