@@ -231,7 +231,7 @@ class Relay:
 _relay_task: asyncio.Task[None] | None = None
 
 
-async def start_relay(app: Any) -> None:
+async def start_relay(app: Any, *_: Any) -> None:
     """Start the relay once per process (a Sanic listener of the socket.io channel)."""
     global _relay_task
     agent = getattr(app.ctx, "agent", None)
