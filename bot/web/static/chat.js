@@ -302,9 +302,19 @@
       this.socket.emit("user_uttered", message);
       this.anchor = null;
       this.add({ from: "user", text: shown });
-      this.setBusy(true);
+      if (!this.held()) this.setBusy(true); // a person answers when they can: nothing to wait on
       this.onActivity();
       return true;
+    }
+
+    /** True while a clinician holds the conversation (bot/rasa/handoff.py): the latest handoff
+     * notice said they joined, not that they handed it back. */
+    held() {
+      for (let i = this.entries.length - 1; i >= 0; i--) {
+        const env = this.entries[i].env;
+        if (env && env.kind === "handoff" && env.handoff !== "message") return env.handoff === "joined";
+      }
+      return false;
     }
 
     choose(entry, button) {
