@@ -1,0 +1,54 @@
+"""Paused conversations (bot/rasa/handoff.py): Rasa's ConversationPaused stops the assistant,
+except for messages triage escalated, and a restart."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.events import ConversationPaused, ConversationResumed, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.rasa import handoff
+
+
+def _tracker(intent: str, paused: bool) -> DialogueStateTracker:
+    events = [ConversationPaused()] if paused else []
+    events.append(UserUttered("text", {"name": intent, "confidence": 1.0}))
+    return DialogueStateTracker.from_events("patient", events)
+
+
+@pytest.mark.parametrize(
+    ("intent", "paused", "handled"),
+    [
+        ("ask_cost", False, True),
+        ("ask_cost", True, False),  # a question while a clinician holds the chat: silence
+        ("greet", True, False),
+        ("report_emergency", True, True),  # the emergency instruction still goes out
+        ("report_symptom", True, True),
+        ("help_request", True, True),
+        ("restart", True, True),
+    ],
+)
+def test_only_escalations_pass_a_paused_conversation(
+    intent: str, paused: bool, handled: bool
+) -> None:
+    assert handoff.should_handle_message(_tracker(intent, paused)) is handled
+
+
+def test_resumed_conversation_is_answered_again() -> None:
+    tracker = DialogueStateTracker.from_events(
+        "patient",
+        [ConversationPaused(), ConversationResumed(), UserUttered("q", {"name": "ask_cost"})],
+    )
+    assert handoff.should_handle_message(tracker)
+
+
+def test_apply_installs_the_rule_on_rasas_processor() -> None:
+    original = MessageProcessor.__dict__["_should_handle_message"]
+    try:
+        handoff.apply()
+        assert MessageProcessor._should_handle_message(_tracker("report_emergency", True))
+        assert not MessageProcessor._should_handle_message(_tracker("ask_cost", True))
+    finally:
+        MessageProcessor._should_handle_message = original
+        MessageProcessor._run_prediction_loop = handoff._rasa_run_prediction_loop
