@@ -176,7 +176,7 @@ def take(
                 )
                 session.add(row)
                 session.flush()
-                line = _clinician_line(session, row, clinician, JOINED, "(joined)")
+                line = _clinician_line(session, row, clinician, JOINED, "")
                 audit.add(
                     session,
                     clinician,
@@ -227,7 +227,7 @@ def hand_back(db: Database, conversation_id: str, clinician: str) -> Hold:
         hold = _hold(row)
         session.delete(row)
         session.flush()
-        line = _clinician_line(session, hold, clinician, HANDED_BACK, "(handed back)")
+        line = _clinician_line(session, hold, clinician, HANDED_BACK, "")
         detail = f"notice {line.id}" + (
             f"; {hold.clinician} held it" if hold.clinician != clinician else ""
         )
@@ -295,7 +295,8 @@ def finish(
     text: str | None = None,
     lang: str | None = None,
 ) -> None:
-    """Record how a claimed line went (and, for a notice, the words the patient got)."""
+    """Record how a claimed line went (and, for a notice, the words the patient got: a notice
+    is stored without text, since its words depend on the patient's language)."""
     values: dict[str, Any] = {"delivery": delivery, "detail": (detail or None)}
     if delivery in (DELIVERED, TEMPLATE):
         values["delivered_at"] = utcnow()

@@ -163,7 +163,9 @@ class Relay:
         except Exception:
             logger.exception("handoff: sending line %s failed", line.id)
             delivery, detail = store.UNDELIVERED, "sending failed"
-        await asyncio.to_thread(store.finish, self.database, line.id, delivery, detail, text, lang)
+        # A message keeps the words the clinician typed; a notice gets the words the patient got.
+        shown = None if line.kind == store.MESSAGE else text
+        await asyncio.to_thread(store.finish, self.database, line.id, delivery, detail, shown, lang)
 
     async def _add_to_conversation(self, line: store.ThreadLine) -> tuple[str, str]:
         """Under the conversation's lock: pause or resume it, and record what the patient is

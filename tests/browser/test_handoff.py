@@ -123,6 +123,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     from_nurse = page.locator(".meso-bot[data-kind='handoff']").nth(1)
     expect(from_nurse).to_contain_text(f"Nurse Anna: {hostile}", timeout=ANSWER_WAIT_MS)
     assert from_nurse.locator("b, script").count() == 0
+    from_nurse.scroll_into_view_if_needed()
     shot(page, "2-patient-sees-the-nurse")
 
     # A question while she holds the chat: the assistant stays quiet, the clinician sees it live.
@@ -139,7 +140,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     # An emergency during the handoff: the instruction at once, and the clinician sees it too.
     page.locator(".meso-input").fill("now my lips are swelling and I can't breathe")
     page.locator(".meso-input").press("Enter")
-    banner = page.locator(".meso-esc-emergency")
+    banner = page.locator(".meso-esc-emergency").first  # the instruction, then the reference
     expect(banner).to_be_visible(timeout=ANSWER_WAIT_MS)
     expect(banner.locator("a.meso-call")).to_have_attribute(
         "href", f"tel:{clinic.emergency_number}"
@@ -151,6 +152,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     expect(panel.locator(".handoff-line.from-assistant").first).to_contain_text(
         clinic.emergency_number, timeout=ANSWER_WAIT_MS
     )
+    page.locator(".meso-bot").last.scroll_into_view_if_needed()
     shot(page, "4-patient-emergency-during-handoff")
     shot(nurse, "5-clinician-sees-the-emergency")
     shot(nurse, "readme_handoff")
@@ -163,6 +165,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     )
     answer = widget.ask("how much does mesotherapy cost")
     expect(answer).to_have_attribute("data-kind", "answer")
+    answer.scroll_into_view_if_needed()
     shot(page, "6-assistant-answers-again")
 
     actions = _audit(stack_db, ticket_id)

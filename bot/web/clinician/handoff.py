@@ -111,7 +111,7 @@ def line_view(line: ThreadLine) -> dict[str, Any]:
         "sender": line.sender,
         "speaker": speaker,
         "notice": NOTICES.get(line.kind, ""),
-        "text": line.text if line.kind == store.MESSAGE or line.sender != store.CLINICIAN else "",
+        "text": line.text,  # a notice has its words once they are sent
         "delivery": line.delivery,
         "status": status,
         "final": line.delivery in store.FINAL_STATES,
