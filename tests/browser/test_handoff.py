@@ -97,7 +97,9 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     panel = nurse.locator("#handoff")
     expect(panel.locator(".handoff-holder")).to_contain_text("Nobody holds this conversation")
     panel.get_by_role("button", name="Take the conversation").click()
-    expect(panel.locator(".handoff-holder")).to_contain_text("You hold this conversation")
+    expect(panel.locator(".handoff-holder")).to_contain_text(
+        "You hold this conversation", timeout=ANSWER_WAIT_MS
+    )
 
     # The patient is told who joined, in the chat, at once.
     joined = page.locator(".meso-bot[data-kind='handoff']")
@@ -105,7 +107,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
         f"Nurse Anna from the {clinic.name} team has joined", timeout=ANSWER_WAIT_MS
     )
     expect(panel.locator(".handoff-line.from-clinician").first).to_have_attribute(
-        "data-delivery", "delivered"
+        "data-delivery", "delivered", timeout=ANSWER_WAIT_MS
     )
 
     # A second clinician is told who holds it; nothing changes.
