@@ -115,6 +115,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     doctor.goto(f"{site}/clinician/tickets/{ticket_id}")
     expect(doctor.locator(".handoff-holder")).to_contain_text(f"{NURSE} holds this conversation")
     expect(doctor.get_by_role("button", name="Take the conversation")).to_have_count(0)
+    doctor.locator("#handoff").scroll_into_view_if_needed()
     shot(doctor, "1-second-clinician-sees-the-holder")
     doctor.context.close()
 
@@ -137,6 +138,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
         "how much does mesotherapy cost <i>really</i>?", timeout=ANSWER_WAIT_MS
     )
     assert patient_lines.last.locator("i").count() == 0
+    patient_lines.last.scroll_into_view_if_needed()
     shot(nurse, "3-clinician-sees-the-question")
 
     # An emergency during the handoff: the instruction at once, and the clinician sees it too.
@@ -156,6 +158,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     )
     page.locator(".meso-bot").last.scroll_into_view_if_needed()
     shot(page, "4-patient-emergency-during-handoff")
+    panel.locator(".handoff-line").last.scroll_into_view_if_needed()
     shot(nurse, "5-clinician-sees-the-emergency")
     shot(nurse, "readme_handoff")
 
@@ -255,6 +258,7 @@ def test_whatsapp_side_of_a_handoff_with_the_fake_graph_api(
         c.body.get("type") == "template" and c.body["template"]["name"] == template
         for c in _sent_to(graph, phone)
     )
+    last.scroll_into_view_if_needed()
     shot(nurse, "1-whatsapp-thread")
 
     panel.get_by_role("button", name="Hand back to the assistant").click()
