@@ -176,6 +176,18 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     actions = _audit(stack_db, ticket_id)
     assert {"handoff_taken", "handoff_message", "handoff_returned"} <= set(actions), actions
     assert watch.errors == [] and watch.dialogs == []
+
+    # The patient has left: a message to them is kept and shown as not delivered.
+    page.close()
+    panel.get_by_role("button", name="Take the conversation").click()
+    panel.get_by_label("Message to the patient (website chat)").fill("Are you still there?")
+    panel.get_by_role("button", name="Send to the patient").click()
+    last = panel.locator(".handoff-line.from-clinician").last
+    expect(last).to_have_attribute("data-delivery", "undelivered", timeout=ANSWER_WAIT_MS)
+    expect(last).to_contain_text("Are you still there?")
+    expect(last).to_contain_text("Not delivered: the patient has left the chat")
+    last.scroll_into_view_if_needed()
+    shot(nurse, "7-patient-has-left")
     nurse.context.close()
 
 
