@@ -260,31 +260,33 @@ def lines(db: Database, ids: Sequence[int]) -> list[ThreadLine]:
 # --- the Rasa server's side -----------------------------------------------------------------
 
 
-def claim_pending(db: Database, limit: int = BATCH_SIZE) -> list[ThreadLine]:
-    """Pending clinician lines, oldest first, each claimed by one conditional UPDATE so that
-    exactly one relay sends it."""
-    claimed: list[ThreadLine] = []
+def pending(db: Database, limit: int = BATCH_SIZE) -> list[ThreadLine]:
+    """Clinician lines waiting to be sent, oldest first."""
     with db.session() as session:
-        ids = list(
-            session.execute(
-                select(HandoffMessage.id)
-                .where(HandoffMessage.delivery == PENDING)
-                .order_by(HandoffMessage.id)
-                .limit(limit)
-            ).scalars()
+        rows = session.execute(
+            select(HandoffMessage)
+            .where(HandoffMessage.delivery == PENDING)
+            .order_by(HandoffMessage.id)
+            .limit(limit)
+        ).scalars()
+        return [_line(row) for row in rows]
+
+
+def claim(db: Database, line_id: int) -> bool:
+    """Take a pending line for sending: one conditional UPDATE, so exactly one relay wins."""
+    with db.session() as session:
+        result = session.execute(
+            update(HandoffMessage)
+            .where(HandoffMessage.id == line_id)
+            .where(HandoffMessage.delivery == PENDING)
+            .values(delivery=SENDING)
         )
-    for line_id in ids:
-        with db.session() as session:
-            result = session.execute(
-                update(HandoffMessage)
-                .where(HandoffMessage.id == line_id)
-                .where(HandoffMessage.delivery == PENDING)
-                .values(delivery=SENDING)
-            )
-            if result.rowcount == 1:
-                row = session.get(HandoffMessage, line_id)
-                claimed.append(_line(row))
-    return claimed
+        return result.rowcount == 1
+
+
+def claim_pending(db: Database, limit: int = BATCH_SIZE) -> list[ThreadLine]:
+    """Every pending line this relay could claim, oldest first (see `claim`)."""
+    return [line for line in pending(db, limit) if claim(db, line.id)]
 
 
 def finish(

@@ -15,8 +15,10 @@ to the handoff thread the clinician's page streams.
 The relay polls the handoff table (bot/handoff/store.py) every RELAY_POLL_SECONDS, claims each
 pending line (exactly one process sends it), adds it to the conversation as a `BotUttered` and
 sends it:
-- socket.io (widget): emitted as one `bot_uttered` event to the session's room; when nobody is
-  in the room (the patient closed the page) the line is `undelivered`, and kept;
+- socket.io (widget): emitted as one `bot_uttered` event to the session's room, by the process
+  whose socket.io server has the session (with several replicas, the one nginx pinned it to);
+  when no process has had it for LEFT_AFTER_SECONDS (the patient closed the page) the line is
+  `undelivered`, and kept;
 - WhatsApp: through the channel's `TurnDelivery` (its renderer splits long text as replies are
   split; a closed 24-hour window sends the approved template instead: `template`); the number
   comes from the return address the channel kept when the conversation raised a ticket.
@@ -47,10 +49,12 @@ from bot.handoff.texts import patient_text
 from bot.language.choice import REPLY_SLOT
 from bot.rasa.components.triage import EMERGENCY_INTENT, HELP_INTENT, SYMPTOM_INTENT
 from bot.storage.db import Database, get_database
+from bot.storage.models import utcnow
 
 logger = logging.getLogger(__name__)
 
 RELAY_POLL_SECONDS = 0.5
+LEFT_AFTER_SECONDS = 3.0  # a widget line nobody's socket.io server can deliver: the patient left
 WHILE_PAUSED = frozenset({EMERGENCY_INTENT, SYMPTOM_INTENT, HELP_INTENT, USER_INTENT_RESTART})
 HANDOFF_KIND = "handoff"
 SOCKETIO = "socketio"
@@ -151,10 +155,29 @@ class Relay:
             await asyncio.sleep(poll_seconds)
 
     async def relay_pending(self) -> int:
-        claimed = await asyncio.to_thread(store.claim_pending, self.database)
-        for line in claimed:
-            await self.relay(line)
-        return len(claimed)
+        """Send what is pending and this process may send; returns how many it sent."""
+        sent = 0
+        for line in await asyncio.to_thread(store.pending, self.database):
+            if not self._mine(line):
+                continue
+            if await asyncio.to_thread(store.claim, self.database, line.id):
+                await self.relay(line)
+                sent += 1
+        return sent
+
+    def _mine(self, line: store.ThreadLine) -> bool:
+        """A widget line is sent by the process whose socket.io server has the patient's
+        session (with several replicas, only one has it); when none has, after
+        LEFT_AFTER_SECONDS any process records that the patient has left."""
+        if line.channel != SOCKETIO or self._in_room(line.conversation_id):
+            return True
+        return (utcnow() - line.at).total_seconds() >= LEFT_AFTER_SECONDS
+
+    def _in_room(self, room: str) -> bool:
+        sio = self.outlets.sio
+        return sio is not None and bool(
+            list(sio.manager.get_participants(self.outlets.namespace, room))
+        )
 
     async def relay(self, line: store.ThreadLine) -> None:
         text, lang = await self._add_to_conversation(line)
@@ -199,10 +222,9 @@ class Relay:
             if sio is None:
                 return store.UNDELIVERED, "the socket.io channel is not running"
             room = line.conversation_id
-            namespace = self.outlets.namespace
-            if not list(sio.manager.get_participants(namespace, room)):
+            if not self._in_room(room):
                 return store.UNDELIVERED, "the patient has left the chat"
-            await sio.emit("bot_uttered", message, room=room, namespace=namespace)
+            await sio.emit("bot_uttered", message, room=room, namespace=self.outlets.namespace)
             return store.DELIVERED, None
         if line.channel == WHATSAPP:
             return await self._send_whatsapp(line, text, lang)
