@@ -182,8 +182,11 @@ async def test_the_thread_streams_new_lines_and_delivery_results(
     conversation = _conversation(db, ticket_id)
     await _post(nurse, ticket_id, "take")
     [joined] = store.thread(db, conversation)
+    html = await (await nurse.get(f"/clinician/tickets/{ticket_id}")).text()
+    assert f'data-unfinished="{joined.id}"' in html  # the page asks how it went
     response = await nurse.get(
-        f"/clinician/api/tickets/{ticket_id}/handoff/events?after={joined.id}"
+        f"/clinician/api/tickets/{ticket_id}/handoff/events"
+        f"?after={joined.id}&unfinished={joined.id},x,"
     )
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/event-stream")
@@ -205,4 +208,27 @@ async def test_the_thread_streams_new_lines_and_delivery_results(
     store.hand_back(db, conversation, OTHER_USER)
     hold = await _next_event(response, "hold")
     assert hold["held"] is False
+    response.close()
+
+
+async def test_a_line_sent_before_the_stream_opened_still_gets_its_outcome(
+    nurse: TestClient, db: Database
+) -> None:
+    ticket_id = add_ticket(db, "urgent", 2, channel="socketio")
+    await _post(nurse, ticket_id, "take")
+    html = await (await nurse.get(f"/clinician/tickets/{ticket_id}")).text()
+    [joined] = store.thread(db, _conversation(db, ticket_id))
+    assert "Waiting to be sent" in html
+    # Delivered between the page and its stream (the relay is quick): the page must learn it.
+    [claimed] = store.claim_pending(db)
+    store.finish(db, claimed.id, store.DELIVERED, text="Nurse Amy has joined", lang="en")
+    response = await nurse.get(
+        f"/clinician/api/tickets/{ticket_id}/handoff/events?after={joined.id}&unfinished={joined.id}"
+    )
+    status = await _next_event(response, "status")
+    assert (status["id"], status["status"], status["text"]) == (
+        joined.id,
+        "Delivered",
+        "Nurse Amy has joined",
+    )
     response.close()

@@ -43,6 +43,7 @@ from bot.web.clinician.state import inbox_state
 from bot.web.ui_texts import ui_texts
 
 MAX_TICKET_ID = 64
+MAX_UNFINISHED = 100  # line ids a page may ask about in one stream
 SPEAKERS = {store.PATIENT: "Patient", store.ASSISTANT: "Assistant"}
 DELIVERY_LABELS = {
     store.PENDING: "Waiting to be sent",
@@ -156,6 +157,9 @@ async def ticket_context(request: web.Request, ticket_id: str) -> dict[str, Any]
             "hold": hold_view(hold, me),
             "lines": [line_view(line) for line in lines],
             "cursor": lines[-1].id if lines else 0,
+            "unfinished": ",".join(
+                str(line.id) for line in lines if line.delivery not in store.FINAL_STATES
+            ),
             "message_max": store.MESSAGE_MAX,
             "events_url": f"{API_PREFIX}tickets/{ticket_id}/handoff/events",
         }
@@ -256,22 +260,19 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
     me = staff(request).username
     conversation_id = conversation.conversation_id
     unfinished: set[int] = set()
-    state: dict[str, Any] = {"hold": None, "first": True}
-    try:
-        start = int(request.query.get("after", "0"))
-    except ValueError:
-        start = 0
+    state: dict[str, Any] = {"hold": None}
+    query = request.query
+    start = int(query["after"]) if query.get("after", "").isdigit() else 0
+    # The lines the page showed as not yet sent: their outcome is sent however soon it came.
+    unfinished.update(
+        int(part)
+        for part in query.get("unfinished", "").split(",")[:MAX_UNFINISHED]
+        if part.isdigit()
+    )
 
     def read(cursor: str | None) -> tuple[list[LiveEvent], str | None]:
         after = int(cursor) if cursor and cursor.isdigit() else start
         events: list[LiveEvent] = []
-        if state["first"]:
-            state["first"] = False
-            unfinished.update(
-                line.id
-                for line in store.thread(db, conversation_id)
-                if line.id <= after and line.delivery not in store.FINAL_STATES
-            )
         new = store.thread(db, conversation_id, after)
         for line in store.lines(db, sorted(unfinished)):
             if line.delivery in store.FINAL_STATES:

@@ -38,7 +38,10 @@
     return thread.querySelector('.handoff-line[data-id="' + String(Number(id)) + '"]');
   }
 
-  const url = panel.dataset.events + "?after=" + encodeURIComponent(panel.dataset.cursor || "0");
+  const url =
+    panel.dataset.events +
+    "?after=" + encodeURIComponent(panel.dataset.cursor || "0") +
+    "&unfinished=" + encodeURIComponent(panel.dataset.unfinished || "");
   const source = new EventSource(url);
   source.addEventListener("line", (event) => {
     const line = JSON.parse(event.data);
