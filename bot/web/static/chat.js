@@ -106,7 +106,8 @@
     const lang = env && env.lang ? String(env.lang) : null;
     s = chat.texts[lang] || s;
     const props = { class: "meso-msg meso-bot", "data-kind": env ? String(env.kind) : "text", lang, dir: lang && chat.dirOf(lang) };
-    const box = el("div", props, sr(s.bot));
+    // A clinician's handoff line (bot/rasa/handoff.py) is read out as the clinic team's.
+    const box = el("div", props, sr(env && env.kind === "handoff" ? s.staff : s.bot));
     if (env && env.escalation) box.append(renderEscalation(env.escalation, s));
     if (env && env.disclaimer) {
       // first, so the caveat is read before any claim
