@@ -126,6 +126,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     from_nurse = page.locator(".meso-bot[data-kind='handoff']").nth(1)
     expect(from_nurse).to_contain_text(f"Nurse Anna: {hostile}", timeout=ANSWER_WAIT_MS)
     assert from_nurse.locator("b, script").count() == 0
+    expect(from_nurse.locator(".meso-sr")).to_have_text("The clinic team said: ")
     from_nurse.scroll_into_view_if_needed()
     shot(page, "2-patient-sees-the-nurse")
 
