@@ -44,7 +44,7 @@ def stack_db(rasa_stack: Stack) -> Iterator[Database]:
 
 
 def _clinician(browser: Browser, site: str, user: str) -> Page:
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    context = browser.new_context(viewport={"width": 1024, "height": 1280})
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(f"{site}/clinician/login")
@@ -161,6 +161,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     shot(page, "4-patient-emergency-during-handoff")
     panel.locator(".handoff-line").last.scroll_into_view_if_needed()
     shot(nurse, "5-clinician-sees-the-emergency")
+    panel.evaluate("el => el.scrollIntoView()")  # the panel from its heading down
     shot(nurse, "readme_handoff")
 
     # Hand back: the patient is told, and the assistant answers questions again.
