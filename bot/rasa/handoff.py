@@ -37,6 +37,8 @@ from rasa.shared.core.events import (
     ConversationPaused,
     ConversationResumed,
     Event,
+    SessionStarted,
+    UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -74,6 +76,11 @@ def should_handle_message(tracker: DialogueStateTracker) -> bool:
 async def _run_prediction_loop(
     self: MessageProcessor, output_channel: Any, tracker: DialogueStateTracker
 ) -> None:
+    # A new session (after the domain's idle minutes) clears Rasa's pause; a clinician who
+    # still holds the conversation keeps it. Only a new session reads the database here.
+    renewed = not tracker.is_paused() and session_started_this_turn(tracker)
+    if renewed and await _held(tracker.sender_id):
+        tracker.update(ConversationPaused())
     if not tracker.is_paused():
         await _rasa_run_prediction_loop(self, output_channel, tracker)
         return
@@ -82,6 +89,27 @@ async def _run_prediction_loop(
     latest = tracker.latest_message
     said = [e.text for e in list(tracker.events)[start:] if isinstance(e, BotUttered) and e.text]
     await _record(tracker.sender_id, latest.text if latest else None, said)
+
+
+def session_started_this_turn(tracker: DialogueStateTracker) -> bool:
+    """True when a session began with the latest patient message."""
+    messages = 0
+    for event in reversed(tracker.events):
+        if isinstance(event, SessionStarted):
+            return True
+        if isinstance(event, UserUttered):
+            messages += 1
+            if messages > 1:
+                return False
+    return False
+
+
+async def _held(conversation_id: str) -> bool:
+    try:
+        return await asyncio.to_thread(store.holder, get_database(), conversation_id) is not None
+    except SQLAlchemyError:
+        logger.exception("handoff: could not tell whether %s is held", conversation_id)
+        return False
 
 
 async def _record(conversation_id: str, patient: str | None, assistant: list[str]) -> None:

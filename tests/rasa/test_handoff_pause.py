@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.events import ConversationPaused, ConversationResumed, UserUttered
+from rasa.shared.core.events import (
+    ConversationPaused,
+    ConversationResumed,
+    SessionStarted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa import handoff
@@ -52,3 +57,49 @@ def test_apply_installs_the_rule_on_rasas_processor() -> None:
     finally:
         MessageProcessor._should_handle_message = original
         MessageProcessor._run_prediction_loop = handoff._rasa_run_prediction_loop
+
+
+def test_a_new_session_is_told_apart_from_a_turn_of_the_same_session() -> None:
+    new_session = DialogueStateTracker.from_events(
+        "patient",
+        [
+            UserUttered("before", {"name": "ask_cost"}),
+            SessionStarted(),
+            UserUttered("after an hour", {"name": "ask_cost"}),
+        ],
+    )
+    assert handoff.session_started_this_turn(new_session)
+    same_session = DialogueStateTracker.from_events(
+        "patient",
+        [SessionStarted(), UserUttered("one", {"name": "greet"}), UserUttered("two")],
+    )
+    assert not handoff.session_started_this_turn(same_session)
+
+
+async def test_a_held_conversation_stays_paused_across_a_new_session(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa's SessionStarted clears the pause; the hold in the database restores it, so the
+    assistant still answers only what triage escalates."""
+    from bot.handoff import store
+    from bot.storage.db import Database
+
+    db = Database(database_url)
+    monkeypatch.setattr(handoff, "get_database", lambda: db)
+    store.take(db, "patient", None, "socketio", "nurse.anna")
+    tracker = DialogueStateTracker.from_events(
+        "patient",
+        [ConversationPaused(), SessionStarted(), UserUttered("cost?", {"name": "ask_cost"})],
+    )
+    assert not tracker.is_paused()  # what Rasa leaves after a new session
+
+    ran: list[bool] = []
+
+    async def rasa_loop(self: object, output_channel: object, tracker: object) -> None:
+        ran.append(handoff.should_handle_message(tracker))
+
+    monkeypatch.setattr(handoff, "_rasa_run_prediction_loop", rasa_loop)
+    await handoff._run_prediction_loop(None, None, tracker)  # type: ignore[arg-type]
+    assert tracker.is_paused() and ran == [False]
+    assert [line.text for line in store.thread(db, "patient")][-1] == "cost?"
+    db.dispose()
