@@ -7,7 +7,8 @@ Contracts:
 - Every clinician line (message, joined, handed back) is stored before anything is sent, as
   `pending` (or `no_return_channel` on a channel that cannot be written to, e.g. the kiosk).
   The Rasa server's relay (bot/rasa/handoff.py) claims pending lines with one conditional
-  UPDATE each, so exactly one process sends a line, and records how it went: `delivered`,
+  UPDATE each, so exactly one process sends a line (one a relay took and never finished, it
+  having died, is taken again after CLAIM_TIMEOUT), and records how it went: `delivered`,
   `template` (WhatsApp's 24-hour window had closed: the approved template went instead) or
   `undelivered` (the patient has left); the text is never dropped.
 - Patient replies and what the assistant said meanwhile are stored as `received` lines.
@@ -21,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,6 +61,7 @@ FINAL_STATES = frozenset({DELIVERED, TEMPLATE, UNDELIVERED, NO_RETURN_CHANNEL, R
 RETURN_CHANNELS = frozenset({"socketio", "whatsapp"})
 MESSAGE_MAX = 8000  # characters a clinician may type; the channel splits what it must
 BATCH_SIZE = 20
+CLAIM_TIMEOUT = timedelta(seconds=60)  # a relay that took a line this long ago has died
 _TAKE_ATTEMPTS = 3
 
 
@@ -260,12 +262,21 @@ def lines(db: Database, ids: Sequence[int]) -> list[ThreadLine]:
 # --- the Rasa server's side -----------------------------------------------------------------
 
 
+def _sendable(now: datetime) -> Any:
+    """Pending lines, and lines a relay took more than CLAIM_TIMEOUT ago without recording an
+    outcome (it died mid-send: sent again, so a line may arrive twice but is never lost)."""
+    return or_(
+        HandoffMessage.delivery == PENDING,
+        and_(HandoffMessage.delivery == SENDING, HandoffMessage.claimed_at < now - CLAIM_TIMEOUT),
+    )
+
+
 def pending(db: Database, limit: int = BATCH_SIZE) -> list[ThreadLine]:
     """Clinician lines waiting to be sent, oldest first."""
     with db.session() as session:
         rows = session.execute(
             select(HandoffMessage)
-            .where(HandoffMessage.delivery == PENDING)
+            .where(_sendable(utcnow()))
             .order_by(HandoffMessage.id)
             .limit(limit)
         ).scalars()
@@ -273,13 +284,14 @@ def pending(db: Database, limit: int = BATCH_SIZE) -> list[ThreadLine]:
 
 
 def claim(db: Database, line_id: int) -> bool:
-    """Take a pending line for sending: one conditional UPDATE, so exactly one relay wins."""
+    """Take a line for sending: one conditional UPDATE, so exactly one relay wins."""
+    now = utcnow()
     with db.session() as session:
         result = session.execute(
             update(HandoffMessage)
             .where(HandoffMessage.id == line_id)
-            .where(HandoffMessage.delivery == PENDING)
-            .values(delivery=SENDING)
+            .where(_sendable(now))
+            .values(delivery=SENDING, claimed_at=now)
         )
         return result.rowcount == 1
 

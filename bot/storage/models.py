@@ -204,6 +204,7 @@ class HandoffMessage(Base):
     text = Column(Text, nullable=False)
     lang = Column(String(16), nullable=True)
     delivery = Column(String(24), nullable=False, index=True)
+    claimed_at = Column(DateTime(timezone=True), nullable=True)  # when a relay took it to send
     delivered_at = Column(DateTime(timezone=True), nullable=True)
     detail = Column(String(255), nullable=True)
 

@@ -182,3 +182,17 @@ def test_erase_expire_and_export(db: Database) -> None:
     assert store.expire_before(db, utcnow() - timedelta(days=30)) == 1
     assert store.thread(db, "other") == []
     assert store.expire_before(db, utcnow() - timedelta(days=30)) == 0
+
+
+def test_a_line_a_dead_relay_took_is_sent_again_after_the_claim_timeout(db: Database) -> None:
+    _take(db, "anna")
+    [line] = store.claim_pending(db)
+    assert store.claim_pending(db) == []  # taken, and its relay may still be sending it
+    with db.session() as session:
+        session.execute(
+            update(HandoffMessage).values(
+                claimed_at=utcnow() - store.CLAIM_TIMEOUT - timedelta(seconds=1)
+            )
+        )
+    assert [again.id for again in store.claim_pending(db)] == [line.id]
+    assert store.claim_pending(db) == []

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("lang", sa.String(16), nullable=True),
         sa.Column("delivery", sa.String(24), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("detail", sa.String(255), nullable=True),
         sa.PrimaryKeyConstraint("id"),
