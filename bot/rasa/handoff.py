@@ -56,6 +56,7 @@ from bot.storage.models import utcnow
 logger = logging.getLogger(__name__)
 
 RELAY_POLL_SECONDS = 0.5
+RELAY_RETRY_SECONDS = 5.0
 LEFT_AFTER_SECONDS = 3.0  # a widget line nobody's socket.io server can deliver: the patient left
 WHILE_PAUSED = frozenset({EMERGENCY_INTENT, SYMPTOM_INTENT, HELP_INTENT, USER_INTENT_RESTART})
 HANDOFF_KIND = "handoff"
@@ -179,7 +180,10 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("handoff: relay round failed; trying again")
+                logger.exception(
+                    "handoff: relay round failed; trying again in %s s", RELAY_RETRY_SECONDS
+                )
+                await asyncio.sleep(RELAY_RETRY_SECONDS)  # e.g. the database is down
             await asyncio.sleep(poll_seconds)
 
     async def relay_pending(self) -> int:
