@@ -288,3 +288,47 @@ def test_whatsapp_side_of_a_handoff_with_the_fake_graph_api(
         ).scalars()
         assert "template" in list(kept)
     nurse.context.close()
+
+
+def test_a_kiosk_ticket_says_there_is_no_way_back_and_shows_the_front_desk(
+    tmp_path: Path, browser: Browser, shot: Callable[[Page, str], Path]
+) -> None:
+    """No stack needed: the web app alone, on SQLite, with one kiosk ticket."""
+    from bot.storage.models import utcnow
+    from bot.web.app import create_app
+    from bot.web.clinician.state import DATABASE_KEY
+    from bot.web.settings import WebSettings
+    from bot.web.ui_texts import ui_texts
+
+    from .harness import serve
+
+    db = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
+    create_staff_user(db, NURSE, PASSWORD)
+    with db.session() as session:
+        ticket = Ticket(
+            channel="kiosk",
+            conversation_id="kiosk-session",
+            message_id="m1",
+            severity="urgent",
+            symptoms=["redness"],
+            trigger_text="my cheek is red and hot <b>since the session</b>",
+            transcript=[],
+            created_at=utcnow(),
+        )
+        session.add(ticket)
+        session.flush()
+        ticket_id = ticket.id
+    app = create_app(WebSettings())
+    app[DATABASE_KEY] = db
+    with serve(app) as site:
+        nurse = _clinician(browser, site, NURSE)
+        nurse.goto(f"{site}/clinician/tickets/{ticket_id}")
+        panel = nurse.locator("#handoff")
+        expect(panel).to_contain_text("The kiosk has no return channel")
+        front_desk = ui_texts().texts["en"]["kiosk_alert"]
+        expect(panel.locator("q")).to_have_text(front_desk)
+        expect(panel.locator("textarea, button")).to_have_count(0)  # no reply form, no take
+        panel.evaluate("el => el.scrollIntoView()")
+        shot(nurse, "1-kiosk-ticket")
+        nurse.context.close()
+    db.dispose()
