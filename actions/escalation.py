@@ -60,7 +60,7 @@ class ActionEscalate(Action):
         ranking = tracker.latest_message.get("intent_ranking") or []
         topic = topic_after_handoff(severity, report.text, ranking)
         kb = svc.knowledge.current()
-        if topic and kb.topic(topic):
+        if topic and kb.topic(topic) and not tracker.is_paused():  # a clinician holds the chat
             replies.append(compose_topic_answer(kb, topic, svc.clinic, lang))
         send(dispatcher, *replies)
         note_for_review(tracker, "escalation", severity=severity)

@@ -131,6 +131,7 @@ class Place:
 
 def default_places() -> tuple[Place, ...]:
     """Every place, in erasure order. Add a room's store here, one line each."""
+    from bot.handoff import store as handoff
     from bot.privacy import channel_data, ticket_data, tracker_events
     from bot.review import queue
 
@@ -150,6 +151,14 @@ def default_places() -> tuple[Place, ...]:
             queue.erase_conversation,
             queue.expire_before,
             queue.export_conversation,
+        ),
+        Place.of_database(
+            "handoff",
+            "a clinician's live chat with the patient (messages both ways, the WhatsApp number)",
+            handoff.erase_conversation,
+            handoff.expire_before,
+            handoff.export_conversation,
+            retention="transcript",  # a clinician's conversation is kept like a ticket's
         ),
         ticket_data.SPOOL,
         ticket_data.TICKETS,

@@ -21,6 +21,8 @@ EXTRA_PLACEHOLDERS = {
     "language_chosen": {"language"},
     "language_not_available": {"languages"},
     "other_language": {"languages"},
+    "joined": {"name"},
+    "handed_back": {"name"},
 }
 
 
@@ -34,6 +36,7 @@ class ReplyTexts:
     language_chosen: str
     language_not_available: str
     suggested_topics: tuple[str, ...]  # English file only; the same topics in every language
+    handoff: dict[str, str]  # joined, handed_back: what a patient is told in a live handoff
 
 
 def replies_path(lang: str) -> Path:
@@ -58,6 +61,7 @@ def read_reply_texts(path: Path, suggested_topics: tuple[str, ...] | None = None
         language_chosen=data["language_chosen"],
         language_not_available=data["language_not_available"],
         suggested_topics=tuple(data.get("suggested_topics") or suggested_topics or ()),
+        handoff=dict(data["handoff"]),
     )
 
 

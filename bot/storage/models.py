@@ -5,6 +5,7 @@ triage:    Ticket, Notification (outbox), AuditEntry, StaffUser, StaffSession
 channels:  SeenChannelMessage, InboundJournalEntry, TemplateFallback
 review:    ReviewItem
 privacy:   ErasureJob, ErasureHold
+handoff:   HandoffHold, HandoffMessage, HandoffContact
 """
 
 from __future__ import annotations
@@ -262,3 +263,54 @@ class ErasureHold(Base):
     erasure_id = Column(
         String(32), ForeignKey("privacy_erasures.id", ondelete="CASCADE"), nullable=False
     )
+
+
+# --- live handoff (bot/handoff) --------------------------------------------------------------
+
+
+class HandoffHold(Base):
+    """A clinician holding a conversation. The primary key makes taking it atomic: a second
+    clinician's insert fails, on SQLite and PostgreSQL alike. Hand-back deletes the row."""
+
+    __tablename__ = "handoff_holds"
+
+    conversation_id = Column(String(128), primary_key=True)
+    ticket_id = Column(String(32), nullable=True)
+    channel = Column(String(32), nullable=False)
+    clinician = Column(String(64), nullable=False)
+    started_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class HandoffMessage(Base):
+    """One line of a handoff thread: a clinician's message (or the joined / handed-back notice)
+    on its way to the patient, a patient's reply, or what the assistant said meanwhile.
+    `id` orders the thread and is the cursor of its live stream."""
+
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    ticket_id = Column(String(32), nullable=True)
+    channel = Column(String(32), nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    sender = Column(String(16), nullable=False)  # clinician | patient | assistant
+    kind = Column(String(16), nullable=False, default="message")  # message | joined | handed_back
+    author = Column(String(64), nullable=True)
+    text = Column(Text, nullable=False)
+    lang = Column(String(16), nullable=True)
+    delivery = Column(String(24), nullable=False, index=True)
+    claimed_at = Column(DateTime(timezone=True), nullable=True)  # when a relay took it to send
+    delivered_at = Column(DateTime(timezone=True), nullable=True)
+    detail = Column(String(255), nullable=True)
+
+
+class HandoffContact(Base):
+    """The WhatsApp number behind a conversation pseudonym, kept only for conversations that
+    raised a ticket, so a clinician's message can reach the patient."""
+
+    __tablename__ = "handoff_contacts"
+
+    channel = Column(String(32), primary_key=True)
+    conversation_id = Column(String(128), primary_key=True)
+    phone = Column(String(32), nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)

@@ -1,5 +1,5 @@
-"""The audit trail: sign-ins, sign-outs, ticket creation, views, status changes, callback numbers
-and notification outcomes.
+"""The audit trail: sign-ins, sign-outs, ticket creation, views, status changes, callback numbers,
+notification outcomes and live handoffs.
 
 Contract: `add` is the only code that writes an audit row (`record` wraps it in a transaction of
 its own); every room calls it, inside the transaction of the change it records whenever there
@@ -35,6 +35,10 @@ SECOND_FACTOR_ENROLMENT_STARTED = "second_factor_enrolment_started"
 SECOND_FACTOR_ENABLED = "second_factor_enabled"
 SECOND_FACTOR_RESET = "second_factor_reset"
 ADMIN_PAGE_REFUSED = "admin_page_refused"
+# Live handoff (bot/handoff): taken, a clinician's message to the patient, handed back.
+HANDOFF_TAKEN = "handoff_taken"
+HANDOFF_MESSAGE = "handoff_message"
+HANDOFF_RETURNED = "handoff_returned"
 # The assistant, the patient and the notification worker:
 TICKET_CREATED = "ticket_created"
 CALLBACK_REQUESTED = "callback_requested"

@@ -2,7 +2,7 @@
 the tickets that arrived after a moment (for live updates).
 
 Every query filters, orders and pages in SQL and reads only the first characters of a patient's
-message; the indexes that serve them are declared on `Ticket` (revision 0007_inbox_search).
+message; the indexes that serve them are declared on `Ticket` (revision 0004_inbox_search).
 Rows carry a snippet of the patient's message: only signed-in staff see them.
 """
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.observability.metrics import KIOSK_SURFACE
 from bot.storage.models import as_utc, utcnow
 from bot.triage.result import SEVERITY_ORDER, TriageResult
 
@@ -87,7 +88,7 @@ def report_from_rasa_events(sender_id: str, events: Sequence[Mapping[str, Any]])
         return None
     created_at = _event_time(event.get("timestamp"))
     return Report(
-        channel=str(event.get("input_channel") or UNKNOWN_CHANNEL),
+        channel=report_channel(event),
         conversation_id=sender_id,
         message_id=str(event.get("message_id") or _fallback_message_id(sender_id, event)),
         text=str(event.get("text") or ""),
@@ -95,6 +96,16 @@ def report_from_rasa_events(sender_id: str, events: Sequence[Mapping[str, Any]])
         transcript=[turn for e in events[: last_user + 1] if (turn := _turn(e)) is not None],
         created_at=created_at,
     )
+
+
+def report_channel(event: Mapping[str, Any]) -> str:
+    """The channel a ticket names: Rasa's input channel, with the kiosk (socket.io with
+    `metadata.surface` "kiosk") told apart from the widget, since only the widget can be
+    written back to."""
+    channel = str(event.get("input_channel") or UNKNOWN_CHANNEL)
+    metadata = event.get("metadata")
+    kiosk = isinstance(metadata, Mapping) and metadata.get("surface") == KIOSK_SURFACE
+    return KIOSK_SURFACE if channel == "socketio" and kiosk else channel
 
 
 def triage_from_parse_data(parse_data: Any) -> TriageResult | None:

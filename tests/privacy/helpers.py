@@ -19,6 +19,8 @@ from bot.privacy.registry import PrivacyContext
 from bot.rasa.tracker_store import SpoolingSQLTrackerStore
 from bot.storage.db import Database
 from bot.storage.models import (
+    HandoffContact,
+    HandoffMessage,
     InboundJournalEntry,
     ReviewItem,
     SeenChannelMessage,
@@ -131,6 +133,25 @@ def populate(
         session.add(
             TemplateFallback(
                 at=at, channel="whatsapp", conversation_id=conversation_id, template="reopen"
+            )
+        )
+        session.add(
+            HandoffMessage(
+                conversation_id=conversation_id,
+                ticket_id=ticket_id,
+                channel="whatsapp",
+                at=at,
+                sender="patient",
+                text=f"still worried: {secret}",
+                delivery="received",
+            )
+        )
+        session.add(
+            HandoffContact(
+                channel="whatsapp",
+                conversation_id=conversation_id,
+                phone="+919876543210",
+                updated_at=at,
             )
         )
         session.add(

@@ -187,3 +187,21 @@ async def test_action_side_report_names_the_same_message_as_the_spool(
     with db.session() as session:
         (ticket,) = session.execute(select(Ticket)).scalars().all()
     assert len(ticket.transcript) == 3  # the action's richer transcript won
+
+
+@pytest.mark.parametrize(
+    ("input_channel", "metadata", "channel"),
+    [
+        ("socketio", {"surface": "kiosk"}, "kiosk"),  # no way back: the ticket must say so
+        ("socketio", {"surface": "widget"}, "socketio"),
+        ("socketio", None, "socketio"),
+        ("whatsapp", {"surface": "kiosk"}, "whatsapp"),
+        (None, None, "unknown"),
+    ],
+)
+def test_a_report_names_the_kiosk_apart_from_the_widget(
+    input_channel: str | None, metadata: dict[str, Any] | None, channel: str
+) -> None:
+    event = user_event(input_channel=input_channel, metadata=metadata)
+    report = report_from_rasa_events("conv-k", [event])
+    assert report is not None and report.channel == channel

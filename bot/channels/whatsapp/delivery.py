@@ -27,6 +27,10 @@ from bot.storage.models import TemplateFallback, utcnow
 logger = logging.getLogger(__name__)
 
 REENGAGEMENT_REQUIRED = 131047
+# What `TurnDelivery.deliver` reports.
+SENT = "sent"
+TEMPLATE = "template"
+FAILED = "failed"
 TEMPLATE_COOLDOWN = timedelta(hours=24)
 
 
@@ -66,13 +70,18 @@ class TurnDelivery:
         self.channel = channel
         self._reopen_lock = asyncio.Lock()
 
-    async def deliver(self, recipient: Recipient, rasa_messages: Sequence[dict[str, Any]]) -> None:
-        """Render the turn and send it in order; stop at a closed window and send the template."""
+    async def deliver(self, recipient: Recipient, rasa_messages: Sequence[dict[str, Any]]) -> str:
+        """Render the turn and send it in order; stop at a closed window and send the template.
+        Returns SENT, TEMPLATE (the window had closed) or FAILED (a message was refused)."""
+        outcome = SENT
         for message in self.renderer.render(rasa_messages):
             result = await self.graph.send(recipient.phone, message, recipient.conversation_id)
             if result.error_code == REENGAGEMENT_REQUIRED:
                 await self.reopen(recipient)
-                return
+                return TEMPLATE
+            if not result.ok:
+                outcome = FAILED
+        return outcome
 
     async def reopen(self, recipient: Recipient) -> None:
         """Send the re-engagement template unless one went to this conversation recently."""

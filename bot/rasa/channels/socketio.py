@@ -14,6 +14,9 @@
 A `user_uttered` event may name its message (`metadata.message_id`, bot/channels/message_id.py):
 sent again after a reconnect with the same id, it is the same message (one ticket).
 
+A clinician's handoff lines reach the widget through this server too (bot/rasa/handoff.py:
+the relay emits to the session's room and starts with this channel).
+
 In the cluster profile every engine.io session id starts with the replica's name (MESO_REPLICA),
 which is how nginx sends each request of a session to the replica holding it
 (deploy/nginx/meso.conf.j2).
@@ -34,6 +37,7 @@ from bot.channels.message_id import client_message_id
 from bot.channels.output import socketio_message
 from bot.cluster import REPLICA_ENV, session_id_for_replica
 from bot.observability.metrics import channel_label, observe_turn
+from bot.rasa import handoff
 
 
 class MesoSocketIOOutput(SocketIOOutput):
@@ -69,6 +73,11 @@ class MesoSocketIOInput(SocketIOInput):
 
         blueprint = super().blueprint(with_fixed_output)
         sio = self.sio
+        # Live handoff: the relay sends clinicians' lines to the session's room.
+        handoff.OUTLETS.sio = sio
+        handoff.OUTLETS.namespace = self.namespace or "/"
+        blueprint.listener("after_server_start")(handoff.start_relay)
+        blueprint.listener("before_server_stop")(handoff.stop_relay)
         replica = os.environ.get(REPLICA_ENV)
         if replica:
             generate = sio.eio.generate_id

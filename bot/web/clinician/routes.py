@@ -19,7 +19,17 @@ from aiohttp import web
 
 from bot.tickets import audit, lifecycle, queries, states
 from bot.web.app import SETTINGS_KEY
-from bot.web.clinician import accounts, admin, charts, csrf, inbox_list, privacy, review, totp
+from bot.web.clinician import (
+    accounts,
+    admin,
+    charts,
+    csrf,
+    handoff,
+    inbox_list,
+    privacy,
+    review,
+    totp,
+)
 from bot.web.clinician.http import (
     API_PREFIX,
     PREFIX,
@@ -81,6 +91,7 @@ def register(app: web.Application) -> None:
     router.add_static(f"{PREFIX}/static", STATIC_DIR, name="clinician.static")
     review.register(app)
     privacy.register(app)
+    handoff.register(app)
     # Not a sub-application: with the locked aiohttp 3.9.5 + yarl 1.25, sub-app routing reads
     # request.url, which fails for any Host header with a port.
     app.middlewares.append(_guard)
@@ -373,6 +384,7 @@ async def ticket_page(request: web.Request) -> web.Response:
         ticket=detail,
         done=done if done in _DONE else None,
         note_max=lifecycle.NOTE_MAX,
+        handoff=await handoff.ticket_context(request, ticket_id),
     )
 
 

@@ -121,7 +121,8 @@
     const lang = env && env.lang ? String(env.lang) : null;
     s = chat.texts[lang] || s;
     const props = { class: "meso-msg meso-bot", "data-kind": env ? String(env.kind) : "text", lang, dir: lang && chat.dirOf(lang) };
-    const box = el("div", props, sr(s.bot));
+    // A clinician's handoff line (bot/rasa/handoff.py) is read out as the clinic team's.
+    const box = el("div", props, sr(env && env.kind === "handoff" ? s.staff : s.bot));
     if (env && env.escalation) box.append(renderEscalation(env.escalation, s));
     if (env && env.disclaimer) {
       // first, so the caveat is read before any claim
@@ -320,9 +321,19 @@
       this.socket.emit("user_uttered", message);
       this.anchor = null;
       this.add({ from: "user", text: shown });
-      this.setBusy(true);
+      if (!this.held()) this.setBusy(true); // a person answers when they can: nothing to wait on
       this.onActivity();
       return true;
+    }
+
+    /** True while a clinician holds the conversation (bot/rasa/handoff.py): the latest handoff
+     * notice said they joined, not that they handed it back. */
+    held() {
+      for (let i = this.entries.length - 1; i >= 0; i--) {
+        const env = this.entries[i].env;
+        if (env && env.kind === "handoff" && env.handoff !== "message") return env.handoff === "joined";
+      }
+      return false;
     }
 
     choose(entry, button) {

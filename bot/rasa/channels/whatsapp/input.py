@@ -67,7 +67,9 @@ from bot.channels.whatsapp.settings import (
 from bot.channels.whatsapp.texts import ChannelTexts, load_all_texts, load_texts
 from bot.channels.whatsapp.webhook import DeliveryFailure, Inbound, parse_webhook
 from bot.clinic import ClinicConfig, clinic_config
+from bot.handoff import store as handoff_store
 from bot.observability.metrics import Turn, observe_turn
+from bot.rasa import handoff
 from bot.rasa.channels.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
 from bot.storage.db import Database, get_database
 
@@ -130,6 +132,7 @@ class WhatsAppInput(InputChannel):
             ReopenTemplate(clinic.whatsapp_template, clinic.whatsapp_template_language),
             CHANNEL_NAME,
         )
+        handoff.OUTLETS.whatsapp = self.delivery
 
     @property
     def enabled(self) -> bool:
@@ -338,7 +341,23 @@ class WhatsAppInput(InputChannel):
                 turn.failed = True
                 logger.exception("whatsapp: the bot failed on a message from %s", message.sender_id)
                 await output.send_text_message(message.sender_id, self.texts.technical_problem)
+            if any(is_escalation(m) for m in output.messages):
+                await self._keep_return_address(recipient)
         await output.flush()
+
+    async def _keep_return_address(self, recipient: Recipient) -> None:
+        """A conversation that raised a ticket keeps its number, so a clinician can write back
+        (bot/handoff); a database failure is logged and the turn goes on."""
+        try:
+            await asyncio.to_thread(
+                handoff_store.save_contact,
+                self.database,
+                CHANNEL_NAME,
+                recipient.conversation_id,
+                recipient.phone,
+            )
+        except SQLAlchemyError:
+            logger.exception("whatsapp: return address of %s not kept", recipient.conversation_id)
 
     async def _handle_failure(self, failure: DeliveryFailure) -> None:
         recipient = self._recipient(failure.phone)
@@ -382,6 +401,13 @@ class WhatsAppInput(InputChannel):
             task.cancel()
         if self.enabled:
             await self.graph.close()
+
+
+def is_escalation(message: dict[str, Any]) -> bool:
+    """True for a bot message carrying an escalation envelope (a report became a ticket)."""
+    custom = message.get("custom")
+    meso = custom.get("meso") if isinstance(custom, dict) else None
+    return isinstance(meso, dict) and meso.get("kind") == "escalation"
 
 
 def _tracker_store(app: Any) -> TrackerStore | None:

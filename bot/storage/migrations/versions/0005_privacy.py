@@ -2,7 +2,7 @@
 the tickets an erasure waits for (bot/privacy).
 
 Revision ID: 0005_privacy
-Revises: 0002_inbound_journal
+Revises: 0004_inbox_search
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_privacy"
-down_revision = "0007_inbox_search"
+down_revision = "0004_inbox_search"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ the others (through the command line), so none loses what it could do and a clin
 left without an admin. Accounts made afterwards are staff unless made admin.
 
 Revision ID: 0006_staff_roles
-Revises: 0002_inbound_journal
+Revises: 0005_privacy
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The inbox at volume: indexes for filtered, counted and paged lists, and tickets.recorded_at
 (when a row was written) for live updates.
 
-Revision ID: 0007_inbox_search
-Revises: 0002_inbound_journal
+Revision ID: 0004_inbox_search
+Revises: 0003_review_queue
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_inbox_search"
-down_revision = "0004_review_queue"
+revision = "0004_inbox_search"
+down_revision = "0003_review_queue"
 branch_labels = None
 depends_on = None
 

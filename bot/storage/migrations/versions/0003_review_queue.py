@@ -1,6 +1,6 @@
 """The review queue: patient messages the assistant was unsure about, and staff labels.
 
-Revision ID: 0004_review_queue
+Revision ID: 0003_review_queue
 Revises: 0002_inbound_journal
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_review_queue"
+revision = "0003_review_queue"
 down_revision = "0002_inbound_journal"
 branch_labels = None
 depends_on = None
