@@ -147,6 +147,8 @@ def test_a_crash_halfway_is_finished_by_the_next_worker_pass(ctx, database_url: 
         "whatsapp_dedupe",
         "whatsapp_journal",
         "template_fallbacks",
+        "review_queue",
+        "handoff",
         "spool",
     }
     with ctx.db.session() as session:
