@@ -11,40 +11,17 @@ conversations themselves are the log; nothing is written twice.
 
 from __future__ import annotations
 
-import os
-
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
 from bot.analytics.period import Period
 from bot.analytics.sqlfuncs import floor_int, json_text
 from bot.analytics.tickets import Counts
-from bot.paths import VAR_DIR
 from bot.replies.payloads import TOPIC_INTENT_PREFIX, topic_of_intent
 from bot.replies.reply import ReplyKind
+from bot.storage.rasa_events import EVENTS as events
 
-TRACKER_URL_ENV = "MESO_TRACKER_URL"
-TRACKER_DB_FILE = "rasa_tracker.db"  # in the var dir when MESO_TRACKER_URL is unset
 UNSURE_KINDS: tuple[ReplyKind, ...] = ("clarify", "out_of_scope")
-
-# The columns of Rasa 3.6's SQLTrackerStore.SQLEvent this module reads (a test checks they match).
-events = Table(
-    "events",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
-
-
-def tracker_url() -> str:
-    """Where Rasa keeps conversations: MESO_TRACKER_URL, else the SQLite file bot/serve.py gives
-    Rasa by default (VAR_DIR/rasa_tracker.db)."""
-    return os.environ.get(TRACKER_URL_ENV) or f"sqlite:///{VAR_DIR / TRACKER_DB_FILE}"
 
 
 def _in_period(period: Period):  # type: ignore[no-untyped-def]

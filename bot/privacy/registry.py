@@ -15,7 +15,6 @@ tracker store that holds them.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,22 +25,14 @@ from typing import Any, Literal
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
-from bot.paths import VAR_DIR
 from bot.storage.db import Database
+from bot.storage.rasa_events import tracker_url
 from bot.tickets.spool import Spool
 
 logger = logging.getLogger(__name__)
 
-TRACKER_URL_ENV = "MESO_TRACKER_URL"
-
 # Which retention setting of data/clinic.yml applies to a place.
 Retention = Literal["conversation", "transcript"]
-
-
-def tracker_store_url() -> str:
-    """Rasa's tracker store, as bot/serve.py configures it: MESO_TRACKER_URL, else the SQLite
-    file in the var directory."""
-    return os.environ.get(TRACKER_URL_ENV) or f"sqlite:///{VAR_DIR / 'rasa_tracker.db'}"
 
 
 @cache
@@ -75,7 +66,7 @@ class PrivacyContext:
 
     @classmethod
     def default(cls, db: Database) -> PrivacyContext:
-        return cls(db, tracker_store_url(), Spool())
+        return cls(db, tracker_url(), Spool())
 
     def tracker_engine(self) -> Engine | None:
         """The tracker store's engine; None for an SQLite file that does not exist (yet)."""

@@ -13,29 +13,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     delete,
     inspect,
     select,
 )
 
 from bot.privacy.registry import Place, PrivacyContext
-
-EVENTS = Table(
-    "events",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("data", Text),
-)
+from bot.storage.rasa_events import EVENTS
 
 
 def _engine(ctx: PrivacyContext):  # type: ignore[no-untyped-def]

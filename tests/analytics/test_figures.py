@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from bot.analytics import conversations, figures, tickets
 from bot.analytics.period import Period, PeriodError, parse_period
+from bot.storage import rasa_events
 from bot.storage.db import Database
 from tests.analytics.seed import (
     CHANNELS,
@@ -143,7 +144,7 @@ def test_tracker_table_matches_rasa() -> None:
     from rasa.core.tracker_store import SQLTrackerStore
 
     rasa_columns = {c.name: type(c.type) for c in SQLTrackerStore.SQLEvent.__table__.columns}
-    ours = {c.name: type(c.type) for c in conversations.events.columns}
+    ours = {c.name: type(c.type) for c in rasa_events.EVENTS.columns}
     assert ours == rasa_columns
 
 

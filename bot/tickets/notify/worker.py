@@ -34,10 +34,11 @@ from bot.observability.collectors import QueueCollector
 from bot.observability.endpoints import add_aiohttp_routes
 from bot.observability.metrics import register_collector
 from bot.privacy.erasure import resume_pending
-from bot.privacy.registry import TRACKER_URL_ENV, PrivacyContext
+from bot.privacy.registry import PrivacyContext
 from bot.privacy.retention import RetentionRun, RetentionSchedule, apply_retention
 from bot.storage.db import Database, get_database
 from bot.storage.models import utcnow
+from bot.storage.rasa_events import tracker_url
 from bot.tickets.notify.outbox import Outbox, OutboxPass
 from bot.tickets.spool import Spool
 
@@ -126,8 +127,7 @@ class Worker:
     def privacy_context(self, db: Database) -> PrivacyContext:
         """The places to erase and expire: the tracker store is MESO_TRACKER_URL, else the
         SQLite file beside the spool's directory (both in the var directory, bot/serve.py)."""
-        tracker = self.tracker_url or os.environ.get(TRACKER_URL_ENV)
-        tracker = tracker or f"sqlite:///{self.spool.directory.parent / 'rasa_tracker.db'}"
+        tracker = self.tracker_url or tracker_url(self.spool.directory.parent)
         return PrivacyContext(db, tracker, self.spool)
 
     def _privacy(self, db: Database, result: PassResult) -> None:

@@ -23,6 +23,7 @@ from bot.analytics import conversations, figures, svg
 from bot.analytics.figures import Figures
 from bot.analytics.period import Period, PeriodError, parse_period
 from bot.analytics.svg import Series
+from bot.storage.rasa_events import tracker_url
 from bot.web.clinician.clock import utcnow
 from bot.web.clinician.http import PREFIX, page
 from bot.web.clinician.render import format_age, label
@@ -46,7 +47,7 @@ def _engine(url: str) -> Engine:
 def _tracker(request: web.Request) -> Engine | None:
     """Rasa's tracker store; None while its SQLite file does not exist (connecting would
     create an empty one before Rasa does)."""
-    url = request.config_dict.get(TRACKER_URL_KEY) or conversations.tracker_url()
+    url = request.config_dict.get(TRACKER_URL_KEY) or tracker_url()
     database = make_url(url).database
     sqlite_file = url.startswith("sqlite") and database and database != ":memory:"
     if sqlite_file and not Path(database).exists():
