@@ -17,6 +17,7 @@ from bot.storage.models import ErasureJob, Ticket
 from bot.tickets.lifecycle import resolve
 from tests.conftest import envelopes, rest_messages
 from tests.privacy.helpers import files_containing, tables_containing
+from tests.stack import STACK_PRIVACY
 
 
 @pytest.fixture
@@ -106,7 +107,8 @@ def test_a_question_about_data_does_not_start_an_erasure(stack: Stack, question:
     sender = _sender()
     messages = rest_messages(stack, sender, question)
     assert not any(m.get("buttons") for m in messages)
-    assert "90" in _text(messages)  # the retention, from data/clinic.yml
+    # the retention, from the stack's clinic settings (tests/stack.py)
+    assert str(STACK_PRIVACY["conversation_retention_days"]) in _text(messages)
     jobs = _jobs(stack)
     rest_messages(stack, sender, "yes")
     assert _jobs(stack) == jobs
