@@ -141,30 +141,38 @@ def migration_engine(url: str) -> Engine:
 
 
 @contextlib.contextmanager
-def _migration_lock(connection: Connection) -> Iterator[None]:
-    """Hold the database's migration lock; `connection` has no transaction open inside."""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection holding the database's migration lock, with no transaction open.
+
+    On SQLite the lock is a file beside the database, taken before connecting: connecting
+    switches a new database to WAL, which must not race another start doing the same."""
+    database = engine.url.database
+    # No folder for the file: connecting fails below, naming the setting (not the lock file).
+    on_disk = database not in (None, "", ":memory:")
+    if engine.dialect.name == "sqlite" and on_disk and Path(str(database)).parent.is_dir():
+        lock_path = Path(str(database) + SQLITE_LOCK_SUFFIX)
+        with open(lock_path, "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                with engine.connect() as connection:
+                    yield connection
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            yield connection
+            return
         connection.exec_driver_sql(f"SELECT pg_advisory_lock({POSTGRES_LOCK_KEY})")
         connection.commit()
         try:
-            yield
+            yield connection
         finally:
             # A connection lost meanwhile has lost the lock with it: keep the original error.
             with contextlib.suppress(DBAPIError):
                 connection.rollback()
                 connection.exec_driver_sql(f"SELECT pg_advisory_unlock({POSTGRES_LOCK_KEY})")
                 connection.commit()
-    elif dialect == "sqlite" and connection.engine.url.database not in (None, "", ":memory:"):
-        lock_path = Path(str(connection.engine.url.database) + SQLITE_LOCK_SUFFIX)
-        with open(lock_path, "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
-    else:
-        yield
 
 
 def upgrade(url: str, versions_dir: Path | None = None) -> list[str]:
@@ -176,7 +184,7 @@ def upgrade(url: str, versions_dir: Path | None = None) -> list[str]:
     applied: list[str] = []
     engine = migration_engine(url)
     try:
-        with engine.connect() as connection, _migration_lock(connection):
+        with _migration_lock(engine) as connection:
             _adopt_unversioned(connection, script)
             current = MigrationContext.configure(connection).get_current_revision()
             connection.commit()  # alembic begins each revision's transaction itself
