@@ -8,6 +8,7 @@ tracker store's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,17 +26,38 @@ def _batches(ids: list[str]) -> list[list[str]]:
     return [ids[i : i + _BATCH] for i in range(0, len(ids), _BATCH)]
 
 
+ChannelRow = type[SeenChannelMessage] | type[InboundJournalEntry]
+
+
+def _erase_by_message_ids(ctx: PrivacyContext, conversation_id: str, model: ChannelRow) -> int:
+    """Deletes the rows of `model` keyed by the conversation's message ids; returns how many."""
+    removed = 0
+    with ctx.db.session() as session:
+        for batch in _batches(tracker_events.message_ids(ctx, conversation_id)):
+            removed += session.execute(delete(model).where(model.message_id.in_(batch))).rowcount
+    return removed
+
+
+def _export_by_message_ids(
+    ctx: PrivacyContext,
+    conversation_id: str,
+    model: ChannelRow,
+    as_dict: Callable[[Any], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The rows of `model` keyed by the conversation's message ids, each through `as_dict`."""
+    rows: list[dict[str, Any]] = []
+    with ctx.db.session() as session:
+        for batch in _batches(tracker_events.message_ids(ctx, conversation_id)):
+            query = select(model).where(model.message_id.in_(batch))
+            rows += [as_dict(row) for row in session.execute(query).scalars()]
+    return rows
+
+
 # --- WhatsApp dedupe ids ---------------------------------------------------------------------
 
 
 def erase_dedupe(ctx: PrivacyContext, conversation_id: str) -> int:
-    removed = 0
-    with ctx.db.session() as session:
-        for batch in _batches(tracker_events.message_ids(ctx, conversation_id)):
-            removed += session.execute(
-                delete(SeenChannelMessage).where(SeenChannelMessage.message_id.in_(batch))
-            ).rowcount
-    return removed
+    return _erase_by_message_ids(ctx, conversation_id, SeenChannelMessage)
 
 
 def expire_dedupe(ctx: PrivacyContext, cutoff: datetime) -> int:
@@ -46,21 +68,16 @@ def expire_dedupe(ctx: PrivacyContext, cutoff: datetime) -> int:
 
 
 def export_dedupe(ctx: PrivacyContext, conversation_id: str) -> list[dict[str, Any]]:
-    ids = tracker_events.message_ids(ctx, conversation_id)
-    rows: list[dict[str, Any]] = []
-    with ctx.db.session() as session:
-        for batch in _batches(ids):
-            for row in session.execute(
-                select(SeenChannelMessage).where(SeenChannelMessage.message_id.in_(batch))
-            ).scalars():
-                rows.append(
-                    {
-                        "channel": row.channel,
-                        "message_ref": row.message_id,
-                        "seen_at": as_utc(row.seen_at).isoformat(),
-                    }
-                )
-    return rows
+    return _export_by_message_ids(
+        ctx,
+        conversation_id,
+        SeenChannelMessage,
+        lambda row: {
+            "channel": row.channel,
+            "message_ref": row.message_id,
+            "seen_at": as_utc(row.seen_at).isoformat(),
+        },
+    )
 
 
 WHATSAPP_DEDUPE = Place(
@@ -77,13 +94,7 @@ WHATSAPP_DEDUPE = Place(
 
 
 def erase_journal(ctx: PrivacyContext, conversation_id: str) -> int:
-    removed = 0
-    with ctx.db.session() as session:
-        for batch in _batches(tracker_events.message_ids(ctx, conversation_id)):
-            removed += session.execute(
-                delete(InboundJournalEntry).where(InboundJournalEntry.message_id.in_(batch))
-            ).rowcount
-    return removed
+    return _erase_by_message_ids(ctx, conversation_id, InboundJournalEntry)
 
 
 def expire_journal(ctx: PrivacyContext, cutoff: datetime) -> int:
@@ -100,23 +111,18 @@ def expire_journal(ctx: PrivacyContext, cutoff: datetime) -> int:
 
 
 def export_journal(ctx: PrivacyContext, conversation_id: str) -> list[dict[str, Any]]:
-    ids = tracker_events.message_ids(ctx, conversation_id)
-    rows: list[dict[str, Any]] = []
-    with ctx.db.session() as session:
-        for batch in _batches(ids):
-            for row in session.execute(
-                select(InboundJournalEntry).where(InboundJournalEntry.message_id.in_(batch))
-            ).scalars():
-                rows.append(
-                    {
-                        "message_ref": row.message_id,
-                        "received_at": as_utc(row.received_at).isoformat(),
-                        "phone": row.phone,
-                        "text": row.text,
-                        "answered": row.done_at is not None,
-                    }
-                )
-    return rows
+    return _export_by_message_ids(
+        ctx,
+        conversation_id,
+        InboundJournalEntry,
+        lambda row: {
+            "message_ref": row.message_id,
+            "received_at": as_utc(row.received_at).isoformat(),
+            "phone": row.phone,
+            "text": row.text,
+            "answered": row.done_at is not None,
+        },
+    )
 
 
 WHATSAPP_JOURNAL = Place(
