@@ -5,10 +5,14 @@ over-triage rates and false escalations (FAQ-tagged, every message labelled none
 evaluation questions), then the same figures for each language (en, hinglish, hi, ar, arabizi),
 timings, and every misclassified message.
 
-usage: python scripts/eval_triage.py [--messages PATH ...] [--no-nlu] [--json PATH] [--check]
-                                     [--summary]
+usage: python scripts/eval_triage.py [--messages PATH ...] [--questions PATH ...] [--no-nlu]
+                                     [--json PATH] [--check] [--summary]
   --messages  labelled sets (default: the tuning set tests/triage_eval/messages.yml)
-  --no-nlu    leave out the NLU evaluation questions (English FAQ) from the false-escalation count
+  --questions NLU evaluation files (tests/nlu_eval/...; each question with its `previous` as
+              history) counted as ordinary questions, which must not escalate (default: the NLU
+              tuning set tests/nlu_eval/questions.yml); `--messages` with no file and
+              `--questions tests/nlu_eval/blind_n/*.yml` measures an NLU blind set alone
+  --no-nlu    leave out the NLU evaluation questions from the false-escalation count
   --summary   figures only, without the list of misclassified messages
   --rules-only  the rules alone, without the statistical detector
   --check     exit 1 when a goal in bot.triage.detect.evaluation.GOALS is missed, overall or
@@ -91,8 +95,16 @@ def goals_met(report: Report) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=Path, nargs="+", default=[MESSAGES])
+    parser.add_argument("--messages", type=Path, nargs="*", default=[MESSAGES])
     parser.add_argument("--no-nlu", action="store_true", help="leave out the NLU questions")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        nargs="+",
+        default=[NLU_QUESTIONS],
+        help="NLU evaluation files whose questions (ordinary questions, none may escalate) join"
+        " the messages; default the NLU tuning set",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--summary", action="store_true", help="no list of misclassified")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
@@ -101,7 +113,7 @@ def main() -> int:
 
     items = [item for path in args.messages for item in load_items(path)]
     if not args.no_nlu:
-        items += load_nlu_questions(NLU_QUESTIONS)
+        items += [item for path in args.questions for item in load_nlu_questions(path)]
     decide = triage_rules if args.rules_only else triage
     decide("warm-up")  # build the pipeline (and load the detector) before timing
     report = score(run(items, decide))

@@ -100,7 +100,14 @@ def load_nlu_questions(path: Path) -> list[Item]:
         return []
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return [
-        Item(text=q["text"], expected="none", tag="faq", source="nlu_eval")
+        Item(
+            text=q["text"],
+            expected="none",
+            tag="faq",
+            source="nlu_eval",
+            lang=q.get("lang", "en"),
+            history=(q["previous"],) if q.get("previous") else (),
+        )
         for q in data.get("questions") or ()
     ]
 
