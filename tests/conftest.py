@@ -9,7 +9,9 @@ a real PostgreSQL (one throwaway server per test session, a new schema on it per
 test that stores tickets, outbox rows, staff or channel records through it runs on both.
 
 `browser` is the one headless Chromium (Debian's package, driven by Playwright) that every browser
-test shares: two Playwright sync instances cannot run in one process at once."""
+test shares: two Playwright sync instances cannot run in one process at once. Its pages
+(`page`, `shot`) and the clinician pages' fixtures (`staff_db`, `clinician_url`) come from
+tests/support/browser.py and tests/support/clinician_browser.py, registered here."""
 
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ from tests.support.servers import postgres_server
 
 if TYPE_CHECKING:
     from tests.channels.whatsapp_fakes import FakeGraph
+
+pytest_plugins = ["tests.support.browser", "tests.support.clinician_browser"]
 
 STACK_FIXTURES = {"rasa_stack", "cluster"}  # a test using one of these needs a running system
 

@@ -1,22 +1,21 @@
-"""Browser-test fixtures: headless Debian Chromium driven by Playwright, plus the servers from
-harness.py. Screenshots go to test-artifacts/browser/<test>-<step>.png.
+"""Browser-test fixtures for the patient pages: `page` (tests/support/browser.py) as a desktop
+window whose dialogs and script errors are noted in `watch`, a phone and a tablet page, plus the
+servers from harness.py. `shot` (tests/support/browser.py) saves
+test-artifacts/browser/<test>-<step>.png.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .chatpage import PageWatch
-from .harness import ROOT, FakeRasa, web_server
+from tests.support.browser import new_page
 
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
+from .chatpage import PageWatch
+from .harness import FakeRasa, web_server
 
 
 @pytest.fixture
@@ -39,10 +38,14 @@ def watch() -> PageWatch:
     return PageWatch()
 
 
-def _new_page(browser: Browser, watch: PageWatch, **context_args: Any) -> Page:
-    context = browser.new_context(**context_args)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+@pytest.fixture
+def browser_context_args() -> dict[str, Any]:
+    """The patient pages' `page`: a desktop browser window."""
+    return {"viewport": {"width": 1280, "height": 800}}
+
+
+def _watched(page: Page, watch: PageWatch) -> Page:
+    """`page`, its dialogs dismissed and noted in `watch`, as its uncaught script errors."""
 
     def on_dialog(dialog: Any) -> None:
         watch.dialogs.append(dialog.message)
@@ -54,41 +57,19 @@ def _new_page(browser: Browser, watch: PageWatch, **context_args: Any) -> Page:
 
 
 @pytest.fixture
-def page(browser: Browser, watch: PageWatch) -> Iterator[Page]:
-    page = _new_page(browser, watch, viewport={"width": 1280, "height": 800})
-    yield page
-    page.context.close()
+def page(page: Page, watch: PageWatch) -> Page:
+    return _watched(page, watch)
 
 
 @pytest.fixture
 def phone_page(browser: Browser, watch: PageWatch) -> Iterator[Page]:
-    page = _new_page(
-        browser, watch, viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True
-    )
-    yield page
+    page = new_page(browser, viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    yield _watched(page, watch)
     page.context.close()
 
 
 @pytest.fixture
 def tablet_page(browser: Browser, watch: PageWatch) -> Iterator[Page]:
-    page = _new_page(browser, watch, viewport={"width": 1280, "height": 800}, has_touch=True)
-    yield page
+    page = new_page(browser, viewport={"width": 1280, "height": 800}, has_touch=True)
+    yield _watched(page, watch)
     page.context.close()
-
-
-@pytest.fixture
-def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
-    """shot(page, step) saves test-artifacts/browser/<test>-<step>.png."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    test = re.sub(r"[^\w.-]+", "_", request.node.name)
-
-    def take(page: Page, step: str) -> Path:
-        path = ARTIFACTS / f"{test}-{step}.png"
-        page.screenshot(path=str(path))
-        if os.environ.get("MESO_README_SCREENSHOTS") and step.startswith("readme_"):
-            target = ROOT / "docs" / "screenshots" / f"{step.removeprefix('readme_')}.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(target))
-        return path
-
-    return take

@@ -6,9 +6,7 @@ to docs/screenshots/."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,41 +15,11 @@ from sqlalchemy import delete, select
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, StaffSession, Ticket, utcnow
 from bot.tickets.records import ticket_reference
-from bot.web.app import create_app
-from bot.web.clinician.accounts import create_staff_user
-from bot.web.clinician.state import DATABASE_KEY
-from bot.web.settings import WebSettings
+from tests.support.browser import Shot
+from tests.support.clinician_browser import sign_in
 from tests.support.inbox_seed import seed_tickets
 
-from .harness import serve
-
 pytestmark = pytest.mark.browser
-
-USER = "nurse.amy"
-PASSWORD = "correct horse battery"
-Shot = Callable[[Page, str], Path]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
-    create_staff_user(database, USER, PASSWORD)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def inbox(db: Database) -> Iterator[str]:
-    app = create_app(WebSettings())
-    app[DATABASE_KEY] = db
-    with serve(app) as url:
-        yield url
-
-
-def _sign_in(page: Page) -> None:
-    page.get_by_label("Username").fill(USER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _add_ticket(db: Database, severity: str, trigger: str, channel: str = "socketio") -> str:
@@ -71,21 +39,21 @@ def _add_ticket(db: Database, severity: str, trigger: str, channel: str = "socke
 
 
 def test_new_tickets_appear_live_and_an_emergency_changes_the_title(
-    inbox: str, db: Database, tablet_page: Page, shot: Shot
+    clinician_url: str, staff_db: Database, tablet_page: Page, shot: Shot
 ) -> None:
     page = tablet_page
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
-    seed_tickets(db, 400, utcnow() - timedelta(hours=1))
-    with db.session() as session:  # no open emergency yet: the title is plain
+    seed_tickets(staff_db, 400, utcnow() - timedelta(hours=1))
+    with staff_db.session() as session:  # no open emergency yet: the title is plain
         session.execute(
             Ticket.__table__.update()
             .where(Ticket.severity == "emergency", Ticket.status == "open")
             .values(status="acknowledged", acknowledged_by="nurse.seed")
         )
 
-    page.goto(f"{inbox}/clinician")
-    _sign_in(page)
+    page.goto(f"{clinician_url}/clinician")
+    sign_in(page)
     expect(page).to_have_title("Open tickets – Clinician inbox")
     expect(page.locator("#live-status")).to_contain_text("Live: new tickets appear here")
     expect(page.locator("#tickets .ticket-card")).to_have_count(25)
@@ -93,13 +61,13 @@ def test_new_tickets_appear_live_and_an_emergency_changes_the_title(
     page.evaluate("window.sameDocument = true")  # gone if anything reloads the page
 
     hostile = "<img src=x onerror=alert(1)> I cannot breathe properly and my throat is closing"
-    urgent = _add_ticket(db, "urgent", "The swelling is spreading down to my neck")
+    urgent = _add_ticket(staff_db, "urgent", "The swelling is spreading down to my neck")
     new_urgent = page.locator(f'#new-tickets [data-ticket-id="{urgent}"]')
     expect(new_urgent).to_be_visible()
     expect(new_urgent).to_have_class("ticket-card is-new")
     expect(page).to_have_title("Open tickets – Clinician inbox")
 
-    emergency = _add_ticket(db, "emergency", hostile, channel="whatsapp")
+    emergency = _add_ticket(staff_db, "emergency", hostile, channel="whatsapp")
     new_emergency = page.locator(f'#new-tickets [data-ticket-id="{emergency}"]')
     expect(new_emergency).to_be_visible()
     expect(new_emergency).to_have_class("ticket-card is-new is-new-emergency")
@@ -118,7 +86,7 @@ def test_new_tickets_appear_live_and_an_emergency_changes_the_title(
     shot(page, "readme_inbox")
 
     # Acknowledging it elsewhere clears the warning in this tab.
-    with db.session() as session:
+    with staff_db.session() as session:
         row = session.get(Ticket, emergency)
         row.status, row.acknowledged_by, row.acknowledged_at = "acknowledged", "dr.bose", utcnow()
     expect(page).to_have_title("Open tickets – Clinician inbox", timeout=20_000)
@@ -128,7 +96,9 @@ def test_new_tickets_appear_live_and_an_emergency_changes_the_title(
     page.get_by_label("Severity").select_option("urgent")
     page.get_by_label("Channel").select_option("whatsapp")
     page.get_by_role("button", name="Show").click()
-    expect(page).to_have_url(f"{inbox}/clinician?status=active&severity=urgent&channel=whatsapp")
+    expect(page).to_have_url(
+        f"{clinician_url}/clinician?status=active&severity=urgent&channel=whatsapp"
+    )
     expect(page.get_by_label("Severity")).to_have_value("urgent")
     cards = page.locator("#tickets .ticket-card")
     expect(cards.first).to_be_visible()
@@ -136,11 +106,11 @@ def test_new_tickets_appear_live_and_an_emergency_changes_the_title(
         assert severity == "urgent"
     page.get_by_role("link", name="Next page").click()
     expect(page).to_have_url(
-        f"{inbox}/clinician?status=active&severity=urgent&channel=whatsapp&page=2"
+        f"{clinician_url}/clinician?status=active&severity=urgent&channel=whatsapp&page=2"
     )
     shot(page, "filtered_page_2")
 
-    page.goto(f"{inbox}/clinician?from=2026-02-30")
+    page.goto(f"{clinician_url}/clinician?from=2026-02-30")
     expect(page.get_by_role("alert").first).to_contain_text(
         "“From” date “2026-02-30” is not a date of the calendar written like 2026-03-31."
     )
@@ -149,38 +119,38 @@ def test_new_tickets_appear_live_and_an_emergency_changes_the_title(
 
 
 def test_a_reply_typed_when_the_session_expired_survives_the_sign_in(
-    inbox: str, db: Database, tablet_page: Page, shot: Shot
+    clinician_url: str, staff_db: Database, tablet_page: Page, shot: Shot
 ) -> None:
     page = tablet_page
-    ticket_id = _add_ticket(db, "urgent", "My cheek is hot and swollen since the session")
-    page.goto(f"{inbox}/clinician/tickets/{ticket_id}")
-    _sign_in(page)
-    expect(page).to_have_url(f"{inbox}/clinician/tickets/{ticket_id}")
+    ticket_id = _add_ticket(staff_db, "urgent", "My cheek is hot and swollen since the session")
+    page.goto(f"{clinician_url}/clinician/tickets/{ticket_id}")
+    sign_in(page)
+    expect(page).to_have_url(f"{clinician_url}/clinician/tickets/{ticket_id}")
 
     note = "Called the patient: <b>ice</b> for 10 minutes, review tomorrow at 10:00."
     box = page.get_by_label("Resolution note (optional, kept in the audit trail)")
     box.click()
     box.press_sequentially(note[:20])
     box.fill(note)  # typed, then completed: both kinds of input are kept
-    with db.session() as session:  # the session ends while the note is being written
+    with staff_db.session() as session:  # the session ends while the note is being written
         session.execute(delete(StaffSession))
     page.get_by_role("button", name="Resolve").click()
 
-    expect(page).to_have_url(f"{inbox}/clinician/login")
+    expect(page).to_have_url(f"{clinician_url}/clinician/login")
     shot(page, "expired_sign_in")
-    _sign_in(page)
-    expect(page).to_have_url(f"{inbox}/clinician/tickets/{ticket_id}")
+    sign_in(page)
+    expect(page).to_have_url(f"{clinician_url}/clinician/tickets/{ticket_id}")
     expect(box).to_have_value(note)
     expect(page.locator(".draft-note")).to_have_text(
         "Your unsent text was kept and is back in the form. Check it and send it again."
     )
     shot(page, "draft_restored")
-    with db.session() as session:
+    with staff_db.session() as session:
         assert session.get(Ticket, ticket_id).status == "open"  # nothing was sent yet
 
     page.get_by_role("button", name="Resolve").click()
     expect(page.get_by_role("status").first).to_have_text("You resolved this ticket.")
-    with db.session() as session:
+    with staff_db.session() as session:
         detail = session.execute(
             select(AuditEntry.detail).where(AuditEntry.action == "ticket_resolve")
         ).scalar_one()

@@ -8,8 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +22,8 @@ from bot.storage.db import Database
 from bot.storage.models import AuditEntry, HandoffMessage, Ticket
 from bot.web.clinician.accounts import AccountError, create_staff_user
 from tests.channels import whatsapp_fakes as wa
+from tests.support.browser import Shot, new_page
+from tests.support.clinician_browser import PASSWORD, sign_in
 
 from .chatpage import ANSWER_WAIT_MS, PageWatch, Widget
 
@@ -30,7 +31,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 NURSE = "nurse.anna"
 DOCTOR = "dr.bose"
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +44,9 @@ def stack_db(rasa_stack: Stack) -> Iterator[Database]:
 
 
 def _clinician(browser: Browser, site: str, user: str) -> Page:
-    context = browser.new_context(viewport={"width": 1024, "height": 1280})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = new_page(browser, viewport={"width": 1024, "height": 1280})
     page.goto(f"{site}/clinician/login")
-    page.get_by_label("Username").fill(user)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, user)
     expect(page).to_have_url(f"{site}/clinician")
     return page
 
@@ -82,7 +78,7 @@ def test_clinician_and_widget_patient_through_a_handoff_with_an_emergency(
     browser: Browser,
     page: Page,
     watch: PageWatch,
-    shot: Callable[[Page, str], Path],
+    shot: Shot,
 ) -> None:
     site = rasa_stack.web_url
     clinic = clinic_config()
@@ -211,7 +207,7 @@ def test_whatsapp_side_of_a_handoff_with_the_fake_graph_api(
     stack_db: Database,
     whatsapp_graph: wa.FakeGraph,
     browser: Browser,
-    shot: Callable[[Page, str], Path],
+    shot: Shot,
 ) -> None:
     site, graph = rasa_stack.web_url, whatsapp_graph
     phone = "15550009876"
@@ -290,21 +286,19 @@ def test_whatsapp_side_of_a_handoff_with_the_fake_graph_api(
     nurse.context.close()
 
 
+@pytest.fixture
+def staff_users() -> dict[str, str]:
+    return {NURSE: "staff"}
+
+
 def test_a_kiosk_ticket_says_there_is_no_way_back_and_shows_the_front_desk(
-    tmp_path: Path, browser: Browser, shot: Callable[[Page, str], Path]
+    clinician_url: str, staff_db: Database, browser: Browser, shot: Shot
 ) -> None:
     """No stack needed: the web app alone, on SQLite, with one kiosk ticket."""
     from bot.storage.models import utcnow
-    from bot.web.app import create_app
-    from bot.web.clinician.state import DATABASE_KEY
-    from bot.web.settings import WebSettings
     from bot.web.ui_texts import ui_texts
 
-    from .harness import serve
-
-    db = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
-    create_staff_user(db, NURSE, PASSWORD)
-    with db.session() as session:
+    with staff_db.session() as session:
         ticket = Ticket(
             channel="kiosk",
             conversation_id="kiosk-session",
@@ -318,17 +312,13 @@ def test_a_kiosk_ticket_says_there_is_no_way_back_and_shows_the_front_desk(
         session.add(ticket)
         session.flush()
         ticket_id = ticket.id
-    app = create_app(WebSettings())
-    app[DATABASE_KEY] = db
-    with serve(app) as site:
-        nurse = _clinician(browser, site, NURSE)
-        nurse.goto(f"{site}/clinician/tickets/{ticket_id}")
-        panel = nurse.locator("#handoff")
-        expect(panel).to_contain_text("The kiosk has no return channel")
-        front_desk = ui_texts().texts["en"]["kiosk_alert"]
-        expect(panel.locator("q")).to_have_text(front_desk)
-        expect(panel.locator("textarea, button")).to_have_count(0)  # no reply form, no take
-        panel.evaluate("el => el.scrollIntoView()")
-        shot(nurse, "1-kiosk-ticket")
-        nurse.context.close()
-    db.dispose()
+    nurse = _clinician(browser, clinician_url, NURSE)
+    nurse.goto(f"{clinician_url}/clinician/tickets/{ticket_id}")
+    panel = nurse.locator("#handoff")
+    expect(panel).to_contain_text("The kiosk has no return channel")
+    front_desk = ui_texts().texts["en"]["kiosk_alert"]
+    expect(panel.locator("q")).to_have_text(front_desk)
+    expect(panel.locator("textarea, button")).to_have_count(0)  # no reply form, no take
+    panel.evaluate("el => el.scrollIntoView()")
+    shot(nurse, "1-kiosk-ticket")
+    nurse.context.close()

@@ -4,56 +4,51 @@ patient's words afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 from playwright.sync_api import Page, expect
 
 from bot.privacy.registry import PrivacyContext
-from bot.web.app import create_app
-from bot.web.clinician.accounts import create_staff_user
+from bot.storage.db import Database
 from bot.web.clinician.privacy import CONTEXT_KEY
-from bot.web.clinician.state import DATABASE_KEY
-from bot.web.settings import WebSettings
-from tests.browser.harness import serve
 from tests.privacy.helpers import SECRET, WHEN, make_context, populate, tables_containing
+from tests.support.browser import Shot
+from tests.support.clinician_browser import sign_in
 
 pytestmark = pytest.mark.browser
-
-USER = "nurse.amy"
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[PrivacyContext]:
     context = make_context(f"sqlite:///{tmp_path / 'meso.db'}", tmp_path / "var")
-    create_staff_user(context.db, USER, PASSWORD)
     yield context
     context.db.dispose()
 
 
 @pytest.fixture
-def server(ctx: PrivacyContext) -> Iterator[str]:
-    app = create_app(WebSettings())
-    app[DATABASE_KEY] = ctx.db
-    app[CONTEXT_KEY] = ctx
-    with serve(app) as url:
-        yield url
+def web_db(ctx: PrivacyContext) -> Database:
+    return ctx.db
+
+
+@pytest.fixture
+def app_keys(ctx: PrivacyContext) -> dict[web.AppKey[Any], Any]:
+    return {CONTEXT_KEY: ctx}
 
 
 def test_a_clinician_erases_a_conversation_from_the_ticket_page(
-    server: str,
+    clinician_url: str,
     ctx: PrivacyContext,
     tablet_page: Page,
-    shot: Callable[[Page, str], Path],
+    shot: Shot,
 ) -> None:
     ticket_id = populate(ctx, "wa:patient", SECRET, WHEN)
     page = tablet_page
-    page.goto(f"{server}/clinician/tickets/{ticket_id}")
-    page.get_by_label("Username").fill(USER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{clinician_url}/clinician/tickets/{ticket_id}")
+    sign_in(page)
     expect(page.locator("blockquote.patient-text")).to_have_text(SECRET)
     panel = page.locator("section", has=page.get_by_role("heading", name="Patient data"))
     panel.scroll_into_view_if_needed()
@@ -61,7 +56,7 @@ def test_a_clinician_erases_a_conversation_from_the_ticket_page(
 
     # Without the box ticked the browser does not send the form.
     page.get_by_role("button", name="Erase this conversation").click()
-    expect(page).to_have_url(f"{server}/clinician/tickets/{ticket_id}")
+    expect(page).to_have_url(f"{clinician_url}/clinician/tickets/{ticket_id}")
     assert "tickets" in tables_containing(ctx.db.url, SECRET)
 
     page.get_by_label("The patient asked for this conversation to be erased").check()

@@ -3,51 +3,22 @@ resolve, reopen, sign out, with the real CSP and Referrer-Policy in force."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from bot.storage.db import Database
 from bot.storage.models import Ticket, utcnow
-from bot.web.app import create_app
-from bot.web.clinician.accounts import create_staff_user
-from bot.web.clinician.state import DATABASE_KEY
-from bot.web.settings import WebSettings
-from tests.browser.harness import serve
+from tests.support.clinician_browser import USER, sign_in
 
 pytestmark = pytest.mark.browser
 
-USER = "nurse.amy"
-PASSWORD = "correct horse battery"
-
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'inbox.db'}")
-    create_staff_user(database, USER, PASSWORD)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def server(db: Database) -> Iterator[str]:
-    """The project's web app on a free loopback port, served from a background thread."""
-    app = create_app(WebSettings())
-    app[DATABASE_KEY] = db
-    with serve(app) as url:
-        yield url
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "has_touch": True}
 
 
 def _ticket(db: Database, severity: str, minutes_ago: int, trigger: str) -> str:
@@ -67,22 +38,24 @@ def _ticket(db: Database, severity: str, minutes_ago: int, trigger: str) -> str:
         return ticket.id
 
 
-def test_a_clinician_works_a_ticket_in_the_browser(server: str, db: Database, page: Page) -> None:
-    _ticket(db, "routine", 60, "a small bruise")
+def test_a_clinician_works_a_ticket_in_the_browser(
+    clinician_url: str, staff_db: Database, page: Page
+) -> None:
+    _ticket(staff_db, "routine", 60, "a small bruise")
     hostile = "<script>alert('x')</script><img src=x onerror=alert(2)> my lips are swelling"
-    emergency = _ticket(db, "emergency", 5, hostile)
+    emergency = _ticket(staff_db, "emergency", 5, hostile)
     console: list[str] = []
     dialogs: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
-    page.goto(f"{server}/clinician/tickets/{emergency}")
-    expect(page).to_have_url(f"{server}/clinician/login?next=%2Fclinician%2Ftickets%2F{emergency}")
-    page.get_by_label("Username").fill(USER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{clinician_url}/clinician/tickets/{emergency}")
+    expect(page).to_have_url(
+        f"{clinician_url}/clinician/login?next=%2Fclinician%2Ftickets%2F{emergency}"
+    )
+    sign_in(page)
 
-    expect(page).to_have_url(f"{server}/clinician/tickets/{emergency}")
+    expect(page).to_have_url(f"{clinician_url}/clinician/tickets/{emergency}")
     expect(page.locator("blockquote.patient-text")).to_have_text(hostile)
     badge = page.locator("h1 .badge")
     expect(badge).to_have_text("Emergency")
@@ -109,9 +82,9 @@ def test_a_clinician_works_a_ticket_in_the_browser(server: str, db: Database, pa
     expect(page.locator(":focus")).to_have_css("outline-style", "solid")
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(f"{server}/clinician/login")
-    page.goto(f"{server}/clinician")
-    expect(page).to_have_url(f"{server}/clinician/login?next=%2Fclinician")
+    expect(page).to_have_url(f"{clinician_url}/clinician/login")
+    page.goto(f"{clinician_url}/clinician")
+    expect(page).to_have_url(f"{clinician_url}/clinician/login?next=%2Fclinician")
 
     assert dialogs == []
     assert [text for text in console if "Content Security Policy" in text] == []

@@ -4,74 +4,45 @@ Screenshots: test-artifacts/web/roles-*.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
 from bot.storage.db import Database
 from bot.storage.models import StaffUser
-from bot.web.app import create_app
-from bot.web.clinician.accounts import create_staff_user
-from bot.web.clinician.state import DATABASE_KEY
-from bot.web.settings import WebSettings
-from tests.browser.harness import serve
+from tests.support.browser import ARTIFACTS, Screenshots, Shot
+from tests.support.clinician_browser import PASSWORD, USER, sign_in
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-ADMIN, STAFF = "admin.ann", "nurse.amy"
-PASSWORD = "correct horse battery"
+ADMIN, STAFF = "admin.ann", USER
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'meso.db'}")
-    create_staff_user(database, ADMIN, PASSWORD, "admin")
-    create_staff_user(database, STAFF, PASSWORD)
-    yield database
-    database.dispose()
+def staff_users(staff_users: dict[str, str]) -> dict[str, str]:
+    return {ADMIN: "admin", **staff_users}
 
 
 @pytest.fixture
-def server(db: Database) -> Iterator[str]:
-    app = create_app(WebSettings())
-    app[DATABASE_KEY] = db
-    with serve(app) as url:
-        yield url
+def screenshots() -> Screenshots:
+    return Screenshots(ARTIFACTS / "web", "roles-", full_page=True)
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1024, "height": 768})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def _password_step(page: Page, clinician_url: str, username: str) -> None:
+    page.goto(f"{clinician_url}/clinician/login")
+    sign_in(page, username)
 
 
-def shot(page: Page, step: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"roles-{step}.png"), full_page=True)
-
-
-def _password_step(page: Page, server: str, username: str) -> None:
-    page.goto(f"{server}/clinician/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def test_totp_sign_in_and_admin_pages(server: str, db: Database, page: Page) -> None:
+def test_totp_sign_in_and_admin_pages(
+    clinician_url: str, staff_db: Database, page: Page, shot: Shot
+) -> None:
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
-    _password_step(page, server, STAFF)
+    _password_step(page, clinician_url, STAFF)
     expect(page.get_by_role("heading", level=1)).to_have_text("Open tickets")
     expect(page.get_by_role("link", name="Accounts")).to_have_count(0)
-    page.goto(f"{server}/clinician/admin")
+    page.goto(f"{clinician_url}/clinician/admin")
     expect(page.get_by_role("heading", level=1)).to_have_text("For administrators only")
     shot(page, "staff-403")
 
@@ -86,9 +57,9 @@ def test_totp_sign_in_and_admin_pages(server: str, db: Database, page: Page) -> 
     expect(page.get_by_role("status")).to_contain_text("The second factor is on")
     page.get_by_role("button", name="Sign out").click()
 
-    with db.session() as session:  # the enrolment's code was used; let the next step's count
+    with staff_db.session() as session:  # the enrolment's code was used; let the next step's count
         session.execute(update(StaffUser).filter_by(username=STAFF).values(totp_last_step=0))
-    _password_step(page, server, STAFF)
+    _password_step(page, clinician_url, STAFF)
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in code")
     page.get_by_label("Code", exact=True).fill("000000")
     page.get_by_role("button", name="Sign in").click()
@@ -99,7 +70,7 @@ def test_totp_sign_in_and_admin_pages(server: str, db: Database, page: Page) -> 
     expect(page.get_by_role("heading", level=1)).to_have_text("Open tickets")
     page.get_by_role("button", name="Sign out").click()
 
-    _password_step(page, server, ADMIN)
+    _password_step(page, clinician_url, ADMIN)
     page.get_by_role("link", name="Accounts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Accounts")
     row = page.locator(f'[id="user-{STAFF}"]')

@@ -4,11 +4,12 @@ Screenshots: test-artifacts/browser/review-*.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from aiohttp import web
+from playwright.sync_api import Page, expect
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
 from bot.datafiles import read_nlu_examples
@@ -16,28 +17,14 @@ from bot.paths import DATA_DIR
 from bot.review import capture
 from bot.review.export import ExportTargets
 from bot.storage.db import Database
-from bot.web.app import create_app
-from bot.web.clinician.accounts import create_staff_user
 from bot.web.clinician.review import EXPORT_TARGETS_KEY
-from bot.web.clinician.state import DATABASE_KEY
-from bot.web.settings import WebSettings
-from tests.browser.harness import ROOT, serve
+from tests.support.browser import ARTIFACTS, Screenshots, Shot
+from tests.support.clinician_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
-USER = "nurse.amy"
-PASSWORD = "correct horse battery"
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
 QUESTION = "what does a round of the hair jabs set me back"
 HOSTILE = "<img src=x onerror=alert(1)> is this the <b>same</b> as botox?"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'review.db'}")
-    create_staff_user(database, USER, PASSWORD)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
@@ -51,26 +38,18 @@ def targets(tmp_path: Path) -> ExportTargets:
 
 
 @pytest.fixture
-def server(db: Database, targets: ExportTargets) -> Iterator[str]:
-    app = create_app(WebSettings())
-    app[DATABASE_KEY] = db
-    app[EXPORT_TARGETS_KEY] = targets
-    with serve(app) as url:
-        yield url
+def app_keys(targets: ExportTargets) -> dict[web.AppKey[Any], Any]:
+    return {EXPORT_TARGETS_KEY: targets}
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "viewport": {"width": 1024, "height": 900}}
 
 
-def _shot(page: Page, step: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"review-{step}.png"), full_page=True)
+@pytest.fixture
+def screenshots() -> Screenshots:
+    return Screenshots(ARTIFACTS / "browser", "review-", full_page=True)
 
 
 def _capture(db: Database, conversation: str, text: str, outcome: str, ranking: list) -> None:
@@ -88,34 +67,34 @@ def _capture(db: Database, conversation: str, text: str, outcome: str, ranking: 
 
 
 def test_a_label_exported_from_the_queue_is_in_the_nlu_data(
-    server: str, db: Database, page: Page, targets: ExportTargets
+    clinician_url: str, staff_db: Database, page: Page, targets: ExportTargets, shot: Shot
 ) -> None:
     fallback = [
         {"name": "nlu_fallback", "confidence": 0.25},
         {"name": "ask_cost", "confidence": 0.21},
         {"name": "ask_hair_growth", "confidence": 0.18},
     ]
-    _capture(db, "conv-1", QUESTION, "clarify", fallback)
-    _capture(db, "conv-2", HOSTILE, "out_of_scope", [{"name": "out_of_scope", "confidence": 0.7}])
+    _capture(staff_db, "conv-1", QUESTION, "clarify", fallback)
+    _capture(
+        staff_db, "conv-2", HOSTILE, "out_of_scope", [{"name": "out_of_scope", "confidence": 0.7}]
+    )
     console: list[str] = []
     dialogs: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
-    page.goto(f"{server}/clinician/review")
-    expect(page).to_have_url(f"{server}/clinician/login?next=%2Fclinician%2Freview")
-    page.get_by_label("Username").fill(USER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{server}/clinician/review")
+    page.goto(f"{clinician_url}/clinician/review")
+    expect(page).to_have_url(f"{clinician_url}/clinician/login?next=%2Fclinician%2Freview")
+    sign_in(page)
+    expect(page).to_have_url(f"{clinician_url}/clinician/review")
     expect(page.get_by_role("heading", level=1)).to_have_text("Review queue")
     expect(page.locator(".queue .review-item")).to_have_count(2)
     expect(page.locator(".queue .review-item blockquote").nth(1)).to_have_text(HOSTILE)
-    _shot(page, "1-queue")
+    shot(page, "1-queue")
 
     page.get_by_label("Reason").select_option("clarify")
     page.get_by_role("button", name="Filter").click()
-    expect(page).to_have_url(f"{server}/clinician/review?reason=clarify&language=")
+    expect(page).to_have_url(f"{clinician_url}/clinician/review?reason=clarify&language=")
     item = page.locator(".queue .review-item")
     expect(item).to_have_count(1)
     expect(item.locator("blockquote")).to_have_text(QUESTION)
@@ -129,12 +108,12 @@ def test_a_label_exported_from_the_queue_is_in_the_nlu_data(
     labelled = page.locator(".waiting .review-item")
     expect(labelled.locator("blockquote")).to_have_text(QUESTION)
     expect(labelled.get_by_label("Change label")).to_have_value("topic:ask_cost")
-    _shot(page, "2-labelled")
+    shot(page, "2-labelled")
 
     page.get_by_role("button", name="Export labels").click()
     expect(page.get_by_role("status")).to_have_text("Exported 1 example(s): 1 in nlu.yml.")
     expect(page.locator(".review-export")).to_contain_text("0 labelled messages waiting")
-    _shot(page, "3-exported")
+    shot(page, "3-exported")
 
     nlu_file = targets.nlu_dir / "nlu.yml"
     assert ("ask_cost", QUESTION) in read_nlu_examples(nlu_file)
