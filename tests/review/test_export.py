@@ -20,6 +20,7 @@ from bot.review.export import ExportTargets, clean_text, export_labels
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, ReviewItem
 from bot.triage.detect.evaluation import load_items
+from tests.support.review_export import export_targets
 
 PHONE = "+91 98765 43210"
 TICKET_ID = "3f9a0c2b7d614e5f8a1b2c3d4e5f6a7b"
@@ -34,12 +35,7 @@ def db(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def targets(tmp_path: Path) -> ExportTargets:
-    return ExportTargets(
-        nlu_dir=tmp_path / "data" / "reviewed",
-        triage_file=tmp_path / "triage_eval" / "reviewed.yml",
-        training_dir=DATA_DIR,
-        lock_file=tmp_path / "export.lock",
-    )
+    return export_targets(tmp_path)
 
 
 def add_item(

@@ -24,9 +24,8 @@ from bot.web.clinician.routes import register
 from bot.web.clinician.state import CONFIG_KEY, DATABASE_KEY, InboxConfig
 from bot.web.clinician.throttle import ThrottlePolicy
 from bot.web.settings import WebSettings
+from tests.support.clinician_browser import PASSWORD, USER
 
-USER = "nurse.amy"
-PASSWORD = "correct horse battery"
 OTHER_USER = "dr.bose"
 
 # No artificial delays, and an IP limit high enough that only the throttle test reaches it.

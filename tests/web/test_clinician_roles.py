@@ -24,10 +24,10 @@ from bot.storage.schema_version import VERSIONS_DIR
 from bot.web.clinician import accounts, totp
 from bot.web.clinician.accounts import AccountError, LockoutPolicy, authenticate
 from bot.web.settings import WebSettings
+from tests.support.clinician_browser import PASSWORD, USER
 from tests.web.test_clinician import FAST, build_app, hidden_csrf, login
 
-ADMIN, STAFF = "admin.ann", "nurse.amy"
-PASSWORD = "correct horse battery"
+ADMIN, STAFF = "admin.ann", USER
 
 
 @pytest.fixture

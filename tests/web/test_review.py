@@ -12,7 +12,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from markupsafe import escape
 
 from bot.datafiles import read_nlu_examples
-from bot.paths import DATA_DIR
 from bot.review import queue
 from bot.review.export import ExportTargets
 from bot.storage.db import Database
@@ -20,6 +19,7 @@ from bot.web.clinician.accounts import create_staff_user
 from bot.web.clinician.review import EXPORT_TARGETS_KEY
 from bot.web.settings import WebSettings
 from tests.review.test_export import add_item
+from tests.support.review_export import export_targets
 from tests.web.test_clinician import FAST, PASSWORD, USER, audit_rows, build_app, hidden_csrf, login
 
 HOSTILE = "<script>alert('x')</script> how much is it for the <b>scalp</b>?"
@@ -35,12 +35,7 @@ def db(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def targets(tmp_path: Path) -> ExportTargets:
-    return ExportTargets(
-        nlu_dir=tmp_path / "reviewed",
-        triage_file=tmp_path / "triage_eval" / "reviewed.yml",
-        training_dir=DATA_DIR,
-        lock_file=tmp_path / "export.lock",
-    )
+    return export_targets(tmp_path)
 
 
 @pytest.fixture

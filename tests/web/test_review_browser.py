@@ -13,13 +13,13 @@ from playwright.sync_api import Page, expect
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
 from bot.datafiles import read_nlu_examples
-from bot.paths import DATA_DIR
 from bot.review import capture
 from bot.review.export import ExportTargets
 from bot.storage.db import Database
 from bot.web.clinician.review import EXPORT_TARGETS_KEY
 from tests.support.browser import ARTIFACTS, Screenshots, Shot
 from tests.support.clinician_browser import sign_in
+from tests.support.review_export import export_targets
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +29,7 @@ HOSTILE = "<img src=x onerror=alert(1)> is this the <b>same</b> as botox?"
 
 @pytest.fixture
 def targets(tmp_path: Path) -> ExportTargets:
-    return ExportTargets(
-        nlu_dir=tmp_path / "data" / "reviewed",
-        triage_file=tmp_path / "triage_eval" / "reviewed.yml",
-        training_dir=DATA_DIR,
-        lock_file=tmp_path / "export.lock",
-    )
+    return export_targets(tmp_path)
 
 
 @pytest.fixture
