@@ -39,6 +39,10 @@
    `attach_privacy_notice` just before Rasa logs them on the tracker. Rasa then sends the same
    (changed) list's messages, so the one bot message that carries the notice is the same in the
    tracker store and on every channel, and the tracker says whether it was shown.
+
+Not here, because it must act before Rasa is imported: a server whose model has no TensorFlow
+component does not import TensorFlow (bot/rasa/without_tensorflow.py, installed by
+bot/rasa/cli.py).
 """
 
 from __future__ import annotations
