@@ -152,13 +152,15 @@ def newest_model(models_dir: Path) -> Path:
 
 
 async def predict_all(model_path: Path, questions: list[Question]) -> list[Prediction]:
-    """Load the model once and parse every question."""
+    """Load the model once and parse every question (in batches: bot.rasa.parse)."""
     from rasa.core.agent import Agent
+
+    from bot.rasa.parse import parse_texts
 
     agent = Agent.load(str(model_path))
     predictions: list[Prediction] = []
-    for q in questions:
-        parsed = await agent.parse_message(q.text)
+    all_parsed = await parse_texts(agent, [q.text for q in questions])
+    for q, parsed in zip(questions, all_parsed, strict=True):
         intent = parsed.get("intent") or {}
         predicted = str(intent.get("name"))
         predictions.append(

