@@ -2,10 +2,11 @@
 one Rasa session, the `bot_uttered` replies of each message.
 
 The client long-polls (engine.io's websocket client needs a newer aiohttp than Rasa 3.6 allows).
-It closes abortively: python-engineio's ordinary `disconnect()` posts its CLOSE packet and then
-waits for its pending long-poll GET, which the server (python-engineio 4.x) never answers once the
-socket is closed - no more pings on a closed socket - so the wait ends only at the client's own
-request timeout, ping interval + 5 s = 30 s per session."""
+It closes abortively (`disconnect_at_once`, which bench/load.py's conversations use too):
+python-engineio's ordinary `disconnect()` posts its CLOSE packet, then waits for its pending
+long-poll GET, which the server (python-engineio 4.x) never answers once the socket is closed (no
+pings on a closed socket; it gives up after ping interval + timeout, 45 s), so the wait ends
+only at the client's own request timeout, ping interval + 5 s = 30 s per session."""
 
 from __future__ import annotations
 
@@ -84,17 +85,23 @@ class SocketioPatient:
                 return replies
 
     async def close(self) -> None:
-        """Disconnect at once and stop reconnecting. The engine.io CLOSE packet still reaches
-        the server (its disconnect handlers run); only the wait for the unanswerable long-poll
-        is skipped: an abortive disconnect closes the HTTP session, which ends that request."""
-        eio = self.client.eio
-        if eio.state == "connected":
-            started = time.monotonic()
-            await eio.disconnect(abort=True)
-            if eio.read_loop_task is not None:
-                await eio.read_loop_task  # ends with the closed HTTP session, not 30 s later
-            assert time.monotonic() - started < CLOSE_SECONDS, "the disconnect waited"
-        await self.client.shutdown()  # a reconnection under way, if any
+        """Disconnect at once (`disconnect_at_once`) and stop reconnecting."""
+        started = time.monotonic()
+        await disconnect_at_once(self.client)
+        assert time.monotonic() - started < CLOSE_SECONDS, "the disconnect waited"
+
+
+async def disconnect_at_once(client: socketio.AsyncClient) -> None:
+    """Disconnect `client` without the 30 s wait, and stop its reconnection attempts, if any.
+    The engine.io CLOSE packet still reaches the server, whose socket.io disconnect handlers run
+    for every namespace; only the wait for the unanswerable long-poll is skipped: an abortive
+    disconnect closes the HTTP session, which ends that request at once."""
+    eio = client.eio
+    if eio.state == "connected":
+        await eio.disconnect(abort=True)
+        if eio.read_loop_task is not None:
+            await eio.read_loop_task  # over with the HTTP session: no task left behind
+    await client.shutdown()
 
 
 @contextlib.asynccontextmanager
