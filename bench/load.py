@@ -74,6 +74,7 @@ from bot.storage import Database  # noqa: E402
 from bot.storage.models import Ticket  # noqa: E402
 from bot.triage.escalation import texts_for  # noqa: E402
 from tests.channels import whatsapp_fakes as wa  # noqa: E402
+from tests.support.socketio_patient import disconnect_at_once  # noqa: E402
 
 MESSAGES_FILE = ROOT / "bench" / "load_messages.yml"
 CHANNELS = ("rest", "socketio", "whatsapp")
@@ -312,7 +313,7 @@ class SocketConversation:
                 await asyncio.sleep(_backoff(attempt))
 
     async def close(self) -> None:
-        await self.client.disconnect()
+        await disconnect_at_once(self.client)
 
     async def send(self, message: Sent) -> None:
         deadline = message.started + DEADLINE_SECONDS

@@ -18,7 +18,6 @@ import uuid
 from typing import Any
 
 import pytest
-import socketio
 import websockets
 from sqlalchemy import create_engine, select, text
 
@@ -28,6 +27,7 @@ from bot.replies.texts import reply_texts
 from bot.storage import Database
 from bot.storage.models import Ticket
 from tests.conftest import envelopes, rest_messages
+from tests.support.socketio_patient import SocketioPatient
 
 # The cluster starts in the first test: two replicas loading on a shared two-core machine.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -114,60 +114,24 @@ def test_a_symptom_report_makes_its_ticket_in_postgresql(cluster: ClusterStack) 
     assert count > 0
 
 
-class Patient:
-    """A socket.io client (long-polling, like a browser whose websocket is blocked) in one Rasa
-    session, re-asking for that session after every reconnect, as the widget does."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session_id = uuid.uuid4().hex
-        self.client = socketio.AsyncClient(reconnection_delay=0.5, reconnection_delay_max=1)
-        self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.confirmed = asyncio.Event()
-
-        @self.client.on("connect")
-        async def on_connect() -> None:
-            await self.client.emit("session_request", {"session_id": self.session_id})
-
-        @self.client.on("session_confirm")
-        async def on_confirm(data: Any) -> None:
-            self.confirmed.set()
-
-        @self.client.on("bot_uttered")
-        async def on_bot(data: dict[str, Any]) -> None:
-            await self.received.put(data)
-
-    @property
-    def replica(self) -> str:
-        """The replica holding this client's engine.io session (its session id's prefix)."""
-        return self.client.eio.sid.split(".")[0]
-
-    async def connect(self) -> None:
-        await self.client.connect(self.url, transports=["polling"])
-        await asyncio.wait_for(self.confirmed.wait(), 30)
-
-    async def say(self, message: str) -> dict[str, Any]:
-        """Send `message`; the `meso` envelope of the first reply."""
-        await self.client.emit("user_uttered", {"message": message, "session_id": self.session_id})
-        return (await asyncio.wait_for(self.received.get(), 60))["meso"]
-
-    async def close(self) -> None:
-        await self.client.disconnect()
+def _replica(patient: SocketioPatient) -> str:
+    """The replica holding `patient`'s engine.io session (its session id's prefix)."""
+    return patient.engineio_sid.split(".")[0]
 
 
 async def test_socketio_clients_from_one_address_are_balanced_and_sticky(
     cluster: ClusterStack,
 ) -> None:
-    patients = [Patient(cluster.public_url), Patient(cluster.public_url)]
+    patients = [SocketioPatient(cluster.public_url), SocketioPatient(cluster.public_url)]
     try:
         for patient in patients:
             await patient.connect()
         # Both from 127.0.0.1, yet on different replicas (a handshake goes to the replica with
         # fewer connections; the first client's long-poll holds one).
-        assert {p.replica for p in patients} == set(cluster.replicas)
+        assert {_replica(p) for p in patients} == set(cluster.replicas)
         for patient in patients:
             for _ in range(2):  # every polling request must reach the session's replica
-                envelope = await patient.say("how much does it cost")
+                envelope = (await patient.ask("how much does it cost"))["meso"]
                 assert (envelope["kind"], envelope["topic"]) == ("answer", "cost")
             assert patient.client.connected
     finally:
@@ -194,12 +158,12 @@ async def test_a_killed_replica_leaves_its_conversations_to_the_other(
     rest_sender = _sender()
     [chosen] = envelopes(_post(cluster.replica_url("rasa-1"), rest_sender, CHOOSE_HINDI))
     assert chosen["lang"] == "hi"
-    patients = [Patient(cluster.public_url) for _ in range(2)]
+    patients = [SocketioPatient(cluster.public_url) for _ in range(2)]
     try:
         for patient in patients:
             await patient.connect()
-        [patient] = [p for p in patients if p.replica == "rasa-1"]
-        assert (await patient.say(CHOOSE_HINDI))["lang"] == "hi"
+        [patient] = [p for p in patients if _replica(p) == "rasa-1"]
+        assert (await patient.ask(CHOOSE_HINDI))["meso"]["lang"] == "hi"
 
         patient.confirmed.clear()
         os.kill(cluster.pid("rasa-1"), signal.SIGKILL)
@@ -212,8 +176,8 @@ async def test_a_killed_replica_leaves_its_conversations_to_the_other(
 
         # socket.io: the client reconnects through nginx to rasa-2 and asks for its session.
         await asyncio.wait_for(patient.confirmed.wait(), 60)
-        assert patient.replica == "rasa-2"
-        after = await patient.say(FOLLOW_UP)
+        assert _replica(patient) == "rasa-2"
+        after = (await patient.ask(FOLLOW_UP))["meso"]
         assert (after["topic"], after["lang"]) == ("sessions", "hi")
     finally:
         for patient in patients:

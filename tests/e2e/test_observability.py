@@ -18,7 +18,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.observability.endpoints import LIVE_PATH, METRICS_PATH, READY_PATH
@@ -37,6 +36,7 @@ from tests.channels.whatsapp_fakes import (
 )
 from tests.conftest import envelopes, rest_messages
 from tests.stack import WebhookReceiver
+from tests.support.socketio_patient import socketio_patient
 
 pytestmark = pytest.mark.e2e
 
@@ -81,30 +81,11 @@ def test_every_part_is_live_and_ready_on_its_own_port(rasa_stack: Stack) -> None
     assert json.loads(body)["model_loaded"] is True
 
 
-async def _kiosk_message(stack: Stack, text: str) -> list[dict[str, Any]]:
-    client = socketio.AsyncClient()
-    received: list[dict[str, Any]] = []
-    confirmed, answered = asyncio.Event(), asyncio.Event()
-    client.on("session_confirm", lambda _: confirmed.set())
-
-    @client.on("bot_uttered")
-    async def on_bot(data: dict[str, Any]) -> None:
-        received.append(data)
-        answered.set()
-
-    session = uuid.uuid4().hex
-    await client.connect(stack.rasa_url, transports=["polling"])
-    try:
-        await client.emit("session_request", {"session_id": session})
-        await asyncio.wait_for(confirmed.wait(), 15)
-        metadata = {"surface": "kiosk", "lang": None, "page_lang": "en"}
-        await client.emit(
-            "user_uttered", {"message": text, "session_id": session, "metadata": metadata}
-        )
-        await asyncio.wait_for(answered.wait(), 60)
-    finally:
-        await client.disconnect()
-    return received
+async def _kiosk_message(stack: Stack, text: str) -> dict[str, Any]:
+    """Send `text` from the kiosk in a new socket.io session; the first reply's data."""
+    metadata = {"surface": "kiosk", "lang": None, "page_lang": "en"}
+    async with socketio_patient(stack.rasa_url) as patient:
+        return await patient.ask(text, metadata)
 
 
 def _whatsapp_message(stack: Stack, graph: FakeGraph, text: str) -> None:
@@ -160,7 +141,7 @@ async def test_each_parts_counters_move_with_the_messages(
     assert report[0]["escalation"]["severity"] == "urgent"
     ticket_id = report[0]["escalation"]["ticket"]
     kiosk = await _kiosk_message(stack, "/ask_cost")
-    assert kiosk[0]["meso"]["kind"] == "answer"
+    assert kiosk["meso"]["kind"] == "answer"
     await asyncio.to_thread(_whatsapp_message, stack, whatsapp_graph, "how many sessions do I need")
     wait_until(lambda: ticket_id in webhook_receiver.idempotency_keys(), 60, "the ticket notified")
     await _acknowledge_in_the_inbox(stack, ticket_id)

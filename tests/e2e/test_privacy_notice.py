@@ -6,14 +6,12 @@ instruction, never in it. The stack's clinic file has its own retention days and
 
 from __future__ import annotations
 
-import asyncio
 import time
 import urllib.request
 import uuid
 from typing import Any
 
 import pytest
-import socketio
 
 from bot.clinic import clinic_config
 from bot.readiness import wait_until
@@ -23,6 +21,7 @@ from tests.channels import whatsapp_fakes as wa
 from tests.channels.whatsapp_fakes import FakeGraph
 from tests.conftest import rest_messages
 from tests.stack import STACK_PRIVACY
+from tests.support.socketio_patient import socketio_patient
 
 pytestmark = pytest.mark.e2e
 
@@ -115,44 +114,11 @@ def test_rest_emergency_instruction_first_and_alone_then_the_notice(rasa_stack: 
 
 # --- socket.io -------------------------------------------------------------------------------
 
-QUIET_SECONDS = 2.0
-
 
 async def _socketio_turns(stack: Stack, texts: list[str]) -> list[list[dict[str, Any]]]:
     """Send `texts` one by one in one new session; the `bot_uttered` data of each turn."""
-    client = socketio.AsyncClient()
-    confirmed = asyncio.Event()
-    received: list[dict[str, Any]] = []
-
-    @client.on("session_confirm")
-    async def on_confirm(data: Any) -> None:
-        confirmed.set()
-
-    @client.on("bot_uttered")
-    async def on_bot(data: dict[str, Any]) -> None:
-        received.append(data)
-
-    session = uuid.uuid4().hex
-    # long-polling: engine.io's websocket client needs a newer aiohttp than Rasa 3.6 allows
-    await client.connect(stack.rasa_url, transports=["polling"])
-    turns: list[list[dict[str, Any]]] = []
-    try:
-        await client.emit("session_request", {"session_id": session})
-        await asyncio.wait_for(confirmed.wait(), 15)
-        for text in texts:
-            received.clear()
-            await client.emit("user_uttered", {"message": text, "session_id": session})
-            deadline = time.monotonic() + 60
-            while not received and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            seen = -1
-            while seen != len(received):  # until nothing more arrives for QUIET_SECONDS
-                seen = len(received)
-                await asyncio.sleep(QUIET_SECONDS)
-            turns.append(list(received))
-    finally:
-        await client.disconnect()
-    return turns
+    async with socketio_patient(stack.rasa_url) as patient:
+        return [await patient.turn(text) for text in texts]
 
 
 @pytest.mark.parametrize(("lang", "reply_lang", "first", "second"), LANGUAGES)
