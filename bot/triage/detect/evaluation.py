@@ -138,7 +138,7 @@ def score(outcomes: list[Outcome], by_language: bool = True) -> Report:
     report = Report()
     if by_language:
         for lang in LANGUAGES:
-            group = [o for o in outcomes if o.item.lang == lang and o.item.source == "triage_eval"]
+            group = [o for o in outcomes if o.item.lang == lang]
             if group:
                 report.per_language[lang] = score(group, by_language=False)
     labelled = [o for o in outcomes if o.item.source == "triage_eval"]
