@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.whatsapp.privacy import pseudonym
+from bot.rasa.channels.whatsapp import input as whatsapp_input
 from bot.storage.models import SeenChannelMessage, TemplateFallback
 from tests.channels.whatsapp_fakes import (
     APP_SECRET,
@@ -227,11 +228,30 @@ async def test_64_kb_text_is_processed_with_one_answer(harness: Harness) -> None
     assert len(answers_with_note(harness)) == 1
 
 
-async def test_bot_failure_gets_an_honest_apology(make_harness) -> None:  # type: ignore[no-untyped-def]
+async def test_bot_failure_gets_an_honest_apology(make_harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(whatsapp_input, "TURN_RETRY_SECONDS", 0.3)
+    monkeypatch.setattr(whatsapp_input, "TURN_RETRY_DELAYS", (0.1,))
     harness = await make_harness(fail=True)
     await harness.post(notification([text_message(PHONE, "hello")]))
     await harness.settle()
     assert [c.text for c in harness.graph.sent] == [harness.channel.texts.technical_problem]
+    assert len(harness.bot.received) > 1  # it was tried again before the apology
+
+
+async def test_a_turn_that_failed_before_any_reply_is_run_again(
+    make_harness, monkeypatch, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(whatsapp_input, "TURN_RETRY_DELAYS", (0.1,))
+    harness = await make_harness(fail_times=2)
+    with caplog.at_level(logging.WARNING):
+        await harness.post(notification([text_message(PHONE, "does it hurt")]))
+        await harness.settle()
+    assert len(harness.bot.received) == 3
+    sent = [c.text for c in harness.graph.sent]
+    assert harness.channel.texts.technical_problem not in sent
+    assert len(answers_with_note(harness)) == 1 and len(sent) == 1
+    retried = [r for r in caplog.records if "running it again" in r.getMessage()]
+    assert len(retried) == 2 and "does it hurt" not in retried[0].getMessage()
 
 
 # --- rendering through the real channel ------------------------------------------------------

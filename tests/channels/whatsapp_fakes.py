@@ -302,13 +302,14 @@ class FakeBot:
     replies: Callable[[str], list[Reply]]
     delay: float = 0.0
     fail: bool = False
+    fail_times: int = 0  # the first calls that raise, before it answers
     received: list[UserMessage] = field(default_factory=list)
 
     async def on_new_message(self, message: UserMessage) -> None:
         self.received.append(message)
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.fail:
+        if self.fail or len(self.received) <= self.fail_times:
             raise RuntimeError("simulated bot failure")
         for reply in self.replies(message.text or ""):
             # as Rasa does: one response per dispatcher message, i.e. per Reply

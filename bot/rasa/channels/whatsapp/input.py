@@ -71,6 +71,7 @@ from bot.handoff import store as handoff_store
 from bot.observability.metrics import Turn, observe_turn
 from bot.rasa import handoff
 from bot.rasa.channels.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
+from bot.readiness import retry_while
 from bot.storage.db import Database, get_database
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,14 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 PRUNE_EVERY_SECONDS = 3600.0
 MARK_DONE_RETRY_SECONDS = (0.5, 1, 2, 4, 8, 15, 30, 60)
+# A turn that raised before preparing any reply is run again for up to TURN_RETRY_SECONDS
+# before the patient gets the technical-problem apology: what fails a whole turn is mostly a
+# moment of the infrastructure (a replica killed while it held the conversation, a database or
+# Redis restart), and a late answer serves a patient better than "try again later". Nothing was
+# sent yet (the output collects the turn), tickets are recorded once per message id, and Rasa
+# stores a turn only when it completes, so a second run answers as the first would have.
+TURN_RETRY_SECONDS = 20.0
+TURN_RETRY_DELAYS = (1.0, 2.0, 4.0)
 NOT_CONFIGURED = (
     "WhatsApp channel is not configured: set " + ", ".join(REQUIRED.values()) + " and restart."
 )
@@ -336,7 +345,17 @@ class WhatsAppInput(InputChannel):
                 metadata={"whatsapp": {"message_type": inbound.message_type}},
             )
             try:
-                await on_new_message(message)
+                await retry_while(
+                    lambda: on_new_message(message),
+                    lambda _error: not output.messages,
+                    TURN_RETRY_SECONDS,
+                    TURN_RETRY_DELAYS,
+                    on_retry=lambda error: logger.warning(
+                        "whatsapp: the turn of %s failed before any reply (%s); running it again",
+                        message.sender_id,
+                        type(error).__name__,
+                    ),
+                )
             except Exception:
                 turn.failed = True
                 logger.exception("whatsapp: the bot failed on a message from %s", message.sender_id)
