@@ -60,6 +60,11 @@ def test_the_family_escalates(text: str, severity: str) -> None:
         # Not symptoms.
         "what fluid do you inject in meso",
         "can I sweat at the gym after meso",
+        # English "warm" inside a word is not Arabizi "waram" (swollen).
+        "my sister's housewarming is next week, can I have meso before it?",
+        "such a heartwarming team, thank you",
+        # A trait of someone else, not today's symptom.
+        "she faints every time she sees blood, can she still have it?",
     ],
 )
 def test_the_family_does_not_escalate(text: str) -> None:
