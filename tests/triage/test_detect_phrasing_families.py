@@ -119,6 +119,18 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("احس بألم شديد جدا في الصدر بعد الجلسة", "emergency"),
         ("3indi alam 8awi wayed fi 9adri ba3d el jalsa", "emergency"),
         ("umi ma3i fil sayyara, kalamha sar mo wadh7 w thimmha mayil", "emergency"),
+        # Painful nodules weeks later; a fever reading after any owner of "7arara"; vomiting that
+        # does not stop or is counted (round 8, new example sentences).
+        ("بعد أسبوعين من الجلسة طلعت عقيدات تعورني في الفخذ", "urgent"),
+        ("ba3d esboo3een 6al3at 3ugad tooja3ni fil ba6n", "urgent"),
+        ("wildi 3indi hna, 7araratah 38.7 min el sob7", "urgent"),
+        ("astafrigh min ams w ma ywgaf, sitt marrat", "urgent"),
+        ("el jaw 7ar 40 el yoom, agdar asawi meso?", None),
+        # A relative's emergency with no place given is an emergency; a mild symptom is not.
+        ("my dad is having chest pain right now", "emergency"),
+        ("papa ko chakkar aa raha hai aur wo gir gaye", "emergency"),
+        ("ukhti ma tgdar titnaffas", "emergency"),
+        ("my husband has a small bruise on his cheek", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
