@@ -1,0 +1,75 @@
+"""bot/rasa/preload.py: skops.io is imported before Rasa's modules when the served model has
+Rasa's LogisticRegressionClassifier, and builds the same trusted-type lists as when Rasa's
+model load imports it (which the classifier's load checks the model file against)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from bot.paths import PROJECT_ROOT
+from bot.rasa.preload import early_imports
+from bot.rasa.without_tensorflow import model_components
+from tests.stack import ensure_model
+
+LOGISTIC_REGRESSION = (
+    "rasa.nlu.classifiers.logistic_regression_classifier.LogisticRegressionClassifier"
+)
+
+
+def test_the_project_model_imports_skops_first() -> None:
+    components = model_components(ensure_model())
+    assert LOGISTIC_REGRESSION in components
+    assert early_imports(components) == ["skops.io"]
+    assert early_imports(components - {LOGISTIC_REGRESSION}) == []
+
+
+TRUSTED_TYPES = """
+import json, sys
+from pathlib import Path
+{before}
+from skops.io import _trusted_types as t
+from skops.io import get_untrusted_types
+from rasa.core.agent import load_agent  # noqa: F401 (the served graph's modules)
+import tarfile, tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    with tarfile.open(sys.argv[1]) as archive:
+        member = next(m for m in archive if m.name.endswith(".skops"))
+        archive.extract(member, tmp)
+    untrusted = get_untrusted_types(file=Path(tmp) / member.name)
+lists = [t.SKLEARN_ESTIMATOR_TYPE_NAMES, t.SCIPY_UFUNC_TYPE_NAMES, t.NUMPY_UFUNC_TYPE_NAMES,
+         t.NUMPY_DTYPE_TYPE_NAMES, t.PRIMITIVE_TYPE_NAMES]
+print(json.dumps({{"lists": lists, "untrusted": untrusted}}))
+"""
+EARLY = """
+from bot.rasa import preload, without_tensorflow
+without_tensorflow.install_for_model(Path(sys.argv[1]))
+assert preload.preload_for_model(Path(sys.argv[1])) == ["skops.io"]
+"""
+LATE = """
+from bot.rasa import without_tensorflow
+without_tensorflow.install_for_model(Path(sys.argv[1]))
+import bot.rasa.handoff, bot.rasa.observe, bot.rasa.patches, bot.rasa.components.triage
+import rasa.core.processor, rasa.__main__
+assert "skops.io" not in sys.modules and len(sys.modules) > 3000
+"""
+
+
+def _trusted_types(before: str) -> dict[str, list]:
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", TRUSTED_TYPES.format(before=before)]
+        + [str(ensure_model())],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_skops_imported_first_trusts_the_same_types() -> None:
+    early, late = _trusted_types(EARLY), _trusted_types(LATE)
+    assert early == late
+    assert early["untrusted"] == []
+    assert len(early["lists"][1]) > 100 and len(early["lists"][2]) > 50  # scipy, numpy ufuncs
