@@ -6,14 +6,23 @@ looking up each of ~750 numpy and scipy ufuncs in every module of `sys.modules`
 (`skops.io._utils.whichmodule`): ~5 s of Rasa's start when it ran inside the model load with
 Rasa's ~3,600 modules loaded, ~2.5 s before them (~1,500). The lists it builds are the same
 either way (tests/rasa/test_preload.py), and it is imported once per process anyway.
+
+Most of that walk is raising and formatting an AttributeError (with the module's repr) for
+each module that lacks the name; `install_fast_whichmodule()` gives skops.io._utils, as it is
+imported, a `whichmodule` that asks `getattr(module, name, default)` instead: the same first
+match in the same order (only an AttributeError counts as "not here" either way).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from bot.rasa.without_tensorflow import model_components
 
@@ -23,6 +32,80 @@ EARLY_IMPORTS: dict[str, tuple[str, ...]] = {
         "skops.io",
     ),
 }
+
+
+SKOPS_UTILS = "skops.io._utils"
+_MISSING = object()
+
+
+def _attribute(module: ModuleType, name: str) -> Any:
+    """pickle's `_getattribute(module, name)[0]`, `_MISSING` where that raises AttributeError."""
+    found: Any = module
+    for part in name.split("."):
+        if part == "<locals>":
+            return _MISSING
+        found = getattr(found, part, _MISSING)
+        if found is _MISSING:
+            return _MISSING
+    return found
+
+
+def fast_whichmodule(obj: Any, name: str) -> str:
+    """skops.io._utils.whichmodule (a copy of pickle's) without an exception per module."""
+    module_name = getattr(obj, "__module__", None)
+    if module_name is not None:
+        return module_name
+    for module_name, module in sys.modules.copy().items():
+        if module_name in ("__main__", "__mp_main__") or module is None:
+            continue
+        if _attribute(module, name) is obj:
+            return module_name
+    return "__main__"
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """skops.io._utils's own loader, then its `whichmodule` replaced."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def __getattr__(self, name: str) -> Any:  # get_source and the like, for tracebacks
+        return getattr(self.loader, name)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        module.whichmodule = fast_whichmodule
+
+
+class _FastWhichmoduleFinder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Any, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != SKOPS_UTILS:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+_FINDER = _FastWhichmoduleFinder()
+
+
+def install_fast_whichmodule() -> None:
+    """Before skops.io is imported: its `whichmodule` becomes `fast_whichmodule`."""
+    if SKOPS_UTILS in sys.modules:
+        raise RuntimeError(f"{SKOPS_UTILS} is already imported")
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+
+
+def uninstall_fast_whichmodule() -> None:
+    if _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
 
 
 def early_imports(components: set[str]) -> list[str]:
@@ -42,6 +125,8 @@ def preload_for_model(model_path: Path) -> list[str]:
     except Exception:  # noqa: BLE001 - Rasa will report the model's problem itself
         return []
     modules = early_imports(components)
+    if "skops.io" in modules and SKOPS_UTILS not in sys.modules:
+        install_fast_whichmodule()
     start = time.perf_counter()
     for module in modules:
         importlib.import_module(module)

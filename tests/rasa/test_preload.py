@@ -5,17 +5,47 @@ model load imports it (which the classifier's load checks the model file against
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 
 from bot.paths import PROJECT_ROOT
-from bot.rasa.preload import early_imports
+from bot.rasa.preload import early_imports, fast_whichmodule
 from bot.rasa.without_tensorflow import model_components
 from tests.stack import ensure_model
 
 LOGISTIC_REGRESSION = (
     "rasa.nlu.classifiers.logistic_regression_classifier.LogisticRegressionClassifier"
 )
+
+
+def test_fast_whichmodule_finds_what_skops_finds() -> None:
+    import numpy
+    import scipy.special
+    from skops.io import _utils
+
+    # skops's copy of pickle's, unless this process already replaced it
+    original = pickle.whichmodule if _utils.whichmodule is fast_whichmodule else _utils.whichmodule
+    ufuncs = [
+        getattr(module, name)
+        for module in (numpy, scipy.special)
+        for name in dir(module)
+        if isinstance(getattr(module, name), numpy.ufunc)
+    ]
+    assert len(ufuncs) > 100
+    for ufunc in ufuncs:
+        assert fast_whichmodule(ufunc, ufunc.__name__) == original(ufunc, ufunc.__name__)
+    unknown = numpy.frompyfunc(lambda x: x, 1, 1)
+    for obj, name in [
+        (unknown, unknown.__name__),
+        (numpy.add, "core.umath.add"),
+        (numpy.add, "umath.add"),
+        (numpy.add, "<locals>.add"),
+        (numpy.add, "core.nothing_here"),
+    ]:
+        assert fast_whichmodule(obj, name) == original(obj, name), name
+    assert fast_whichmodule(unknown, unknown.__name__) == "__main__"
+    assert fast_whichmodule(numpy.add, "core.umath.add").startswith("numpy")  # found, dotted
 
 
 def test_the_project_model_imports_skops_first() -> None:
@@ -40,7 +70,9 @@ with tempfile.TemporaryDirectory() as tmp:
     untrusted = get_untrusted_types(file=Path(tmp) / member.name)
 lists = [t.SKLEARN_ESTIMATOR_TYPE_NAMES, t.SCIPY_UFUNC_TYPE_NAMES, t.NUMPY_UFUNC_TYPE_NAMES,
          t.NUMPY_DTYPE_TYPE_NAMES, t.PRIMITIVE_TYPE_NAMES]
-print(json.dumps({{"lists": lists, "untrusted": untrusted}}))
+from skops.io import _utils
+fast = _utils.whichmodule.__module__ == "bot.rasa.preload"
+print(json.dumps({{"lists": lists, "untrusted": untrusted, "fast": fast}}))
 """
 EARLY = """
 from bot.rasa import preload, without_tensorflow
@@ -70,6 +102,7 @@ def _trusted_types(before: str) -> dict[str, list]:
 
 def test_skops_imported_first_trusts_the_same_types() -> None:
     early, late = _trusted_types(EARLY), _trusted_types(LATE)
+    assert early.pop("fast") is True and late.pop("fast") is False
     assert early == late
     assert early["untrusted"] == []
     assert len(early["lists"][1]) > 100 and len(early["lists"][2]) > 50  # scipy, numpy ufuncs
