@@ -2,7 +2,8 @@
 (paused conversations) and bot.rasa.observe applied first; `run` (the server, not `run actions`)
 of a model without TensorFlow components serves without importing TensorFlow
 (bot/rasa/without_tensorflow.py, installed before anything imports Rasa's processor), and
-imports what is slow to import late first (bot/rasa/preload.py)."""
+imports what is slow to import late first (bot/rasa/preload.py), with no full garbage
+collections until the model is loaded (bot/rasa/startup_gc.py)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ def served_model(argv: list[str]) -> Path | None:
 if __name__ == "__main__":
     import sys
 
-    from bot.rasa import preload, without_tensorflow
+    from bot.rasa import preload, startup_gc, without_tensorflow
 
     model = served_model(sys.argv[1:])
     if model is not None:
+        startup_gc.defer()
         without_tensorflow.install_for_model(model)
         preload.preload_for_model(model)
 
@@ -39,6 +41,8 @@ if __name__ == "__main__":
     patches.apply()
     handoff.apply()
     observe.apply()
+    if model is not None:
+        startup_gc.resume_after_model_load()
     from rasa.__main__ import main
 
     main()
