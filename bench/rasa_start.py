@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def start_once(model: Path, work: Path, py_spy: Path | None = None) -> StartFigu
             ready = time.monotonic() - started
             cpu = process_cpu_seconds(process.pid)
         finally:
-            process.terminate()
+            # py-spy writes its profile when its program ends on Ctrl-C, not on SIGTERM
+            process.send_signal(signal.SIGINT if py_spy else signal.SIGTERM)
             process.wait(60)
     return StartFigures(ready, cpu, os.getloadavg()[0])
 
