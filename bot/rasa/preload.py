@@ -11,6 +11,13 @@ Most of that walk is raising and formatting an AttributeError (with the module's
 each module that lacks the name; `install_fast_whichmodule()` gives skops.io._utils, as it is
 imported, a `whichmodule` that asks `getattr(module, name, default)` instead: the same first
 match in the same order (only an AttributeError counts as "not here" either way).
+
+The rest of that import was sklearn's `all_estimators()` (~1.5 s and ~35 MB: it imports every
+sklearn module, and pytest), called only for the names of sklearn's estimator classes. Those
+are recorded per sklearn version in bot/rasa/sklearn_estimators.json (`python -m
+bot.rasa.preload` rewrites it; tests/rasa/test_preload.py fails while it differs from the
+installed sklearn's), and skops.io is imported with an `all_estimators` that returns them; for
+any other sklearn version the real one runs.
 """
 
 from __future__ import annotations
@@ -18,8 +25,11 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -128,9 +138,73 @@ def preload_for_model(model_path: Path) -> list[str]:
     if "skops.io" in modules and SKOPS_UTILS not in sys.modules:
         install_fast_whichmodule()
     start = time.perf_counter()
-    for module in modules:
-        importlib.import_module(module)
+    with recorded_all_estimators():
+        for module in modules:
+            importlib.import_module(module)
     if modules:
         took = time.perf_counter() - start
         print(f"{__name__}: imported {', '.join(modules)} first ({took:.1f} s)", file=sys.stderr)
     return modules
+
+
+ESTIMATORS_FILE = Path(__file__).with_name("sklearn_estimators.json")
+
+
+def installed_estimators() -> list[list[str]]:
+    """sklearn's `all_estimators()` as [name, class module, class name] rows (slow)."""
+    from sklearn.utils import all_estimators
+
+    return [[name, cls.__module__, cls.__name__] for name, cls in all_estimators()]
+
+
+def recorded_estimators() -> list[tuple[str, type]] | None:
+    """`all_estimators()` of the installed sklearn version as recorded, each class a stand-in
+    with the real class's `__module__` and `__name__` (all skops reads of it); None when the
+    record is of another version or missing."""
+    import sklearn
+
+    try:
+        record = json.loads(ESTIMATORS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.get("sklearn") != sklearn.__version__:
+        return None
+    return [
+        (name, type(class_name, (), {"__module__": module}))
+        for name, module, class_name in record["estimators"]
+    ]
+
+
+@contextmanager
+def recorded_all_estimators() -> Iterator[None]:
+    """Within: `sklearn.utils.all_estimators()` (no filter) returns `recorded_estimators()`."""
+    recorded = recorded_estimators()
+    if recorded is None:
+        yield
+        return
+    import sklearn.utils
+
+    real = sklearn.utils.all_estimators
+
+    def all_estimators(type_filter: Any = None) -> list[tuple[str, type]]:
+        return list(recorded) if type_filter is None else real(type_filter)
+
+    sklearn.utils.all_estimators = all_estimators
+    try:
+        yield
+    finally:
+        sklearn.utils.all_estimators = real
+
+
+def record_estimators() -> None:
+    """Write ESTIMATORS_FILE for the installed sklearn."""
+    import sklearn
+
+    rows = ",\n".join(f"  {json.dumps(row)}" for row in installed_estimators())
+    text = f'{{\n "sklearn": {json.dumps(sklearn.__version__)},\n "estimators": [\n{rows}\n ]\n}}\n'
+    ESTIMATORS_FILE.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    record_estimators()
+    print(f"wrote {ESTIMATORS_FILE}")

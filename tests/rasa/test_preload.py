@@ -8,8 +8,12 @@ import json
 import pickle
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from bot.paths import PROJECT_ROOT
+from bot.rasa import preload
 from bot.rasa.preload import early_imports, fast_whichmodule
 from bot.rasa.without_tensorflow import model_components
 from tests.stack import ensure_model
@@ -78,6 +82,7 @@ EARLY = """
 from bot.rasa import preload, without_tensorflow
 without_tensorflow.install_for_model(Path(sys.argv[1]))
 assert preload.preload_for_model(Path(sys.argv[1])) == ["skops.io"]
+assert "sklearn.utils._testing" not in sys.modules  # all_estimators() did not run
 """
 LATE = """
 from bot.rasa import without_tensorflow
@@ -106,3 +111,35 @@ def test_skops_imported_first_trusts_the_same_types() -> None:
     assert early == late
     assert early["untrusted"] == []
     assert len(early["lists"][1]) > 100 and len(early["lists"][2]) > 50  # scipy, numpy ufuncs
+
+
+def test_the_recorded_estimators_are_the_installed_sklearns() -> None:
+    import sklearn
+
+    record = json.loads(preload.ESTIMATORS_FILE.read_text(encoding="utf-8"))
+    assert record["sklearn"] == sklearn.__version__, "run `python -m bot.rasa.preload`"
+    assert record["estimators"] == preload.installed_estimators(), (
+        "run `python -m bot.rasa.preload`"
+    )
+    recorded = preload.recorded_estimators()
+    assert recorded is not None
+    assert [[name, cls.__module__, cls.__name__] for name, cls in recorded] == record["estimators"]
+
+
+def test_another_sklearn_version_gets_the_real_all_estimators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sklearn.utils
+
+    real = sklearn.utils.all_estimators
+    other = tmp_path / "sklearn_estimators.json"
+    other.write_text(json.dumps({"sklearn": "0.0.1", "estimators": []}), encoding="utf-8")
+    monkeypatch.setattr(preload, "ESTIMATORS_FILE", other)
+    assert preload.recorded_estimators() is None
+    with preload.recorded_all_estimators():
+        assert sklearn.utils.all_estimators is real
+    monkeypatch.undo()
+    with preload.recorded_all_estimators():
+        assert sklearn.utils.all_estimators is not real
+        assert len(sklearn.utils.all_estimators()) > 100
+    assert sklearn.utils.all_estimators is real
