@@ -12,7 +12,7 @@ each module that lacks the name; `install_fast_whichmodule()` gives skops.io._ut
 imported, a `whichmodule` that asks `getattr(module, name, default)` instead: the same first
 match in the same order (only an AttributeError counts as "not here" either way).
 
-The rest of that import was sklearn's `all_estimators()` (~1.5 s and ~35 MB: it imports every
+The rest of that import was sklearn's `all_estimators()` (~1.5 s and ~23 MB: it imports every
 sklearn module, and pytest), called only for the names of sklearn's estimator classes. Those
 are recorded per sklearn version in bot/rasa/sklearn_estimators.json (`python -m
 bot.rasa.preload` rewrites it; tests/rasa/test_preload.py fails while it differs from the
