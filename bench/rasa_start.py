@@ -15,6 +15,7 @@ usage: PYTHONPATH=$PWD .venv/bin/python bench/rasa_start.py [--runs 3] [--model 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import statistics
@@ -63,7 +64,12 @@ def start_once(model: Path, work: Path, py_spy: Path | None = None) -> StartFigu
     with open(work / "rasa.log", "w", encoding="utf-8") as log:
         started = time.monotonic()
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: Rasa under py-spy is stopped too
         )
         try:
 
@@ -84,6 +90,8 @@ def start_once(model: Path, work: Path, py_spy: Path | None = None) -> StartFigu
             # py-spy writes its profile when its program ends on Ctrl-C, not on SIGTERM
             process.send_signal(signal.SIGINT if py_spy else signal.SIGTERM)
             process.wait(60)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
     return StartFigures(ready, cpu, os.getloadavg()[0])
 
 
@@ -99,10 +107,10 @@ def main() -> None:
             spy = args.py_spy if run == 0 else None
             figures = start_once(args.model, Path(work), spy)
         results.append(figures)
-        spied = " (py-spy)" if spy else ""
+        cpu = "under py-spy" if spy else f"CPU {figures.cpu_s:.1f} s"
         print(
-            f"run {run + 1}: ready after {figures.ready_s:.1f} s, CPU {figures.cpu_s:.1f} s, "
-            f"load average {figures.load_average:.1f}{spied}",
+            f"run {run + 1}: ready after {figures.ready_s:.1f} s, {cpu}, "
+            f"load average {figures.load_average:.1f}",
             flush=True,
         )
     plain = [r for r in results if not (args.py_spy and r is results[0])]
