@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
@@ -56,12 +57,35 @@ class DetectorVote:
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    """How the models are built (detector.yml `model`; scripts/compare_detectors.py compares
+    the choices on the development sets)."""
+
+    char_analyzer: str = "char_wb"  # char_wb: n-grams inside words; char: across word boundaries
+    char_ngrams: tuple[int, int] = (2, 5)
+    word_ngrams: tuple[int, int] = (1, 2)
+    c: float = 32.0  # inverse regularisation strength of both logistic regressions
+    # True: emergency = P(report) x P(emergency | report), the second learnt on reports only, so
+    # it does not have to tell an emergency from a mere mention of one by itself.
+    emergency_given_report: bool = False
+
+    @classmethod
+    def from_yaml(cls, data: dict[str, Any] | None) -> ModelSettings:
+        data = dict(data or {})
+        for key in ("char_ngrams", "word_ngrams"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
 class DetectorSettings:
     corpus_dir: Path
     nlu_negatives: tuple[Path, ...]  # Rasa NLU files whose examples are ordinary questions
     excluded_intents: frozenset[str]
     report_threshold: float
     emergency_threshold: float
+    model: ModelSettings = ModelSettings()
 
 
 def detector_settings(path: Path = SETTINGS_FILE) -> DetectorSettings:
@@ -73,6 +97,7 @@ def detector_settings(path: Path = SETTINGS_FILE) -> DetectorSettings:
         excluded_intents=frozenset(data.get("nlu_negative_intents_exclude") or ()),
         report_threshold=data["thresholds"]["report"],
         emergency_threshold=data["thresholds"]["emergency"],
+        model=ModelSettings.from_yaml(data.get("model")),
     )
 
 
@@ -121,26 +146,27 @@ def prepare(text: str) -> str:
     return normalise_text(text[:4000]).lower()
 
 
-def _features() -> FeatureUnion:
+def features(model: ModelSettings) -> FeatureUnion:
+    """Character n-grams and words of the prepared text, TF-IDF weighted."""
     return FeatureUnion(
         [
             (
                 "chars",
                 TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(2, 5),
+                    analyzer=model.char_analyzer,
+                    ngram_range=model.char_ngrams,
                     min_df=2,
                     sublinear_tf=True,
                     max_features=200_000,
                 ),
             ),
-            ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)),
+            ("words", TfidfVectorizer(ngram_range=model.word_ngrams, min_df=1, sublinear_tf=True)),
         ]
     )
 
 
-def _classifier() -> LogisticRegression:
-    return LogisticRegression(C=32.0, class_weight="balanced", max_iter=2000)
+def classifier(model: ModelSettings) -> LogisticRegression:
+    return LogisticRegression(C=model.c, class_weight="balanced", max_iter=2000)
 
 
 @dataclass
@@ -150,15 +176,28 @@ class TrainedModels:
     features: FeatureUnion
     report: LogisticRegression
     emergency: LogisticRegression
+    emergency_given_report: bool = False  # emergency's probability is conditional on a report
+
+    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """P(report) and P(emergency) of each text (already `prepare`d)."""
+        matrix = self.features.transform(texts)
+        report = self.report.predict_proba(matrix)[:, 1]
+        emergency = self.emergency.predict_proba(matrix)[:, 1]
+        return report, report * emergency if self.emergency_given_report else emergency
 
 
-def train(messages: list[LabelledMessage]) -> TrainedModels:
+def train(messages: list[LabelledMessage], model: ModelSettings = ModelSettings()) -> TrainedModels:
     """Fit the features and both classifiers on `messages`."""
-    features = _features()
-    matrix = features.fit_transform([prepare(m.text) for m in messages])
-    report = _classifier().fit(matrix, [m.expected != "none" for m in messages])
-    emergency = _classifier().fit(matrix, [m.expected == "emergency" for m in messages])
-    return TrainedModels(features=features, report=report, emergency=emergency)
+    union = features(model)
+    matrix = union.fit_transform([prepare(m.text) for m in messages])
+    is_report = np.array([m.expected != "none" for m in messages])
+    is_emergency = np.array([m.expected == "emergency" for m in messages])
+    report = classifier(model).fit(matrix, is_report)
+    if model.emergency_given_report:
+        emergency = classifier(model).fit(matrix[is_report], is_emergency[is_report])
+    else:
+        emergency = classifier(model).fit(matrix, is_emergency)
+    return TrainedModels(union, report, emergency, model.emergency_given_report)
 
 
 class StatisticalDetector:
@@ -169,10 +208,8 @@ class StatisticalDetector:
         self.settings = settings
 
     def probabilities(self, text: str) -> tuple[float, float]:
-        row = self.models.features.transform([prepare(text)])
-        report = float(self.models.report.predict_proba(row)[0][1])
-        emergency = float(self.models.emergency.predict_proba(row)[0][1])
-        return report, emergency
+        report, emergency = self.models.scores([prepare(text)])
+        return float(report[0]), float(emergency[0])
 
     def vote(self, text: str) -> DetectorVote:
         report, emergency = self.probabilities(text)
@@ -188,8 +225,9 @@ def build_model(
     model_path: Path = TRIAGE_DETECTOR_MODEL, settings_path: Path = SETTINGS_FILE
 ) -> int:
     """Train on the corpus and save the models; returns the number of training messages."""
-    messages = training_messages(detector_settings(settings_path))
-    models = train(messages)
+    settings = detector_settings(settings_path)
+    messages = training_messages(settings)
+    models = train(messages, settings.model)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(models, model_path)
     return len(messages)
