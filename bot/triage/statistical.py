@@ -19,7 +19,7 @@ from typing import Any
 import joblib
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion
 
 from bot.datafiles import DataFileError, load_checked, read_nlu_examples
@@ -57,14 +57,36 @@ class DetectorVote:
 
 
 @dataclass(frozen=True)
-class ModelSettings:
-    """How the models are built (detector.yml `model`; scripts/compare_detectors.py compares
-    the choices on the development sets)."""
+class MemberSettings:
+    """One voter of the detector: its features and its kind of linear classifier."""
 
     char_analyzer: str = "char_wb"  # char_wb: n-grams inside words; char: across word boundaries
     char_ngrams: tuple[int, int] = (2, 5)
     word_ngrams: tuple[int, int] = (1, 2)
-    c: float = 32.0  # inverse regularisation strength of both logistic regressions
+    classifier: str = "logistic"  # logistic (regression) | modified_huber (SGD, a linear SVM
+    # with probabilities that reach 0 and 1: a sharper voter)
+    c: float = 32.0  # logistic: inverse regularisation strength
+    alpha: float = 2e-5  # modified_huber: regularisation strength
+
+    @classmethod
+    def from_yaml(cls, data: dict[str, Any]) -> MemberSettings:
+        data = dict(data)
+        for key in ("char_ngrams", "word_ngrams"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    @property
+    def feature_key(self) -> tuple[str, tuple[int, int], tuple[int, int]]:
+        return (self.char_analyzer, self.char_ngrams, self.word_ngrams)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How the models are built (detector.yml `model`; scripts/compare_detectors.py compares
+    the choices on the development sets): the voters, whose probabilities are averaged."""
+
+    members: tuple[MemberSettings, ...] = (MemberSettings(),)
     # True: emergency = P(report) x P(emergency | report), the second learnt on reports only, so
     # it does not have to tell an emergency from a mere mention of one by itself.
     emergency_given_report: bool = False
@@ -72,9 +94,8 @@ class ModelSettings:
     @classmethod
     def from_yaml(cls, data: dict[str, Any] | None) -> ModelSettings:
         data = dict(data or {})
-        for key in ("char_ngrams", "word_ngrams"):
-            if key in data:
-                data[key] = tuple(data[key])
+        if "members" in data:
+            data["members"] = tuple(MemberSettings.from_yaml(m) for m in data["members"])
         return cls(**data)
 
 
@@ -146,58 +167,73 @@ def prepare(text: str) -> str:
     return normalise_text(text[:4000]).lower()
 
 
-def features(model: ModelSettings) -> FeatureUnion:
+def features(member: MemberSettings) -> FeatureUnion:
     """Character n-grams and words of the prepared text, TF-IDF weighted."""
     return FeatureUnion(
         [
             (
                 "chars",
                 TfidfVectorizer(
-                    analyzer=model.char_analyzer,
-                    ngram_range=model.char_ngrams,
+                    analyzer=member.char_analyzer,
+                    ngram_range=member.char_ngrams,
                     min_df=2,
                     sublinear_tf=True,
                     max_features=200_000,
                 ),
             ),
-            ("words", TfidfVectorizer(ngram_range=model.word_ngrams, min_df=1, sublinear_tf=True)),
+            ("words", TfidfVectorizer(ngram_range=member.word_ngrams, min_df=1, sublinear_tf=True)),
         ]
     )
 
 
-def classifier(model: ModelSettings) -> LogisticRegression:
-    return LogisticRegression(C=model.c, class_weight="balanced", max_iter=2000)
+def classifier(member: MemberSettings) -> LogisticRegression | SGDClassifier:
+    if member.classifier == "modified_huber":
+        return SGDClassifier(
+            loss="modified_huber",
+            alpha=member.alpha,
+            class_weight="balanced",
+            max_iter=50,
+            random_state=0,
+        )
+    return LogisticRegression(C=member.c, class_weight="balanced", max_iter=2000)
 
 
 @dataclass
 class TrainedModels:
-    """One set of features, computed once per message, and the two classifiers that read it."""
+    """The feature sets (each computed once per message) and the voters that read them: for
+    each voter, the index of its feature set and its report and emergency classifiers."""
 
-    features: FeatureUnion
-    report: LogisticRegression
-    emergency: LogisticRegression
+    features: list[FeatureUnion]
+    voters: list[tuple[int, Any, Any]]
     emergency_given_report: bool = False  # emergency's probability is conditional on a report
 
     def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """P(report) and P(emergency) of each text (already `prepare`d)."""
-        matrix = self.features.transform(texts)
-        report = self.report.predict_proba(matrix)[:, 1]
-        emergency = self.emergency.predict_proba(matrix)[:, 1]
+        """P(report) and P(emergency) of each text (already `prepare`d), the voters' mean."""
+        matrices = [union.transform(texts) for union in self.features]
+        report = np.mean([r.predict_proba(matrices[i])[:, 1] for i, r, _ in self.voters], axis=0)
+        emergency = np.mean([e.predict_proba(matrices[i])[:, 1] for i, _, e in self.voters], axis=0)
         return report, report * emergency if self.emergency_given_report else emergency
 
 
 def train(messages: list[LabelledMessage], model: ModelSettings = ModelSettings()) -> TrainedModels:
-    """Fit the features and both classifiers on `messages`."""
-    union = features(model)
-    matrix = union.fit_transform([prepare(m.text) for m in messages])
+    """Fit the feature sets and every voter's two classifiers on `messages`."""
+    texts = [prepare(m.text) for m in messages]
     is_report = np.array([m.expected != "none" for m in messages])
     is_emergency = np.array([m.expected == "emergency" for m in messages])
-    report = classifier(model).fit(matrix, is_report)
-    if model.emergency_given_report:
-        emergency = classifier(model).fit(matrix[is_report], is_emergency[is_report])
-    else:
-        emergency = classifier(model).fit(matrix, is_emergency)
-    return TrainedModels(union, report, emergency, model.emergency_given_report)
+    # emergency given report: learnt on the reports only
+    subset = is_report if model.emergency_given_report else np.ones(len(messages), bool)
+    unions: list[FeatureUnion] = []
+    matrices: dict[tuple, tuple[int, Any]] = {}
+    voters = []
+    for member in model.members:
+        if member.feature_key not in matrices:
+            unions.append(features(member))
+            matrices[member.feature_key] = (len(unions) - 1, unions[-1].fit_transform(texts))
+        index, matrix = matrices[member.feature_key]
+        report = classifier(member).fit(matrix, is_report)
+        emergency = classifier(member).fit(matrix[subset], is_emergency[subset])
+        voters.append((index, report, emergency))
+    return TrainedModels(unions, voters, model.emergency_given_report)
 
 
 class StatisticalDetector:
