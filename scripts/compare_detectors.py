@@ -53,6 +53,7 @@ from tune_detector import (  # noqa: E402
 from bot.triage.detect import triage_rules  # noqa: E402
 from bot.triage.detect.evaluation import Item  # noqa: E402
 from bot.triage.statistical import (  # noqa: E402
+    SETTINGS_FILE,
     LabelledMessage,
     MemberSettings,
     ModelSettings,
@@ -437,8 +438,14 @@ def main() -> int:
     parser.add_argument("--cv", action="store_true", help="also 5-fold CV on the corpus")
     parser.add_argument("--verdicts", type=Path, help="cache of the rules' verdicts (pickle)")
     parser.add_argument("--markdown", action="store_true", help="end with a markdown table")
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        default=SETTINGS_FILE,
+        help="the detector settings whose corpus and NLU files to train on (default: %(default)s)",
+    )
     args = parser.parse_args()
-    messages = training_messages(detector_settings())
+    messages = training_messages(detector_settings(args.settings))
     verdicts = load_verdicts(args.verdicts)
     print(f"{len(messages)} training messages, {len(verdicts.items)} development messages")
     results = []
