@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,20 +84,21 @@ def dev_items(scratch: Path) -> list[tuple[Item, Path]]:
     return items + [(item, ROOT / "data" / "triage") for item in questions]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--write", action="store_true", help="store the thresholds")
-    args = parser.parse_args()
-    detector = load_detector()
-    if detector is None:
-        print("no detector model: run `make detector` first")
-        return 1
-    rows = []
-    for item, rules_dir in dev_items(Path(tempfile.mkdtemp())):
-        rules = triage_rules(item.text, rules_dir, history=item.history).severity or "none"
-        report, emergency = detector.probabilities(item.text)
-        rows.append((item, rules, report, emergency))
+Row = tuple[Item, str, float, float]  # message, first-contact rules' verdict, report, emergency
 
+
+def rules_verdicts(scratch: Path) -> list[tuple[Item, str]]:
+    """Every development message with the verdict of the rules it is judged by ("none" when
+    they do not escalate). Slow (the rules run on every message); independent of the detector."""
+    return [
+        (item, triage_rules(item.text, rules_dir, history=item.history).severity or "none")
+        for item, rules_dir in dev_items(scratch)
+    ]
+
+
+def choose_thresholds(rows: list[Row]) -> tuple[float, float]:
+    """(report, emergency) thresholds: the highest values that keep every development emergency
+    and REPORT_RECALL of the reports escalated by the rules or the detector."""
     missed_emergencies = [e for i, r, _, e in rows if i.expected == "emergency" and r != i.expected]
     emergency_t = max(0.01, min(missed_emergencies, default=1.0) - MARGIN)
     reports = [(i, r, p) for i, r, p, _ in rows if i.expected != "none"]
@@ -105,36 +107,92 @@ def main() -> int:
     others = sorted((p for _, r, p in reports if r == "none"), reverse=True)
     extra = max(0, need - caught_by_rules)
     report_t = max(0.01, (others[extra - 1] if extra and others else 1.0) - MARGIN)
-    report_t = min(report_t, 0.99)
-    emergency_t = min(emergency_t, 0.99)
+    return min(report_t, 0.99), min(emergency_t, 0.99)
 
-    def combined(rules: str, report: float, emergency: float) -> str:
-        stat = (
-            "emergency" if emergency >= emergency_t else "routine" if report >= report_t else "none"
-        )
-        return max(rules, stat, key=rank)
 
+def combined(
+    rules: str, report: float, emergency: float, report_t: float, emergency_t: float
+) -> str:
+    """The level escalated when the rules say `rules` and the detector votes (report, emergency)."""
+    stat = "emergency" if emergency >= emergency_t else "routine" if report >= report_t else "none"
+    return max(rules, stat, key=rank)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What one pair of thresholds does on a group of development messages."""
+
+    emergencies: int
+    emergencies_caught: int
+    reports: int
+    reports_caught: int
+    reports_caught_by_rules: int
+    nones: int
+    false_escalations: int
+    false_escalations_by_rules: int
+    non_emergencies: int
+    false_emergencies: int
+    false_emergencies_by_rules: int
+
+
+def figures(rows: list[Row], report_t: float, emergency_t: float) -> Figures:
+    final = [(i, r, combined(r, p, e, report_t, emergency_t)) for i, r, p, e in rows]
+    emerg = [f for i, _, f in final if i.expected == "emergency"]
+    esc = [(r, f) for i, r, f in final if i.expected != "none"]
+    nones = [(r, f) for i, r, f in final if i.expected == "none"]
+    non_emerg = [(r, f) for i, r, f in final if i.expected != "emergency"]
+    return Figures(
+        emergencies=len(emerg),
+        emergencies_caught=sum(f == "emergency" for f in emerg),
+        reports=len(esc),
+        reports_caught=sum(f != "none" for _, f in esc),
+        reports_caught_by_rules=sum(r != "none" for r, _ in esc),
+        nones=len(nones),
+        false_escalations=sum(f != "none" for _, f in nones),
+        false_escalations_by_rules=sum(r != "none" for r, _ in nones),
+        non_emergencies=len(non_emerg),
+        false_emergencies=sum(f == "emergency" for _, f in non_emerg),
+        false_emergencies_by_rules=sum(r == "emergency" for r, _ in non_emerg),
+    )
+
+
+def figures_by_language(rows: list[Row], report_t: float, emergency_t: float) -> dict[str, Figures]:
+    """Figures for "all" and then for each language, in order of first appearance."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row[0].lang, []).append(row)
+    return {
+        lang: figures(group, report_t, emergency_t)
+        for lang, group in [("all", rows), *groups.items()]
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="store the thresholds")
+    args = parser.parse_args()
+    detector = load_detector()
+    if detector is None:
+        print("no detector model: run `make detector` first")
+        return 1
+    rows = [
+        (item, rules, *detector.probabilities(item.text))
+        for item, rules in rules_verdicts(Path(tempfile.mkdtemp()))
+    ]
+    report_t, emergency_t = choose_thresholds(rows)
     print(
         f"development set: {len(rows)} messages, each set against its first-contact rules; "
         f"thresholds report {report_t:.3f}, emergency {emergency_t:.3f}"
     )
-    groups: dict[str, list] = {}
-    for row in rows:
-        groups.setdefault(row[0].lang, []).append(row)
-    for lang, group in [("all", rows), *groups.items()]:
-        final = [(i, r, combined(r, p, e)) for i, r, p, e in group]
-        emerg = [(i, r, f) for i, r, f in final if i.expected == "emergency"]
-        esc = [(i, r, f) for i, r, f in final if i.expected != "none"]
-        nones = [(i, r, f) for i, r, f in final if i.expected == "none"]
-        non_emerg = [(i, r, f) for i, r, f in final if i.expected != "emergency"]
+    for lang, f in figures_by_language(rows, report_t, emergency_t).items():
         print(
-            f"  {lang:<9} emergency recall {sum(f == 'emergency' for *_, f in emerg)}/{len(emerg)}"
-            f"  any-severity recall {sum(f != 'none' for *_, f in esc)}/{len(esc)}"
-            f" (rules alone {sum(r != 'none' for _, r, _ in esc)})"
-            f"  false escalations {sum(f != 'none' for *_, f in nones)}/{len(nones)}"
-            f" (rules alone {sum(r != 'none' for _, r, _ in nones)})"
-            f"  false emergencies {sum(f == 'emergency' for *_, f in non_emerg)}/{len(non_emerg)}"
-            f" (rules alone {sum(r == 'emergency' for _, r, _ in non_emerg)})"
+            f"  {lang:<9} emergency recall {f.emergencies_caught}/{f.emergencies}"
+            f"  any-severity recall {f.reports_caught}/{f.reports}"
+            f" (rules alone {f.reports_caught_by_rules})"
+            f"  false escalations {f.false_escalations}/{f.nones}"
+            f" (rules alone {f.false_escalations_by_rules})"
+            f"  false emergencies {f.false_emergencies}/{f.non_emergencies}"
+            f" (rules alone {f.false_emergencies_by_rules})"
         )
     if args.write:
         text = SETTINGS_FILE.read_text(encoding="utf-8")

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion
 
 from bot.datafiles import DataFileError, load_checked, read_nlu_examples
@@ -56,12 +57,56 @@ class DetectorVote:
 
 
 @dataclass(frozen=True)
+class MemberSettings:
+    """One voter of the detector: its features and its kind of linear classifier."""
+
+    char_analyzer: str = "char_wb"  # char_wb: n-grams inside words; char: across word boundaries
+    char_ngrams: tuple[int, int] = (2, 5)
+    word_ngrams: tuple[int, int] = (1, 2)
+    classifier: str = "logistic"  # logistic (regression) | modified_huber (SGD, a linear SVM
+    # with probabilities that reach 0 and 1: a sharper voter)
+    c: float = 32.0  # logistic: inverse regularisation strength
+    alpha: float = 2e-5  # modified_huber: regularisation strength
+
+    @classmethod
+    def from_yaml(cls, data: dict[str, Any]) -> MemberSettings:
+        data = dict(data)
+        for key in ("char_ngrams", "word_ngrams"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)
+
+    @property
+    def feature_key(self) -> tuple[str, tuple[int, int], tuple[int, int]]:
+        return (self.char_analyzer, self.char_ngrams, self.word_ngrams)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How the models are built (detector.yml `model`; scripts/compare_detectors.py compares
+    the choices on the development sets): the voters, whose probabilities are averaged."""
+
+    members: tuple[MemberSettings, ...] = (MemberSettings(),)
+    # True: emergency = P(report) x P(emergency | report), the second learnt on reports only, so
+    # it does not have to tell an emergency from a mere mention of one by itself.
+    emergency_given_report: bool = False
+
+    @classmethod
+    def from_yaml(cls, data: dict[str, Any] | None) -> ModelSettings:
+        data = dict(data or {})
+        if "members" in data:
+            data["members"] = tuple(MemberSettings.from_yaml(m) for m in data["members"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
 class DetectorSettings:
     corpus_dir: Path
     nlu_negatives: tuple[Path, ...]  # Rasa NLU files whose examples are ordinary questions
     excluded_intents: frozenset[str]
     report_threshold: float
     emergency_threshold: float
+    model: ModelSettings = ModelSettings()
 
 
 def detector_settings(path: Path = SETTINGS_FILE) -> DetectorSettings:
@@ -73,6 +118,7 @@ def detector_settings(path: Path = SETTINGS_FILE) -> DetectorSettings:
         excluded_intents=frozenset(data.get("nlu_negative_intents_exclude") or ()),
         report_threshold=data["thresholds"]["report"],
         emergency_threshold=data["thresholds"]["emergency"],
+        model=ModelSettings.from_yaml(data.get("model")),
     )
 
 
@@ -121,44 +167,73 @@ def prepare(text: str) -> str:
     return normalise_text(text[:4000]).lower()
 
 
-def _features() -> FeatureUnion:
+def features(member: MemberSettings) -> FeatureUnion:
+    """Character n-grams and words of the prepared text, TF-IDF weighted."""
     return FeatureUnion(
         [
             (
                 "chars",
                 TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=(2, 5),
+                    analyzer=member.char_analyzer,
+                    ngram_range=member.char_ngrams,
                     min_df=2,
                     sublinear_tf=True,
                     max_features=200_000,
                 ),
             ),
-            ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True)),
+            ("words", TfidfVectorizer(ngram_range=member.word_ngrams, min_df=1, sublinear_tf=True)),
         ]
     )
 
 
-def _classifier() -> LogisticRegression:
-    return LogisticRegression(C=32.0, class_weight="balanced", max_iter=2000)
+def classifier(member: MemberSettings) -> LogisticRegression | SGDClassifier:
+    if member.classifier == "modified_huber":
+        return SGDClassifier(
+            loss="modified_huber",
+            alpha=member.alpha,
+            class_weight="balanced",
+            max_iter=50,
+            random_state=0,
+        )
+    return LogisticRegression(C=member.c, class_weight="balanced", max_iter=2000)
 
 
 @dataclass
 class TrainedModels:
-    """One set of features, computed once per message, and the two classifiers that read it."""
+    """The feature sets (each computed once per message) and the voters that read them: for
+    each voter, the index of its feature set and its report and emergency classifiers."""
 
-    features: FeatureUnion
-    report: LogisticRegression
-    emergency: LogisticRegression
+    features: list[FeatureUnion]
+    voters: list[tuple[int, Any, Any]]
+    emergency_given_report: bool = False  # emergency's probability is conditional on a report
+
+    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """P(report) and P(emergency) of each text (already `prepare`d), the voters' mean."""
+        matrices = [union.transform(texts) for union in self.features]
+        report = np.mean([r.predict_proba(matrices[i])[:, 1] for i, r, _ in self.voters], axis=0)
+        emergency = np.mean([e.predict_proba(matrices[i])[:, 1] for i, _, e in self.voters], axis=0)
+        return report, report * emergency if self.emergency_given_report else emergency
 
 
-def train(messages: list[LabelledMessage]) -> TrainedModels:
-    """Fit the features and both classifiers on `messages`."""
-    features = _features()
-    matrix = features.fit_transform([prepare(m.text) for m in messages])
-    report = _classifier().fit(matrix, [m.expected != "none" for m in messages])
-    emergency = _classifier().fit(matrix, [m.expected == "emergency" for m in messages])
-    return TrainedModels(features=features, report=report, emergency=emergency)
+def train(messages: list[LabelledMessage], model: ModelSettings = ModelSettings()) -> TrainedModels:
+    """Fit the feature sets and every voter's two classifiers on `messages`."""
+    texts = [prepare(m.text) for m in messages]
+    is_report = np.array([m.expected != "none" for m in messages])
+    is_emergency = np.array([m.expected == "emergency" for m in messages])
+    # emergency given report: learnt on the reports only
+    subset = is_report if model.emergency_given_report else np.ones(len(messages), bool)
+    unions: list[FeatureUnion] = []
+    matrices: dict[tuple, tuple[int, Any]] = {}
+    voters = []
+    for member in model.members:
+        if member.feature_key not in matrices:
+            unions.append(features(member))
+            matrices[member.feature_key] = (len(unions) - 1, unions[-1].fit_transform(texts))
+        index, matrix = matrices[member.feature_key]
+        report = classifier(member).fit(matrix, is_report)
+        emergency = classifier(member).fit(matrix[subset], is_emergency[subset])
+        voters.append((index, report, emergency))
+    return TrainedModels(unions, voters, model.emergency_given_report)
 
 
 class StatisticalDetector:
@@ -169,10 +244,8 @@ class StatisticalDetector:
         self.settings = settings
 
     def probabilities(self, text: str) -> tuple[float, float]:
-        row = self.models.features.transform([prepare(text)])
-        report = float(self.models.report.predict_proba(row)[0][1])
-        emergency = float(self.models.emergency.predict_proba(row)[0][1])
-        return report, emergency
+        report, emergency = self.models.scores([prepare(text)])
+        return float(report[0]), float(emergency[0])
 
     def vote(self, text: str) -> DetectorVote:
         report, emergency = self.probabilities(text)
@@ -188,8 +261,9 @@ def build_model(
     model_path: Path = TRIAGE_DETECTOR_MODEL, settings_path: Path = SETTINGS_FILE
 ) -> int:
     """Train on the corpus and save the models; returns the number of training messages."""
-    messages = training_messages(detector_settings(settings_path))
-    models = train(messages)
+    settings = detector_settings(settings_path)
+    messages = training_messages(settings)
+    models = train(messages, settings.model)
     model_path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(models, model_path)
     return len(messages)

@@ -12,6 +12,8 @@ from bot.triage.detect import triage
 from bot.triage.statistical import (
     DetectorSettings,
     LabelledMessage,
+    MemberSettings,
+    ModelSettings,
     StatisticalDetector,
     build_model,
     load_detector,
@@ -73,6 +75,54 @@ def test_votes_follow_thresholds(tmp_path: Path) -> None:
     quiet = StatisticalDetector(models, _settings(tmp_path, report=0.999, emergency=0.999))
     assert quiet.vote("i cant breathe and my lips swell").severity is None
     assert detector.vote("how much does a session cost").severity is None
+
+
+def test_voters_are_averaged(tmp_path: Path) -> None:
+    logistic = MemberSettings()
+    sharp = MemberSettings(classifier="modified_huber")
+    crossing = MemberSettings(char_analyzer="char")
+    ensemble = train(SMALL, ModelSettings(members=(logistic, sharp, crossing)))
+    assert len(ensemble.features) == 2  # the two char_wb voters share one feature set
+    texts = ["i cant breathe and my lips swell", "how much does a session cost"]
+    singles = [
+        train(SMALL, ModelSettings(members=(m,))).scores(texts) for m in (logistic, sharp, crossing)
+    ]
+    report, emergency = ensemble.scores(texts)
+    assert report == pytest.approx(sum(r for r, _ in singles) / 3)
+    assert emergency == pytest.approx(sum(e for _, e in singles) / 3)
+    detector = StatisticalDetector(ensemble, _settings(tmp_path))
+    assert detector.vote(texts[0]).severity == "emergency"
+    assert detector.vote(texts[1]).severity is None
+
+
+def test_emergency_given_report_multiplies(tmp_path: Path) -> None:
+    plain = train(SMALL).scores(["how much does a session cost"])
+    given = train(SMALL, ModelSettings(emergency_given_report=True))
+    report, emergency = given.scores(["how much does a session cost", "fainted twice now"])
+    assert emergency[0] <= report[0] and emergency[0] != pytest.approx(plain[1][0])
+    assert emergency[1] > 0.5
+
+
+def test_model_settings_are_read_from_the_settings_file(tmp_path: Path) -> None:
+    from bot.triage.statistical import detector_settings
+
+    settings_file = tmp_path / "detector.yml"
+    settings_file.write_text(
+        "corpus: corpus\nmodel:\n  members:\n  - {char_analyzer: char, char_ngrams: [1, 4]}\n"
+        "  - {classifier: modified_huber, alpha: 0.001}\n"
+        "thresholds: {report: 0.5, emergency: 0.5}\n"
+    )
+    model = detector_settings(settings_file).model
+    assert model.members == (
+        MemberSettings(char_analyzer="char", char_ngrams=(1, 4)),
+        MemberSettings(classifier="modified_huber", alpha=0.001),
+    )
+    settings_file.write_text(
+        "corpus: corpus\nmodel:\n  members:\n  - {classifier: forest}\n"
+        "thresholds: {report: 0.5, emergency: 0.5}\n"
+    )
+    with pytest.raises(DataFileError, match="detector.yml"):
+        detector_settings(settings_file)
 
 
 def test_a_report_only_the_detector_flags_reaches_a_clinician(tmp_path: Path) -> None:
