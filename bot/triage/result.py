@@ -23,16 +23,11 @@ MentionStatus = Literal[
     "hypothetical",  # "what if I get a fever"
     "risk_question",  # "can it cause swelling?"
     "other_absent",  # someone else, not with the user now ("my friend had bruising last year")
-    "other_unplaced",  # someone else, nothing says where ("my husband can't breathe")
     "historical",  # long past and resolved
     "figurative",  # said of an everyday cause: "I can't breathe from all the work"
     "treatment_goal",  # a condition people come to have treated, not tied to a treatment they had
 ]
 ESCALATED_STATUSES = frozenset({"affirmed", "other_present"})
-# Someone else's symptom where nothing says whether they are with the user: only emergency rules
-# fire for it, because an emergency of someone who may be beside the user cannot wait for the
-# question, while a relative's bruise can.
-EMERGENCY_ONLY_STATUSES = frozenset({"other_unplaced"})
 
 
 @dataclass(frozen=True)
@@ -47,12 +42,6 @@ class SymptomMention:
     @property
     def escalates(self) -> bool:
         return self.status in ESCALATED_STATUSES
-
-    def escalates_at(self, severity: Severity) -> bool:
-        """Whether a rule of `severity` may fire for this mention."""
-        return self.escalates or (
-            severity == "emergency" and self.status in EMERGENCY_ONLY_STATUSES
-        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

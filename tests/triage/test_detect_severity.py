@@ -51,30 +51,6 @@ def test_non_escalating_mentions_do_not_grade(grader: SeverityGrader) -> None:
     assert grader.grade((mention("bruising", "other_present"),)).severity == "routine"
 
 
-def test_someone_unplaced_escalates_only_an_emergency(grader: SeverityGrader) -> None:
-    assert grader.grade((mention("bruising", "other_unplaced"),)).severity is None
-    unplaced = grader.grade((mention("breathing_difficulty", "other_unplaced"),))
-    assert unplaced.severity == "emergency"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "my husband can't breathe",
-        "my son is having a fit",
-        "meri maa ko saans nahi aa rahi",
-        "زوجي ما يقدر يتنفس",
-        "मेरे पति को सांस नहीं आ रही",
-    ],
-)
-def test_a_relatives_emergency_with_no_place_is_an_emergency_for_the_rules(text: str) -> None:
-    assert triage(text).severity == "emergency"
-
-
-def test_a_relatives_mild_symptom_with_no_place_is_not_a_report() -> None:
-    assert triage("my mum has a small bruise").severity is None
-
-
 @pytest.mark.parametrize(
     ("text", "severity", "rule"),
     [

@@ -34,8 +34,6 @@ MAX_CHARS = 20_000
 CONTEXT_TURNS = 3
 CONTEXT_CHARS = 300
 PRESENT_CATEGORY = "OTHER_PRESENT"  # context_rules.yml: the other person is with the patient now
-# Statuses of someone else's symptom that an earlier "she is here with me" turns into other_present.
-SOMEONE_ELSE = frozenset({"other_absent", "other_unplaced"})
 # ConText compares every cue with every cue and mention of a Doc, so long text is graded in
 # passages of about this many characters, cut after a sentence end (or at a space).
 PASSAGE_CHARS = 600
@@ -133,7 +131,7 @@ def grade_rules(nlp: Language, text: str, history: Sequence[str] = ()) -> Triage
             m,
             start=m.start - len(prefix),
             end=m.end - len(prefix),
-            status="other_present" if present and m.status in SOMEONE_ELSE else m.status,
+            status="other_present" if present and m.status == "other_absent" else m.status,
         )
         for m in whole.mentions
         if m.end > len(prefix)

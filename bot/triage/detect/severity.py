@@ -1,12 +1,10 @@
 """meso_severity: grades the message from its escalating mentions with data/triage/rules.yml.
 
 Only mentions whose status escalates (the user's own current symptom, or that of someone with
-them now) count; a symptom of someone whose whereabouts nothing says counts for emergency rules
-only (result.EMERGENCY_ONLY_STATUSES). A rule fires for such a mention when its concept is
-listed and, if the rule names modifiers, the mention carries one of them. The highest severity
-fired wins; the result is `Doc._.triage`, a TriageResult. Loading checks the rules against the
-symptom and modifier files: an unknown concept or modifier, or a concept without any rule, is a
-DataFileError.
+them now) count. A rule fires for such a mention when its concept is listed and, if the rule
+names modifiers, the mention carries one of them. The highest severity fired wins; the result
+is `Doc._.triage`, a TriageResult. Loading checks the rules against the symptom and modifier
+files: an unknown concept or modifier, or a concept without any rule, is a DataFileError.
 """
 
 from dataclasses import dataclass
@@ -68,9 +66,10 @@ class SeverityGrader:
     def grade(self, mentions: tuple[SymptomMention, ...]) -> TriageResult:
         fired: dict[str, SeverityRule] = {}
         for mention in mentions:
-            for rule in self.rules:
-                if mention.escalates_at(rule.severity) and rule.fires(mention):
-                    fired.setdefault(rule.id, rule)
+            if mention.escalates:
+                for rule in self.rules:
+                    if rule.fires(mention):
+                        fired.setdefault(rule.id, rule)
         severity = max(
             (rule.severity for rule in fired.values()),
             key=SEVERITY_ORDER.__getitem__,
