@@ -30,6 +30,7 @@ def statuses(text: str) -> dict[str, str]:
         ("does it give fever", "fever", "risk_question"),
         ("can meso help with dark spots", "hyperpigmentation", "risk_question"),
         ("my sister has a fever", "fever", "other_absent"),
+        ("what if my wife faints after it?", "fainting", "hypothetical"),
         ("my friend next to me can't breathe", "breathing_difficulty", "other_present"),
         ("my mum who just had it is dizzy", "dizziness", "other_present"),
         ("I had a bruise last year, it went away", "bruising", "historical"),

@@ -126,11 +126,8 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("wildi 3indi hna, 7araratah 38.7 min el sob7", "urgent"),
         ("astafrigh min ams w ma ywgaf, sitt marrat", "urgent"),
         ("el jaw 7ar 40 el yoom, agdar asawi meso?", None),
-        # A relative's emergency with no place given is an emergency; a mild symptom is not.
-        ("my dad is having chest pain right now", "emergency"),
-        ("papa ko chakkar aa raha hai aur wo gir gaye", "emergency"),
-        ("ukhti ma tgdar titnaffas", "emergency"),
-        ("my husband has a small bruise on his cheek", None),
+        # Arabizi "cannot breathe" of someone with the patient (third person).
+        ("ukhti ma3i il7een w ma tgdar titnaffas", "emergency"),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
