@@ -54,12 +54,13 @@ REGRESSION_SETS = (
     "blind_i.yml",
     "blind_j.yml",
     "blind_k.yml",
+    "blind_l.yml",
 )
 # Per-language floors and ceilings the regression set must keep. Emergency recall and
 # under-triage are the goals; any-severity recall and false escalations are guards at
 # today's level, short of the goals (97% and 3%): see README "Measured figures".
 LANGUAGE_FLOORS = {"emergency_recall": 1.0, "any_severity_recall": 0.96}
-LANGUAGE_CEILINGS = {"under_triage_rate": 0.05, "false_escalation_rate": 0.18}
+LANGUAGE_CEILINGS = {"under_triage_rate": 0.05, "false_escalation_rate": 0.12}
 
 
 def test_every_language_keeps_its_figures_on_the_regression_set() -> None:

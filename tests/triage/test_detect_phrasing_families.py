@@ -128,6 +128,12 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("el jaw 7ar 40 el yoom, agdar asawi meso?", None),
         # Arabizi "cannot breathe" of someone with the patient (third person).
         ("ukhti ma3i il7een w ma tgdar titnaffas", "emergency"),
+        # After blind set L (new example sentences): the verb cut in two; half the face numb
+        # with a Gulf "y" for "j"; a mouth that will not close; booking idioms are not fits.
+        ("ma agdar at naffas 3adil", "emergency"),
+        ("nu9 wiy-ha 5adran min el 9ob7", "emergency"),
+        ("fami ma ysakkir zain ba3d el ebar", "emergency"),
+        ("thank you for fitting us in at short notice", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
