@@ -134,6 +134,11 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("nu9 wiy-ha 5adran min el 9ob7", "emergency"),
         ("fami ma ysakkir zain ba3d el ebar", "emergency"),
         ("thank you for fitting us in at short notice", None),
+        ("ulti ruk hi nahi rahi kal raat se", "urgent"),
+        ("kuch bhi khaun pet mein nahi tik raha, ulti ho rahi hai", "urgent"),
+        ("sujan pehle se bahut zyada hai aaj", "urgent"),
+        ("el waram gaa3d tintashir 3ala il 5ad", "urgent"),
+        ("مكان الابر صار فيه صلعات صغيرة", "urgent"),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
