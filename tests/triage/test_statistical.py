@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from bot.datafiles import DataFileError
+from bot.triage import statistical
 from bot.triage.detect import triage
 from bot.triage.statistical import (
     DetectorSettings,
@@ -93,6 +94,21 @@ def test_voters_are_averaged(tmp_path: Path) -> None:
     detector = StatisticalDetector(ensemble, _settings(tmp_path))
     assert detector.vote(texts[0]).severity == "emergency"
     assert detector.vote(texts[1]).severity is None
+
+
+def test_compacting_keeps_every_score(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = ModelSettings(members=(MemberSettings(), MemberSettings(char_analyzer="char")))
+    texts = ["i cant breathe and my lips swell", "how much does a session cost", "zzz"]
+    compact = train(SMALL, model)
+    monkeypatch.setattr(statistical, "_compact", lambda unions: None)
+    full = train(SMALL, model)
+    assert (compact.scores(texts)[0] == full.scores(texts)[0]).all()
+    assert (compact.scores(texts)[1] == full.scores(texts)[1]).all()
+    words = [dict(union.transformer_list)["words"] for union in compact.features]
+    assert words[0] is words[1]  # fitted once on the same texts: one object
+    vectorizers = [v for union in compact.features for _, v in union.transformer_list]
+    assert all(v.stop_words_ is None for v in vectorizers)
+    assert all(type(i) is int for v in vectorizers for i in v.vocabulary_.values())
 
 
 def test_emergency_given_report_multiplies(tmp_path: Path) -> None:
