@@ -18,6 +18,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion
@@ -209,10 +210,24 @@ class TrainedModels:
 
     def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(report) and P(emergency) of each text (already `prepare`d), the voters' mean."""
-        matrices = [union.transform(texts) for union in self.features]
+        matrices = _transform_each_once(self.features, texts)
         report = np.mean([r.predict_proba(matrices[i])[:, 1] for i, r, _ in self.voters], axis=0)
         emergency = np.mean([e.predict_proba(matrices[i])[:, 1] for i, _, e in self.voters], axis=0)
         return report, report * emergency if self.emergency_given_report else emergency
+
+
+def _transform_each_once(unions: list[FeatureUnion], texts: list[str]) -> list[sparse.csr_matrix]:
+    """What `union.transform(texts)` gives for each union, with a vectorizer that several unions
+    share (see `_compact`) run once instead of once per union."""
+    outputs: dict[int, sparse.spmatrix] = {}
+    for union in unions:
+        for _, vectorizer in union.transformer_list:
+            if id(vectorizer) not in outputs:
+                outputs[id(vectorizer)] = vectorizer.transform(texts)
+    return [
+        sparse.hstack([outputs[id(v)] for _, v in union.transformer_list]).tocsr()
+        for union in unions
+    ]
 
 
 def train(messages: list[LabelledMessage], model: ModelSettings = ModelSettings()) -> TrainedModels:

@@ -111,6 +111,22 @@ def test_compacting_keeps_every_score(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(type(i) is int for v in vectorizers for i in v.vocabulary_.values())
 
 
+def test_a_shared_vectorizer_runs_once_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    models = train(
+        SMALL, ModelSettings(members=(MemberSettings(), MemberSettings(char_analyzer="char")))
+    )
+    texts = ["i cant breathe and my lips swell", "how much does a session cost"]
+    expected = [union.transform(texts).toarray() for union in models.features]
+    words = dict(models.features[0].transformer_list)["words"]
+    calls = []
+    transform = words.transform
+    monkeypatch.setattr(words, "transform", lambda t: calls.append(t) or transform(t))
+    models.scores(texts)
+    assert len(calls) == 1
+    matrices = statistical._transform_each_once(models.features, texts)
+    assert all((m.toarray() == e).all() for m, e in zip(matrices, expected, strict=True))
+
+
 def test_emergency_given_report_multiplies(tmp_path: Path) -> None:
     plain = train(SMALL).scores(["how much does a session cost"])
     given = train(SMALL, ModelSettings(emergency_given_report=True))
