@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from bot.datafiles import safe_load
 from bot.paths import VAR_DIR
 from bot.readiness import url_answers
 
@@ -127,7 +128,7 @@ def write_rasa_files(stack: Stack, env: Mapping[str, str]) -> None:
     if not stack.settings.model.exists():
         raise ContainerConfigError(f"no Rasa model at {stack.settings.model} (make train)")
     path = stack.write_endpoints()
-    endpoints = yaml.safe_load(path.read_text(encoding="utf-8"))
+    endpoints = safe_load(path.read_text(encoding="utf-8"))
     endpoints["action_endpoint"] = {"url": action_url}
     redis_url = env.get(REDIS_URL_ENV)
     if redis_url and "lock_store" not in endpoints:

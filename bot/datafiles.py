@@ -17,7 +17,8 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 # libyaml's loader builds the same Python objects as PyYAML's pure-Python SafeLoader about ten
 # times faster (the triage data files took ~4 s of Rasa's start with the pure-Python one);
-# tests/test_datafiles.py checks both load every YAML file of the repository the same way.
+# tests/knowledge/test_yaml_loader.py checks both load every YAML file of the repository the
+# same way.
 SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -58,6 +58,7 @@ import yaml
 from supervisor.xmlrpc import Faults as xmlrpc_faults
 from supervisor.xmlrpc import SupervisorTransport
 
+from bot.datafiles import safe_load
 from bot.launch import write_port
 from bot.observability.endpoints import LIVE_PATH, READY_PATH
 from bot.paths import PROJECT_ROOT, VAR_DIR
@@ -170,7 +171,7 @@ def runtime_credentials(env: dict[str, str]) -> tuple[dict[str, Any], bool]:
 
     with open(PROJECT_ROOT / "credentials.yml", encoding="utf-8") as fh:
         # Parsed without Rasa's ${VAR} expansion; the WhatsApp block is rebuilt from the env.
-        credentials = yaml.safe_load(fh) or {}
+        credentials = safe_load(fh) or {}
     whatsapp = resolve_settings(None, env)
     credentials.pop(WHATSAPP_CHANNEL, None)
     if whatsapp is not None:
@@ -196,7 +197,7 @@ def runtime_endpoints(
     """endpoints.yml with the action server at `action_url` and the tracker store at
     `tracker_url` (a full SQLAlchemy URL; None: an SQLite file in the work dir)."""
     with open(PROJECT_ROOT / "endpoints.yml", encoding="utf-8") as fh:
-        endpoints = yaml.safe_load(fh)
+        endpoints = safe_load(fh)
     endpoints["action_endpoint"] = {"url": f"{action_url}/webhook"}
     store = endpoints["tracker_store"]
     if tracker_url:

@@ -12,9 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.datafiles import DataFileError
+from bot.datafiles import DataFileError, safe_load
 from bot.language.choice import REPLY_SLOT
 from bot.paths import PROJECT_ROOT
 from bot.rasa.generated import GeneratedBlock, yaml_lines
@@ -132,7 +130,7 @@ def check_domain(path: Path = DOMAIN_FILE) -> None:
     response of WITH_SAFETY_LINE lacks the safety line of its language."""
     text = path.read_text(encoding="utf-8")
     texts = load_all_reply_texts()
-    responses = (yaml.safe_load(text) or {}).get("responses") or {}
+    responses = (safe_load(text) or {}).get("responses") or {}
     for name in WITH_SAFETY_LINE:
         for variation in responses.get(name) or [{}]:
             lang = (variation.get("condition") or [{"value": DEFAULT_LANGUAGE}])[0]["value"]

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from bot.datafiles import ENGLISH, read_nlu_examples
+from bot.datafiles import ENGLISH, read_nlu_examples, safe_load
 from bot.observability.logs import redact
 from bot.paths import DATA_DIR, PROJECT_ROOT, VAR_DIR
 from bot.review.queue import OUT_OF_SCOPE_INTENT, REVIEW_EXPORT, label_intents
@@ -231,5 +231,5 @@ def _triage_case(text: str, expected: str, lang: str | None) -> dict[str, Any]:
 def _read_triage(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load(path.read_text(encoding="utf-8")) or {}
     return list(data.get("messages") or [])

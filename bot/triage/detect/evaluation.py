@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot.datafiles import safe_load
 from bot.triage.result import MOST_SEVERE_FIRST, SEVERITY_ORDER, SymptomMention, TriageResult
 
 ESCALATION_LEVELS = MOST_SEVERE_FIRST
@@ -81,7 +80,7 @@ class Report:
 
 
 def load_items(path: Path) -> list[Item]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = safe_load(path.read_text(encoding="utf-8"))
     return [
         Item(
             text=m["text"],
@@ -98,7 +97,7 @@ def load_nlu_questions(path: Path) -> list[Item]:
     """The ordinary questions of the NLU evaluation set: none of them may escalate."""
     if not path.exists():
         return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = safe_load(path.read_text(encoding="utf-8")) or {}
     return [
         Item(
             text=q["text"],
