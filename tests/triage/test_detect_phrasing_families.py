@@ -139,6 +139,25 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("sujan pehle se bahut zyada hai aaj", "urgent"),
         ("el waram gaa3d tintashir 3ala il 5ad", "urgent"),
         ("مكان الابر صار فيه صلعات صغيرة", "urgent"),
+        # Round 16 (the questions of blind set P; new example sentences). Pimples and acne are
+        # what patients come to have treated: a mention is a report only when tied to a session.
+        ("does meso clear acne and the marks it leaves?", None),
+        ("kya meso muhase ke daag hata sakta hai", None),
+        ("मुझे पहले बहुत मुंहासे होते थे, क्या मेसो से निशान जाएंगे?", None),
+        ("عندي حب الشباب من زمان، الميزو يفيد؟", None),
+        ("got pimples all over the treated area two days after the session", "routine"),
+        ("meso ke baad se chehre pe phunsiyan nikal rahi hain", "routine"),
+        ("بعد الجلسة طلعت لي حبوب مكان الابر", "routine"),
+        ("painful pimples keep coming where they injected, worse every day", "urgent"),
+        # How much the needles hurt, examples of what could happen, will hair grow back.
+        ("kitna dukhta hai injection lagwate time?", None),
+        ("कितना दुखता है इंजेक्शन?", None),
+        ("وفيها الم؟", None),
+        ("البقعة فيها الم من امس", "routine"),
+        ("ايش ممكن يصير بعدها؟ مثلا احمرار او كدمات", None),
+        ("बाद में क्या हो सकता है, जैसे सूजन या लाली?", None),
+        ("ganje patch pe baal wapas aayenge kya", None),
+        ("الميزو يرجع الشعر للصلعة اللي فوق؟", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
