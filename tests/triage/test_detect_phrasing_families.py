@@ -158,6 +158,19 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("बाद में क्या हो सकता है, जैसे सूजन या लाली?", None),
         ("ganje patch pe baal wapas aayenge kya", None),
         ("الميزو يرجع الشعر للصلعة اللي فوق؟", None),
+        # After blind set M (new example sentences): bumps all over like mosquito bites are
+        # hives; a body gone stiff and shaking with the eyes rolled up is a seizure; "لو سمحت" is
+        # "please"; Arabizi pus as yellow water, vomiting every hour; dizziness that is over.
+        ("poore badan pe daane hi daane nikal aaye hain, har jagah", "emergency"),
+        ("ummi hni ma3i, tyabbasat w tirta3ish kilha", "emergency"),
+        ("لو سمحت ابي موعد، الجرح يطلع منه صديد", "urgent"),
+        ("el jar7 yt6l3 mnh may 9afr min ams", "urgent"),
+        ("astafrigh kil sa3a", "urgent"),
+        ("felt a little dizzy in the car but I'm totally fine now", None),
+        ("my lips swelled up but I'm fine now", "emergency"),
+        ("session ke baad chakkar aaya tha par ab bilkul theek hu", None),
+        ("fees sunke behosh hote hote bacha", None),
+        ("momkin el ibar ysawi 7asasiya?", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
