@@ -171,6 +171,9 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("session ke baad chakkar aaya tha par ab bilkul theek hu", None),
         ("fees sunke behosh hote hote bacha", None),
         ("momkin el ibar ysawi 7asasiya?", None),
+        # Asking for someone to help is not "has anyone had ..." (a risk question).
+        ("ابي احد يساعدني، ما اقدر اتنفس زين من بعد الابر", "emergency"),
+        ("هل احد جاه ضيق تنفس من الميزو؟", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
