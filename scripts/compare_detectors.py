@@ -252,6 +252,17 @@ VARIANTS: dict[str, Callable[[list[LabelledMessage]], Scorer]] = {
     "ensemble lr+char+sgd+char 1-6 sgd": adopted(
         voters(LR, CHAR, SGD, replace(CHAR_SGD, char_ngrams=(1, 6)))
     ),
+    "adopted, words min_df 2": adopted(
+        voters(*(replace(m, words_min_df=2) for m in detector_settings().model.members))
+    ),
+    "adopted, word unigrams min_df 2": adopted(
+        voters(
+            *(
+                replace(m, words_min_df=2, word_ngrams=(1, 1))
+                for m in detector_settings().model.members
+            )
+        )
+    ),
     "ensemble lr+char+sgd+svc": lambda messages: Average(
         [adopted(voters(LR, CHAR, SGD))(messages), generic(_svc)(messages)]
     ),

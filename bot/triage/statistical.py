@@ -64,6 +64,7 @@ class MemberSettings:
     char_analyzer: str = "char_wb"  # char_wb: n-grams inside words; char: across word boundaries
     char_ngrams: tuple[int, int] = (2, 5)
     word_ngrams: tuple[int, int] = (1, 2)
+    words_min_df: int = 1  # words and word n-grams of fewer training messages are left out
     classifier: str = "logistic"  # logistic (regression) | modified_huber (SGD, a linear SVM
     # with probabilities that reach 0 and 1: a sharper voter)
     c: float = 32.0  # logistic: inverse regularisation strength
@@ -78,8 +79,8 @@ class MemberSettings:
         return cls(**data)
 
     @property
-    def feature_key(self) -> tuple[str, tuple[int, int], tuple[int, int]]:
-        return (self.char_analyzer, self.char_ngrams, self.word_ngrams)
+    def feature_key(self) -> tuple[str, tuple[int, int], tuple[int, int], int]:
+        return (self.char_analyzer, self.char_ngrams, self.word_ngrams, self.words_min_df)
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,12 @@ def features(member: MemberSettings) -> FeatureUnion:
                     max_features=200_000,
                 ),
             ),
-            ("words", TfidfVectorizer(ngram_range=member.word_ngrams, min_df=1, sublinear_tf=True)),
+            (
+                "words",
+                TfidfVectorizer(
+                    ngram_range=member.word_ngrams, min_df=member.words_min_df, sublinear_tf=True
+                ),
+            ),
         ]
     )
 
@@ -257,14 +263,32 @@ def _compact(unions: list[FeatureUnion]) -> None:
     loaded in the Rasa server; 132 MB resident before, 58 MB after): drop each vectorizer's
     `stop_words_` (the n-grams that min_df/max_features cut, kept by sklearn for introspection
     only), give its vocabulary plain ints instead of numpy scalar objects, and let feature sets
-    share one fitted vectorizer where two were fitted with the same settings on the same texts."""
+    share one fitted vectorizer where two were fitted with the same settings on the same texts,
+    and the vocabularies one string per distinct n-gram (the two character analyzers share most)."""
     fitted: dict[str, TfidfVectorizer] = {}
+    terms: dict[str, str] = {}  # one object per distinct n-gram; pickle keeps the sharing
     for union in unions:
         for position, (name, vectorizer) in enumerate(union.transformer_list):
             vectorizer.stop_words_ = None
-            vectorizer.vocabulary_ = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
+            vectorizer.vocabulary_ = {
+                terms.setdefault(term, term): int(i) for term, i in vectorizer.vocabulary_.items()
+            }
             key = repr(sorted(vectorizer.get_params().items()))
             union.transformer_list[position] = (name, fitted.setdefault(key, vectorizer))
+
+
+def _share_indices(models: TrainedModels) -> TrainedModels:
+    """Let the vocabularies share one int object per index (unpickling gives each entry its
+    own): the same lookups in about 4 MB less."""
+    vocabularies = [v.vocabulary_ for u in models.features for _, v in u.transformer_list]
+    shared = list(range(max((len(v) for v in vocabularies), default=0)))
+    for union in models.features:
+        for _, vectorizer in union.transformer_list:
+            vocabulary = vectorizer.vocabulary_
+            vectorizer.vocabulary_ = dict(
+                zip(vocabulary, map(shared.__getitem__, vocabulary.values()), strict=True)
+            )
+    return models
 
 
 class StatisticalDetector:
@@ -310,4 +334,4 @@ def load_detector(
     if not model_path.exists():
         logger.error("statistical triage detector missing (%s): run `make detector`", model_path)
         return None
-    return StatisticalDetector(joblib.load(model_path), settings)
+    return StatisticalDetector(_share_indices(joblib.load(model_path)), settings)

@@ -111,6 +111,31 @@ def test_compacting_keeps_every_score(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(type(i) is int for v in vectorizers for i in v.vocabulary_.values())
 
 
+def test_the_loaded_model_shares_each_ngram_and_index_and_scores_the_same(
+    tmp_path: Path,
+) -> None:
+    import joblib
+
+    model = ModelSettings(members=(MemberSettings(), MemberSettings(char_analyzer="char")))
+    trained = train(SMALL, model)
+    path = tmp_path / "detector.joblib"
+    joblib.dump(trained, path)
+    loaded = statistical._share_indices(joblib.load(path))
+    texts = ["i cant breathe and my lips swell", "how much does a session cost", "zzz"]
+    assert (loaded.scores(texts)[0] == trained.scores(texts)[0]).all()
+    assert (loaded.scores(texts)[1] == trained.scores(texts)[1]).all()
+    chars = [dict(union.transformer_list)["chars"].vocabulary_ for union in loaded.features]
+    common = chars[0].keys() & chars[1].keys()
+    assert common  # char and char_wb n-grams overlap
+    first = {term: term for term in chars[0]}
+    assert all(first[term] is term for term in chars[1] if term in common)
+    assert all(
+        chars[0][term] is chars[1][term] for term in common if chars[0][term] == chars[1][term]
+    )
+    indices = {id(i) for vocabulary in chars for i in vocabulary.values()}
+    assert len(indices) == max(len(vocabulary) for vocabulary in chars)
+
+
 def test_a_shared_vectorizer_runs_once_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
     models = train(
         SMALL, ModelSettings(members=(MemberSettings(), MemberSettings(char_analyzer="char")))
