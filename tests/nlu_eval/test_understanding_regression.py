@@ -1,6 +1,6 @@
 """Understanding in every language does not slip below what the spent blind sets showed.
 
-Blind sets D to Q (tests/nlu_eval/blind_d … blind_q) were measured once on first contact
+Blind sets D to R (tests/nlu_eval/blind_d … blind_r) were measured once on first contact
 (README, "NLU in four languages"); they now guard against regressions. The floors sit a little
 under today's figures: they catch a change that breaks a language, not noise."""
 
@@ -49,6 +49,7 @@ def predictions():  # type: ignore[no-untyped-def]
             "blind_o",
             "blind_p",
             "blind_q",
+            "blind_r",
         )
         for lang in LANGUAGES
         for q in eval_nlu.load_questions(SETS / blind / f"{lang}.yml")

@@ -174,6 +174,34 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         # Asking for someone to help is not "has anyone had ..." (a risk question).
         ("ابي احد يساعدني، ما اقدر اتنفس زين من بعد الابر", "emergency"),
         ("هل احد جاه ضيق تنفس من الميزو؟", None),
+        # After blind sets N and R (new example sentences): "does it hurt?" asked before the
+        # treatment, in every language, while "it hurts me" stays a report; hearsay; a medicine
+        # dose asked in general; needle fear and nerves; idioms of bills, chores and traffic;
+        # what comes back, spreads, or is a nodule or a bald patch in Arabic, Arabizi and Hindi.
+        ("تعور؟", None),
+        ("خدي يعورني من امس", "routine"),
+        ("दुखता है क्या?", None),
+        ("yooja3?", None),
+        ("injection bahut chubhta hai kya", None),
+        ("online some people said they got bumps after meso, how often does that happen?", None),
+        ("what is the right ibuprofen dose for an adult with a headache", None),
+        ("is meso for lower back pain effective?", None),
+        ("which one should i choose, prp or meso, so confused", None),
+        ("I get dizzy even at the thought of needles", None),
+        ("parking here is giving me a headache lol", None),
+        ("bhabhi ne bola ki meso se gaanth ho jati hai", None),
+        ("sir dard me kitni goli leni chahiye", None),
+        ("form bharna bhi sar dard hai yaar", None),
+        ("needle dekh ke mera haath kaanpne lagta hai", None),
+        ("बच्चों को खांसी और बुखार में कौनसी दवा दें", None),
+        ("पीठ के दर्द में मेसो से आराम मिलता है क्या", None),
+        ("बुखार कल उतर गया था पर आज फिर से चढ़ गया", "urgent"),
+        ("سمعت الحساب وطحت مغمى علي 😂", None),
+        ("الالتهاب وصلت لين رقبتي والمكان حار", "urgent"),
+        ("طلعت لي حبوب قاسية تحت الجلد بعد اسبوعين وتعورني", "urgent"),
+        ("lo 9ar 3indi waram shu asawi?", None),
+        ("shfayfi ma ntaf5at abadan", None),
+        ("el 7arara raa7at w rij3at al7een", "urgent"),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:

@@ -76,15 +76,19 @@ def _best_of(runs: int, func) -> float:  # type: ignore[no-untyped-def]
     return best
 
 
-def test_typical_messages_take_under_5_ms_and_10k_characters_under_1_s() -> None:
-    # A guard against pathological slow-downs, not a benchmark: five languages' word lists
-    # made the 10k-character case about 0.33 s on this machine kind.
+def test_a_long_message_costs_about_its_length_in_typical_messages() -> None:
+    # A guard against pathological slow-downs (a cost that grows faster than the text), not a
+    # benchmark: bench/ measures speed. Wall-clock limits moved with the load of the shared
+    # machine (the median of a typical message went from 3 to 10 ms between two hours of one
+    # day), so the long text is compared with the typical messages of the same run: 10,000
+    # characters are about 100 typical messages and cost about 100 times one (0.33 s against 3 ms
+    # on a quiet machine); a cost growing with the square of the length would be far above 400.
     texts = [m["text"] for m in yaml.safe_load(MESSAGES.read_text())["messages"]]
     triage("warm up")
-    typical = [_best_of(3, lambda t=t: triage(t)) for t in texts]
-    assert statistics.median(typical) < 0.005
+    typical = statistics.median([_best_of(3, lambda t=t: triage(t)) for t in texts])
     long_text = " ".join(texts)[:10_000]
-    assert _best_of(3, lambda: triage(long_text)) < 1.0
+    assert typical < 0.05
+    assert _best_of(3, lambda: triage(long_text)) < 400 * typical
 
 
 # Every word of every lexicon pattern joins the typo corrector's vocabulary, so a new pattern word
