@@ -132,8 +132,27 @@ def test_the_loaded_model_shares_each_ngram_and_index_and_scores_the_same(
     assert all(
         chars[0][term] is chars[1][term] for term in common if chars[0][term] == chars[1][term]
     )
-    indices = {id(i) for vocabulary in chars for i in vocabulary.values()}
-    assert len(indices) == max(len(vocabulary) for vocabulary in chars)
+
+
+def test_loading_gives_every_index_one_shared_int() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    texts = [f"w{n} w{n + 1} w{n + 2}" for n in range(0, 900, 3)]
+    unions = [
+        FeatureUnion([("words", TfidfVectorizer().fit(texts))]),
+        FeatureUnion([("words", TfidfVectorizer(ngram_range=(1, 2)).fit(texts))]),
+    ]
+    for union in unions:  # as unpickling leaves them: a fresh int object per entry
+        for _, vectorizer in union.transformer_list:
+            vectorizer.vocabulary_ = {t: int(str(i)) for t, i in vectorizer.vocabulary_.items()}
+    before = [dict(v.vocabulary_) for u in unions for _, v in u.transformer_list]
+    models = statistical._share_indices(statistical.TrainedModels(unions, []))
+    after = [v.vocabulary_ for u in models.features for _, v in u.transformer_list]
+    assert after == before  # the same lookups
+    largest = max(len(v) for v in after)
+    assert largest > 1000  # beyond CPython's cache of small ints
+    assert len({id(i) for v in after for i in v.values()}) == largest
 
 
 def test_a_shared_vectorizer_runs_once_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
