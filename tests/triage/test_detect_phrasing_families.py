@@ -202,6 +202,33 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("lo 9ar 3indi waram shu asawi?", None),
         ("shfayfi ma ntaf5at abadan", None),
         ("el 7arara raa7at w rij3at al7een", "urgent"),
+        # After blind sets O and S (new example sentences): a symptom now told after a risk
+        # question; resolved with "now" first; "can make" and "was it an infection?" asked in
+        # general; worse pain; "almost fainted" without a hyphen; a condition or anaesthesia,
+        # not a seizure or faint; habitual questions; pus, an opened mark and smooth round patches
+        # in Hinglish; Gulf redness, nodules, "if I get", spreading and vomiting, traffic.
+        (
+            "could meso make me go blind? my right eye has been kind of foggy since this morning",
+            "emergency",
+        ),
+        ("I felt lightheaded after the jab but now I'm ok", None),
+        ("bit dizzy earlier but it's fine now", None),
+        ("can the treatment make your lips swell up?", None),
+        ("my friend had a fever after hers, was it an infection?", None),
+        ("the bruise on my arm is getting more painful every day", "urgent"),
+        ("मैं क्लिनिक से निकलते ही बेहोश होते होते बची", None),
+        ("ऑफिस का काम अपने आप में सिरदर्द है, meso का टाइम क्या है", None),
+        ("मुझे मिर्गी है, क्या मेसो करवा सकती हूँ?", None),
+        ("meso ke baad neel pad jate hain kya?", None),
+        ("injection ke baad nishaan khul gaya aur taral nikal raha hai", "urgent"),
+        ("sir ke peeche gol gol chikne patch ho gaye meso ke baad", "urgent"),
+        ("الحمار على رقبتي قاعد يوسع من امس", "urgent"),
+        ("طلعت لي عقد مؤلمة تحت الجلد مكان الابر", "urgent"),
+        ("لو جاتني حساسية بعد الجلسة وش اسوي؟", None),
+        ("الكلف لها علاج بالميزو؟", None),
+        ("el 7imra 3la ydi tentishir w 7arra", "urgent"),
+        ("atrajja3 kil shway w ma ythbat fe ba6ni shay", "urgent"),
+        ("el za7ma 3la el share3 wja3 raas, 3indkum ba3d el maghrib?", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
