@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from tune_detector import (  # noqa: E402
     Figures,
     Row,
+    Thresholds,
     choose_thresholds,
     dev_items,
     figures_by_language,
@@ -349,16 +350,18 @@ def evaluate(
     for text in texts[:200]:
         scorer.scores([text])
     vote_ms = (time.perf_counter() - start) / min(200, len(texts)) * 1000
+    # The report and emergency questions only: the urgent one is left out (0.0, never lifting).
     first: list[Row] = [
-        (i, r, float(p), float(e))
+        (i, r, float(p), float(e), 0.0)
         for i, r, p, e in zip(
             verdicts.items, verdicts.first_contact, report, emergency, strict=True
         )
     ]
-    report_t, emergency_t = choose_thresholds(first)
+    chosen = choose_thresholds(first)
+    thresholds = Thresholds(chosen.report, chosen.emergency)
     # Today's rules; the detector is left out where the bot answers a cry for help instead.
     today: list[Row] = [
-        (i, r, 0.0 if c else float(p), 0.0 if c else float(e))
+        (i, r, 0.0 if c else float(p), 0.0 if c else float(e), 0.0)
         for i, r, c, p, e in zip(
             verdicts.items, verdicts.today, verdicts.cry, report, emergency, strict=True
         )
@@ -368,10 +371,10 @@ def evaluate(
     ap = cross_validate(build, messages) if cv else (None, None)
     return Result(
         name=name,
-        report_t=report_t,
-        emergency_t=emergency_t,
-        first_contact=figures_by_language(first, report_t, emergency_t),
-        today=figures_by_language(today, report_t, emergency_t),
+        report_t=thresholds.report,
+        emergency_t=thresholds.emergency,
+        first_contact=figures_by_language(first, thresholds),
+        today=figures_by_language(today, thresholds),
         cv_report_ap=ap[0],
         cv_emergency_ap=ap[1],
         train_seconds=train_seconds,

@@ -9,7 +9,10 @@ first contact.
 - emergency threshold: the highest value at which every development emergency is still graded
   emergency by the rules or the detector (recall first);
 - report threshold: the highest value at which any-severity recall (rules or detector) reaches
-  REPORT_RECALL on the development set.
+  REPORT_RECALL on the development set;
+- urgent threshold: the highest value at which URGENT_RECALL of the development messages labelled
+  urgent or emergency are graded urgent or above, once the two thresholds above are set (the
+  detector lifts a report either detector found from routine to urgent).
 Each set is judged by the rules as they were when it was first measured (data/triage at the
 revision DEV_SETS gives it, before any rule was tuned on it). Rules tuned on these very messages
 miss almost none of them, so thresholds chosen against them would assume the rules never miss;
@@ -68,6 +71,7 @@ DEV_SETS = {
 # that the development set is the one the figures of compare_detectors.py and the README refer to;
 # they are regression sets instead (tests/triage/test_detect_eval.py).
 REPORT_RECALL = 0.99
+URGENT_RECALL = 0.985
 MARGIN = 0.005  # chosen thresholds sit this far below the deciding probability
 
 
@@ -93,7 +97,15 @@ def dev_items(scratch: Path) -> list[tuple[Item, Path]]:
     return items + [(item, ROOT / "data" / "triage") for item in questions]
 
 
-Row = tuple[Item, str, float, float]  # message, first-contact rules' verdict, report, emergency
+# message, first-contact rules' verdict, P(report), P(emergency), P(urgent or emergency)
+Row = tuple[Item, str, float, float, float]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    report: float
+    emergency: float
+    urgent: float = 1.0
 
 
 def rules_verdicts(scratch: Path) -> list[tuple[Item, str]]:
@@ -105,26 +117,46 @@ def rules_verdicts(scratch: Path) -> list[tuple[Item, str]]:
     ]
 
 
-def choose_thresholds(rows: list[Row]) -> tuple[float, float]:
-    """(report, emergency) thresholds: the highest values that keep every development emergency
-    and REPORT_RECALL of the reports escalated by the rules or the detector."""
-    missed_emergencies = [e for i, r, _, e in rows if i.expected == "emergency" and r != i.expected]
-    emergency_t = max(0.01, min(missed_emergencies, default=1.0) - MARGIN)
-    reports = [(i, r, p) for i, r, p, _ in rows if i.expected != "none"]
+def _highest_reaching(values: list[float], extra: int) -> float:
+    """The threshold that lets `extra` of `values` through (the highest `extra` of them)."""
+    ranked = sorted(values, reverse=True)
+    return min(0.99, max(0.01, (ranked[extra - 1] if extra and ranked else 1.0) - MARGIN))
+
+
+def choose_thresholds(rows: list[Row]) -> Thresholds:
+    """The highest thresholds that keep every development emergency, REPORT_RECALL of the
+    reports escalated and URGENT_RECALL of the urgent and emergency ones graded urgent or above,
+    by the rules or the detector."""
+    missed_emergencies = [
+        e for i, r, _, e, _ in rows if i.expected == "emergency" and r != i.expected
+    ]
+    emergency_t = min(0.99, max(0.01, min(missed_emergencies, default=1.0) - MARGIN))
+    reports = [(r, p) for i, r, p, _, _ in rows if i.expected != "none"]
     need = int(len(reports) * REPORT_RECALL + 0.999)
-    caught_by_rules = sum(r != "none" for _, r, _ in reports)
-    others = sorted((p for _, r, p in reports if r == "none"), reverse=True)
-    extra = max(0, need - caught_by_rules)
-    report_t = max(0.01, (others[extra - 1] if extra and others else 1.0) - MARGIN)
-    return min(report_t, 0.99), min(emergency_t, 0.99)
+    caught_by_rules = sum(r != "none" for r, _ in reports)
+    report_t = _highest_reaching(
+        [p for r, p in reports if r == "none"], max(0, need - caught_by_rules)
+    )
+    base = Thresholds(report_t, emergency_t)
+    serious = [
+        (combined(r, p, e, u, base), u)
+        for i, r, p, e, u in rows
+        if i.expected in ("urgent", "emergency")
+    ]
+    need = int(len(serious) * URGENT_RECALL + 0.999)
+    graded_serious = sum(rank(level) >= rank("urgent") for level, _ in serious)
+    urgent_t = _highest_reaching(
+        [u for level, u in serious if level == "routine"], max(0, need - graded_serious)
+    )
+    return Thresholds(report_t, emergency_t, urgent_t)
 
 
-def combined(
-    rules: str, report: float, emergency: float, report_t: float, emergency_t: float
-) -> str:
-    """The level escalated when the rules say `rules` and the detector votes (report, emergency)."""
-    stat = "emergency" if emergency >= emergency_t else "routine" if report >= report_t else "none"
-    return max(rules, stat, key=rank)
+def combined(rules: str, report: float, emergency: float, urgent: float, t: Thresholds) -> str:
+    """The level escalated when the rules say `rules` and the detector gives these
+    probabilities (as bot.triage.detect.pipeline.triage combines them)."""
+    stat = "emergency" if emergency >= t.emergency else "routine" if report >= t.report else "none"
+    level = max(rules, stat, key=rank)
+    return "urgent" if level == "routine" and urgent >= t.urgent else level
 
 
 @dataclass(frozen=True)
@@ -142,10 +174,19 @@ class Figures:
     non_emergencies: int
     false_emergencies: int
     false_emergencies_by_rules: int
+    serious: int  # labelled urgent or emergency
+    serious_graded_urgent: int  # graded urgent or above
+    serious_graded_urgent_by_rules: int
+    routines: int
+    routines_lifted: int  # labelled routine, graded urgent or above
+    routines_lifted_by_rules: int
 
 
-def figures(rows: list[Row], report_t: float, emergency_t: float) -> Figures:
-    final = [(i, r, combined(r, p, e, report_t, emergency_t)) for i, r, p, e in rows]
+def figures(rows: list[Row], t: Thresholds) -> Figures:
+    final = [(i, r, combined(r, p, e, u, t)) for i, r, p, e, u in rows]
+    serious = [(r, f) for i, r, f in final if i.expected in ("urgent", "emergency")]
+    routines = [(r, f) for i, r, f in final if i.expected == "routine"]
+    up = rank("urgent")
     emerg = [f for i, _, f in final if i.expected == "emergency"]
     esc = [(r, f) for i, r, f in final if i.expected != "none"]
     nones = [(r, f) for i, r, f in final if i.expected == "none"]
@@ -162,18 +203,21 @@ def figures(rows: list[Row], report_t: float, emergency_t: float) -> Figures:
         non_emergencies=len(non_emerg),
         false_emergencies=sum(f == "emergency" for _, f in non_emerg),
         false_emergencies_by_rules=sum(r == "emergency" for r, _ in non_emerg),
+        serious=len(serious),
+        serious_graded_urgent=sum(rank(f) >= up for _, f in serious),
+        serious_graded_urgent_by_rules=sum(rank(r) >= up for r, _ in serious),
+        routines=len(routines),
+        routines_lifted=sum(rank(f) >= up for _, f in routines),
+        routines_lifted_by_rules=sum(rank(r) >= up for r, _ in routines),
     )
 
 
-def figures_by_language(rows: list[Row], report_t: float, emergency_t: float) -> dict[str, Figures]:
+def figures_by_language(rows: list[Row], t: Thresholds) -> dict[str, Figures]:
     """Figures for "all" and then for each language, in order of first appearance."""
     groups: dict[str, list[Row]] = {}
     for row in rows:
         groups.setdefault(row[0].lang, []).append(row)
-    return {
-        lang: figures(group, report_t, emergency_t)
-        for lang, group in [("all", rows), *groups.items()]
-    }
+    return {lang: figures(group, t) for lang, group in [("all", rows), *groups.items()]}
 
 
 def main() -> int:
@@ -188,12 +232,12 @@ def main() -> int:
         (item, rules, *detector.probabilities(item.text))
         for item, rules in rules_verdicts(Path(tempfile.mkdtemp()))
     ]
-    report_t, emergency_t = choose_thresholds(rows)
+    t = choose_thresholds(rows)
     print(
         f"development set: {len(rows)} messages, each set against its first-contact rules; "
-        f"thresholds report {report_t:.3f}, emergency {emergency_t:.3f}"
+        f"thresholds report {t.report:.3f}, emergency {t.emergency:.3f}, urgent {t.urgent:.3f}"
     )
-    for lang, f in figures_by_language(rows, report_t, emergency_t).items():
+    for lang, f in figures_by_language(rows, t).items():
         print(
             f"  {lang:<9} emergency recall {f.emergencies_caught}/{f.emergencies}"
             f"  any-severity recall {f.reports_caught}/{f.reports}"
@@ -202,11 +246,16 @@ def main() -> int:
             f" (rules alone {f.false_escalations_by_rules})"
             f"  false emergencies {f.false_emergencies}/{f.non_emergencies}"
             f" (rules alone {f.false_emergencies_by_rules})"
+            f"  urgent or emergency graded urgent+ {f.serious_graded_urgent}/{f.serious}"
+            f" (rules alone {f.serious_graded_urgent_by_rules})"
+            f"  routine graded urgent+ {f.routines_lifted}/{f.routines}"
+            f" (rules alone {f.routines_lifted_by_rules})"
         )
     if args.write:
         text = SETTINGS_FILE.read_text(encoding="utf-8")
-        text = re.sub(r"(\n  report: )[0-9.]+", rf"\g<1>{report_t:.3f}", text)
-        text = re.sub(r"(\n  emergency: )[0-9.]+", rf"\g<1>{emergency_t:.3f}", text)
+        for name in ("report", "emergency", "urgent"):
+            value = getattr(t, name)
+            text = re.sub(rf"(\n  {name}: )[0-9.]+", rf"\g<1>{value:.3f}", text)
         SETTINGS_FILE.write_text(text, encoding="utf-8")
         print(f"written to {SETTINGS_FILE.relative_to(ROOT)}")
     return 0

@@ -11,7 +11,7 @@ training data as ordinary questions; settings and thresholds in data/triage/dete
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,17 +42,21 @@ class LabelledMessage:
 
 @dataclass(frozen=True)
 class DetectorVote:
-    """Probabilities of "reports a current symptom" and "may be an emergency", and the level
-    they imply (None: the detector does not escalate)."""
+    """Probabilities of "reports a current symptom", "may be an emergency" and "urgent or
+    worse", and the level they imply (None: the detector does not escalate). `urgent_likely`:
+    a report found by either detector is urgent rather than routine."""
 
     report: float
     emergency: float
     severity: Severity | None
+    urgent: float = 0.0
+    urgent_likely: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "report": round(self.report, 4),
             "emergency": round(self.emergency, 4),
+            "urgent": round(self.urgent, 4),
             "severity": self.severity,
         }
 
@@ -108,6 +112,7 @@ class DetectorSettings:
     excluded_intents: frozenset[str]
     report_threshold: float
     emergency_threshold: float
+    urgent_threshold: float
     model: ModelSettings = ModelSettings()
 
 
@@ -120,6 +125,7 @@ def detector_settings(path: Path = SETTINGS_FILE) -> DetectorSettings:
         excluded_intents=frozenset(data.get("nlu_negative_intents_exclude") or ()),
         report_threshold=data["thresholds"]["report"],
         emergency_threshold=data["thresholds"]["emergency"],
+        urgent_threshold=data["thresholds"]["urgent"],
         model=ModelSettings.from_yaml(data.get("model")),
     )
 
@@ -208,18 +214,35 @@ def classifier(member: MemberSettings) -> LogisticRegression | SGDClassifier:
 @dataclass
 class TrainedModels:
     """The feature sets (each computed once per message) and the voters that read them: for
-    each voter, the index of its feature set and its report and emergency classifiers."""
+    each voter, the index of its feature set and its report and emergency classifiers, and
+    (`urgent_voters`) the same feature set's classifier of "urgent or emergency"."""
 
     features: list[FeatureUnion]
     voters: list[tuple[int, Any, Any]]
     emergency_given_report: bool = False  # emergency's probability is conditional on a report
+    urgent_voters: list[tuple[int, Any]] = field(default_factory=list)
 
     def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(report) and P(emergency) of each text (already `prepare`d), the voters' mean."""
+        report, emergency, _ = self.all_scores(texts, urgent=False)
+        return report, emergency
+
+    def all_scores(
+        self, texts: list[str], urgent: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """P(report), P(emergency) and P(urgent or emergency) of each text, the voters' means
+        (zeros for the last without urgent voters, or with `urgent` False)."""
         matrices = _transform_each_once(self.features, texts)
         report = np.mean([r.predict_proba(matrices[i])[:, 1] for i, r, _ in self.voters], axis=0)
         emergency = np.mean([e.predict_proba(matrices[i])[:, 1] for i, _, e in self.voters], axis=0)
-        return report, report * emergency if self.emergency_given_report else emergency
+        if self.emergency_given_report:
+            emergency = report * emergency
+        worse = np.zeros(len(texts))
+        if urgent and self.urgent_voters:
+            worse = np.mean(
+                [u.predict_proba(matrices[i])[:, 1] for i, u in self.urgent_voters], axis=0
+            )
+        return report, emergency, worse
 
 
 def _transform_each_once(unions: list[FeatureUnion], texts: list[str]) -> list[sparse.csr_matrix]:
@@ -241,11 +264,13 @@ def train(messages: list[LabelledMessage], model: ModelSettings = ModelSettings(
     texts = [prepare(m.text) for m in messages]
     is_report = np.array([m.expected != "none" for m in messages])
     is_emergency = np.array([m.expected == "emergency" for m in messages])
+    is_urgent = np.array([m.expected in ("urgent", "emergency") for m in messages])
     # emergency given report: learnt on the reports only
     subset = is_report if model.emergency_given_report else np.ones(len(messages), bool)
     unions: list[FeatureUnion] = []
     matrices: dict[tuple, tuple[int, Any]] = {}
     voters = []
+    urgent_voters = []
     for member in model.members:
         if member.feature_key not in matrices:
             unions.append(features(member))
@@ -254,8 +279,20 @@ def train(messages: list[LabelledMessage], model: ModelSettings = ModelSettings(
         report = classifier(member).fit(matrix, is_report)
         emergency = classifier(member).fit(matrix[subset], is_emergency[subset])
         voters.append((index, report, emergency))
+        urgent_voters.append((index, classifier(member).fit(matrix, is_urgent)))
     _compact(unions)
-    return TrainedModels(unions, voters, model.emergency_given_report)
+    trained = TrainedModels(unions, voters, model.emergency_given_report, urgent_voters)
+    _single_precision(trained)
+    return trained
+
+
+def _single_precision(models: TrainedModels) -> None:
+    """Hold every classifier's weights as float32 (half the memory; a message's features stay
+    float64, so its probabilities move by about 1e-7, far inside the thresholds' margin)."""
+    classifiers = [c for _, r, e in models.voters for c in (r, e)]
+    classifiers += [u for _, u in models.urgent_voters]
+    for fitted in classifiers:
+        fitted.coef_ = fitted.coef_.astype(np.float32)
 
 
 def _compact(unions: list[FeatureUnion]) -> None:
@@ -298,18 +335,20 @@ class StatisticalDetector:
         self.models = models
         self.settings = settings
 
-    def probabilities(self, text: str) -> tuple[float, float]:
-        report, emergency = self.models.scores([prepare(text)])
-        return float(report[0]), float(emergency[0])
+    def probabilities(self, text: str) -> tuple[float, float, float]:
+        """P(report), P(emergency) and P(urgent or emergency) of `text`."""
+        report, emergency, urgent = self.models.all_scores([prepare(text)])
+        return float(report[0]), float(emergency[0]), float(urgent[0])
 
     def vote(self, text: str) -> DetectorVote:
-        report, emergency = self.probabilities(text)
+        report, emergency, urgent = self.probabilities(text)
+        urgent_likely = urgent >= self.settings.urgent_threshold
         severity: Severity | None = None
         if emergency >= self.settings.emergency_threshold:
             severity = "emergency"
         elif report >= self.settings.report_threshold:
-            severity = "routine"
-        return DetectorVote(report=report, emergency=emergency, severity=severity)
+            severity = "urgent" if urgent_likely else "routine"
+        return DetectorVote(report, emergency, severity, urgent, urgent_likely)
 
 
 def build_model(

@@ -36,6 +36,17 @@ SMALL = [
         ]
     ),
     *(
+        LabelledMessage(t, "urgent", "en")
+        for t in [
+            "pus oozing from the injection site",
+            "redness spreading and hot to touch",
+            "fever and chills since the session",
+            "yellow discharge and it smells",
+            "swelling worse every day and throbbing",
+            "a hard painful lump that keeps growing",
+        ]
+    ),
+    *(
         LabelledMessage(t, "routine", "en")
         for t in [
             "small bruise on my cheek",
@@ -63,14 +74,16 @@ SMALL = [
 ]
 
 
-def _settings(tmp_path: Path, report: float = 0.5, emergency: float = 0.5) -> DetectorSettings:
-    return DetectorSettings(tmp_path, None, frozenset(), report, emergency)
+def _settings(
+    tmp_path: Path, report: float = 0.5, emergency: float = 0.5, urgent: float = 0.999
+) -> DetectorSettings:
+    return DetectorSettings(tmp_path, None, frozenset(), report, emergency, urgent)
 
 
 def test_votes_follow_thresholds(tmp_path: Path) -> None:
     models = train(SMALL)
     detector = StatisticalDetector(models, _settings(tmp_path))
-    report, emergency = detector.probabilities("i cant breathe and my lips swell")
+    report, emergency, _ = detector.probabilities("i cant breathe and my lips swell")
     assert report > 0.5 and emergency > 0.5
     assert detector.vote("i cant breathe and my lips swell").severity == "emergency"
     quiet = StatisticalDetector(models, _settings(tmp_path, report=0.999, emergency=0.999))
@@ -109,6 +122,19 @@ def test_compacting_keeps_every_score(monkeypatch: pytest.MonkeyPatch) -> None:
     vectorizers = [v for union in compact.features for _, v in union.transformer_list]
     assert all(v.stop_words_ is None for v in vectorizers)
     assert all(type(i) is int for v in vectorizers for i in v.vocabulary_.values())
+
+
+def test_weights_are_single_precision_and_score_as_double(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["i cant breathe and my lips swell", "pus oozing and spreading", "how much is it"]
+    single = train(SMALL)
+    monkeypatch.setattr(statistical, "_single_precision", lambda models: None)
+    double = train(SMALL)
+    weights = [c.coef_ for _, r, e in single.voters for c in (r, e)]
+    weights += [u.coef_ for _, u in single.urgent_voters]
+    assert len(weights) == 3 and all(w.dtype == "float32" for w in weights)
+    assert double.voters[0][1].coef_.dtype == "float64"
+    for ours, full in zip(single.all_scores(texts), double.all_scores(texts), strict=True):
+        assert ours == pytest.approx(full, abs=1e-5)
 
 
 def test_the_loaded_model_shares_each_ngram_and_index_and_scores_the_same(
@@ -186,7 +212,7 @@ def test_model_settings_are_read_from_the_settings_file(tmp_path: Path) -> None:
     settings_file.write_text(
         "corpus: corpus\nmodel:\n  members:\n  - {char_analyzer: char, char_ngrams: [1, 4]}\n"
         "  - {classifier: modified_huber, alpha: 0.001}\n"
-        "thresholds: {report: 0.5, emergency: 0.5}\n"
+        "thresholds: {report: 0.5, emergency: 0.5, urgent: 0.5}\n"
     )
     model = detector_settings(settings_file).model
     assert model.members == (
@@ -195,7 +221,7 @@ def test_model_settings_are_read_from_the_settings_file(tmp_path: Path) -> None:
     )
     settings_file.write_text(
         "corpus: corpus\nmodel:\n  members:\n  - {classifier: forest}\n"
-        "thresholds: {report: 0.5, emergency: 0.5}\n"
+        "thresholds: {report: 0.5, emergency: 0.5, urgent: 0.5}\n"
     )
     with pytest.raises(DataFileError, match="detector.yml"):
         detector_settings(settings_file)
@@ -214,6 +240,33 @@ def test_the_higher_level_wins(tmp_path: Path) -> None:
     assert result.severity == "emergency"
     assert set(result.caught_by) == {"rules", "statistical"}
     assert result.detector and result.detector["severity"] == "emergency"
+
+
+def test_the_urgent_head_makes_a_report_urgent(tmp_path: Path) -> None:
+    models = train(SMALL)
+    pus = "pus and yellow discharge from the spot, spreading"
+    _, _, urgent = models.all_scores([pus])
+    bruise = "small bruise on my cheek"
+    assert urgent[0] > models.all_scores([bruise])[2][0]
+    lifting = StatisticalDetector(models, _settings(tmp_path, urgent=float(urgent[0]) - 0.01))
+    vote = lifting.vote(pus)
+    assert vote.severity == "urgent" and vote.urgent_likely
+    assert vote.as_dict()["urgent"] == pytest.approx(urgent[0], abs=1e-4)
+    assert StatisticalDetector(models, _settings(tmp_path)).vote(pus).severity == "routine"
+
+
+def test_the_urgent_head_lifts_a_rules_routine_report_but_never_a_question(
+    tmp_path: Path,
+) -> None:
+    # No report vote of its own (report 0.999), only "urgent or worse" at a low threshold.
+    lifting = StatisticalDetector(
+        train(SMALL), _settings(tmp_path, report=0.999, emergency=0.999, urgent=0.001)
+    )
+    result = triage("small bruise on my cheek", detector=lifting)
+    assert result.severity == "urgent"
+    assert set(result.caught_by) == {"rules", "statistical"}
+    assert triage("how much does a session cost", detector=lifting).severity is None
+    assert triage("small bruise on my cheek", detector=None).severity == "routine"
 
 
 def test_corpus_files_are_checked(tmp_path: Path) -> None:

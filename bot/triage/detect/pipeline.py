@@ -189,11 +189,17 @@ def triage(
     # question "are you unwell now?" (help_request), not a guess from the detector.
     cry = rules.severity is None and help_cries().is_cry(cleaned)
     level = higher(rules.severity, vote.severity if vote and not cry else None)
+    # A report the rules grade routine is urgent when the detector finds it likely so: the
+    # rules grade by the words they know for "spreading", "worse", "pus", which misses more
+    # than the words for the symptom itself.
+    lifted = level == "routine" and vote is not None and vote.urgent_likely and not cry
+    if lifted:
+        level = "urgent"
     caught_by = tuple(
         name
         for name, found in (
             ("rules", rules.severity),
-            ("statistical", level and vote and vote.severity),
+            ("statistical", level and vote and (vote.severity or lifted)),
         )
         if found
     )
