@@ -12,7 +12,7 @@ from typing import Any
 from bot.datafiles import DataFileError, load_checked, read_nlu_examples
 from bot.paths import DATA_DIR
 
-from .normalise import normalise_word, script_shares
+from .normalise import normalise_word, script_shares, split_words
 
 LANGUAGES_FILE = DATA_DIR / "languages.yml"
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
@@ -74,6 +74,18 @@ class LanguageSettings:
     right_to_left: tuple[str, ...] = ()
     choosing: dict[str, Any] = field(default_factory=dict)  # see bot/language/choice.py
     questions: dict[str, Any] = field(default_factory=dict)  # see bot/replies/standard.py
+    grammar_words: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def grammar_of_mixed(self, text: str, code: str) -> LanguageGuess:
+        """A message that mixes Latin letters with the script of `code`: in `code` when it has
+        more of that language's grammar words than of English ones, otherwise English."""
+        default = self.replies[0]
+        words = [normalise_word(w) for w in split_words(text)]
+        ours = sum(w in self.grammar_words.get(code, ()) for w in words)
+        english = sum(w in self.grammar_words.get(default, ()) for w in words)
+        if ours > english:
+            return LanguageGuess(code, code, code in self.replies)
+        return LanguageGuess(default, default, True)
 
     def looks_english(self, words: list[str]) -> bool:
         if not self.english_words or not words:
@@ -100,6 +112,10 @@ class LanguageSettings:
             right_to_left=tuple(data.get("right_to_left") or ()),
             choosing=dict(data.get("choosing") or {}),
             questions=dict(data.get("questions") or {}),
+            grammar_words={
+                code: frozenset(normalise_word(w) for w in words)
+                for code, words in (data.get("grammar_words") or {}).items()
+            },
         )
 
 
@@ -217,5 +233,10 @@ def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
         and probability >= settings.other_min_probability
         and len(words) >= settings.other_min_words
     ):
+        # Mixed scripts py3langid takes for another language of the same script ("क्या
+        # mesotherapy FDA approved है" for Marathi): its grammar words decide (grammar_words).
+        for script, script_code in settings.script_languages.items():
+            if shares.get(script, 0.0) > 0.0:
+                return settings.grammar_of_mixed(text, script_code)
         return LanguageGuess(code, default, False)
     return LanguageGuess(default, default, True)

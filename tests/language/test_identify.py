@@ -31,6 +31,13 @@ from bot.language import identify, normalise_text, normalise_word
         ("شفايفي منتفخة", "ar", "ar"),
         ("وجهي احمر after the session", "ar", "ar"),
         ("ana 3ndi 7asasiya w wayed 7ikka", "arabizi", "en"),
+        # A few Devanagari or Arabic words py3langid took for Marathi, Nepali or Urdu (blind NLU
+        # set S): the grammar words decide, never "unsupported".
+        ("क्या mesotherapy FDA approved है", "hi", "hi"),
+        ("और result permanent रहेगा?", "hi", "hi"),
+        ("Is my face normal after the session? मेरी माँ पूछ रही थी", "en", "en"),
+        ("Chest is very tight and breathing is hard, साँस नहीं आ रही properly", "en", "en"),
+        ("عندي slight bruising و swelling بسيط، normal؟", "ar", "ar"),
         ("je ne peux pas respirer du tout", "fr", "en"),
         ("¿Cuánto cuesta la mesoterapia en su clínica?", "es", "en"),
     ],
