@@ -367,10 +367,19 @@ def build_model(
 def load_detector(
     model_path: Path = TRIAGE_DETECTOR_MODEL, settings_path: Path = SETTINGS_FILE
 ) -> StatisticalDetector | None:
-    """The trained detector, or None (logged) when its model has not been built: the rules then
-    decide alone. `make run` and `make test` build it when it is missing."""
+    """The trained detector, or None (logged) when its model has not been built or was built by
+    older code: the rules then decide alone. `make run` and `make test` build it when it is
+    missing or its inputs changed."""
     settings = detector_settings(settings_path)
     if not model_path.exists():
         logger.error("statistical triage detector missing (%s): run `make detector`", model_path)
         return None
-    return StatisticalDetector(_share_indices(joblib.load(model_path)), settings)
+    models = joblib.load(model_path)
+    # A model pickled before the urgent question lacks its voters; voting with it would fail
+    # on every message.
+    if not isinstance(models, TrainedModels) or not hasattr(models, "urgent_voters"):
+        logger.error(
+            "statistical triage detector out of date (%s): run `make detector`", model_path
+        )
+        return None
+    return StatisticalDetector(_share_indices(models), settings)

@@ -269,6 +269,24 @@ def test_the_urgent_head_lifts_a_rules_routine_report_but_never_a_question(
     assert triage("small bruise on my cheek", detector=None).severity == "routine"
 
 
+def test_a_model_built_by_older_code_is_not_used(tmp_path: Path) -> None:
+    import joblib
+
+    old = train(SMALL)
+    del old.urgent_voters  # as a model pickled before the urgent question
+    path = tmp_path / "old.joblib"
+    joblib.dump(old, path)
+    settings = tmp_path / "detector.yml"
+    settings.write_text("corpus: corpus\nthresholds: {report: 0.5, emergency: 0.5, urgent: 0.5}\n")
+    assert load_detector(path, settings) is None
+    joblib.dump(train(SMALL), path)
+    load_detector.cache_clear()
+    assert isinstance(load_detector(path, settings), StatisticalDetector)
+    load_detector.cache_clear()
+    # The rules still decide alone.
+    assert triage("my lips are swelling and i cant breathe", detector=None).severity == "emergency"
+
+
 def test_corpus_files_are_checked(tmp_path: Path) -> None:
     (tmp_path / "bad.yml").write_text(yaml.safe_dump({"messages": [{"text": "x"}]}))
     with pytest.raises(DataFileError, match="bad.yml"):
