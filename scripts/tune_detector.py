@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.triage.detect import triage_rules  # noqa: E402
 from bot.triage.detect.evaluation import Item, load_items, load_nlu_questions, rank  # noqa: E402
-from bot.triage.statistical import SETTINGS_FILE, load_detector  # noqa: E402
+from bot.triage.statistical import SETTINGS_FILE, combine, load_detector, verdict  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "triage_eval"
 # Each development set, and data/triage as it was at its first contact (before any rule was
@@ -152,11 +152,11 @@ def choose_thresholds(rows: list[Row]) -> Thresholds:
 
 
 def combined(rules: str, report: float, emergency: float, urgent: float, t: Thresholds) -> str:
-    """The level escalated when the rules say `rules` and the detector gives these
-    probabilities (as bot.triage.detect.pipeline.triage combines them)."""
-    stat = "emergency" if emergency >= t.emergency else "routine" if report >= t.report else "none"
-    level = max(rules, stat, key=rank)
-    return "urgent" if level == "routine" and urgent >= t.urgent else level
+    """The level escalated ("none" for none) when the rules say `rules` and the detector gives
+    these probabilities: the running bot's own combination."""
+    vote = verdict(report, emergency, urgent, t.report, t.emergency, t.urgent)
+    level, _ = combine(None if rules == "none" else rules, vote)  # type: ignore[arg-type]
+    return level or "none"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from sklearn.pipeline import FeatureUnion
 from bot.datafiles import DataFileError, load_checked, read_nlu_examples
 from bot.language import normalise_text
 from bot.paths import TRIAGE_DETECTOR_MODEL, TRIAGE_DIR
-from bot.triage.result import Severity
+from bot.triage.result import Severity, higher
 
 logger = logging.getLogger(__name__)
 
@@ -341,14 +341,39 @@ class StatisticalDetector:
         return float(report[0]), float(emergency[0]), float(urgent[0])
 
     def vote(self, text: str) -> DetectorVote:
-        report, emergency, urgent = self.probabilities(text)
-        urgent_likely = urgent >= self.settings.urgent_threshold
-        severity: Severity | None = None
-        if emergency >= self.settings.emergency_threshold:
-            severity = "emergency"
-        elif report >= self.settings.report_threshold:
-            severity = "urgent" if urgent_likely else "routine"
-        return DetectorVote(report, emergency, severity, urgent, urgent_likely)
+        s = self.settings
+        return verdict(
+            *self.probabilities(text), s.report_threshold, s.emergency_threshold, s.urgent_threshold
+        )
+
+
+def verdict(
+    report: float,
+    emergency: float,
+    urgent: float,
+    report_threshold: float,
+    emergency_threshold: float,
+    urgent_threshold: float,
+) -> DetectorVote:
+    """The detector's vote for these probabilities at these thresholds."""
+    urgent_likely = urgent >= urgent_threshold
+    severity: Severity | None = None
+    if emergency >= emergency_threshold:
+        severity = "emergency"
+    elif report >= report_threshold:
+        severity = "urgent" if urgent_likely else "routine"
+    return DetectorVote(report, emergency, severity, urgent, urgent_likely)
+
+
+def combine(rules: Severity | None, vote: DetectorVote | None) -> tuple[Severity | None, bool]:
+    """The level of a message the rules grade `rules` and the detector votes `vote` on (None:
+    not asked), and whether the detector's "urgent or worse" lifted it: the higher of the two
+    levels, and a report at routine is urgent when the detector finds that likely (the rules
+    grade by the words they know for "spreading", "worse", "pus", which misses more than the
+    words for the symptom itself)."""
+    level = higher(rules, vote.severity if vote else None)
+    lifted = level == "routine" and vote is not None and vote.urgent_likely
+    return ("urgent" if lifted else level), lifted
 
 
 def build_model(

@@ -21,8 +21,8 @@ from spacy.tokens import Doc
 from bot.language import identify
 from bot.paths import TRIAGE_DIR
 from bot.triage.help_cry import help_cries
-from bot.triage.result import SEVERITY_ORDER, TriageResult, higher
-from bot.triage.statistical import StatisticalDetector, load_detector
+from bot.triage.result import SEVERITY_ORDER, TriageResult
+from bot.triage.statistical import StatisticalDetector, combine, load_detector
 
 # Importing the modules registers their factories with spaCy.
 from . import context, modifiers, normaliser, severity, status, symptom_matcher  # noqa: F401
@@ -188,13 +188,7 @@ def triage(
     # A cry for help that names no symptom the rules know gets the emergency number and the
     # question "are you unwell now?" (help_request), not a guess from the detector.
     cry = rules.severity is None and help_cries().is_cry(cleaned)
-    level = higher(rules.severity, vote.severity if vote and not cry else None)
-    # A report the rules grade routine is urgent when the detector finds it likely so: the
-    # rules grade by the words they know for "spreading", "worse", "pus", which misses more
-    # than the words for the symptom itself.
-    lifted = level == "routine" and vote is not None and vote.urgent_likely and not cry
-    if lifted:
-        level = "urgent"
+    level, lifted = combine(rules.severity, None if cry else vote)
     caught_by = tuple(
         name
         for name, found in (
