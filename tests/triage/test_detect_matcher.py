@@ -123,3 +123,32 @@ def test_normaliser_reads_from_the_configured_files(tmp_path) -> None:
     nlp = spacy.blank("en")
     nlp.add_pipe("meso_normaliser", config={"spelling_path": str(tmp_path / "spelling.yml")})
     assert [t.norm_ for t in nlp("pls help")] == ["please", "help"]
+
+
+def test_phrases_match_whatever_spelling_the_data_file_used(tmp_path) -> None:
+    """A phrase goes through the normaliser like a message, so "ur" in a data file reads "your"."""
+    symptoms = (TRIAGE_DIR / "symptoms.yml").read_text()
+    (tmp_path / "symptoms.yml").write_text(
+        symptoms.replace("stop_phrases:\n", "stop_phrases:\n  - pain in ur back pocket\n", 1)
+    )
+    nlp = spacy.blank("en")
+    nlp.add_pipe("meso_normaliser")
+    nlp.add_pipe(
+        "meso_symptom_matcher",
+        config={
+            "symptoms_path": str(tmp_path / "symptoms.yml"),
+            "languages_path": str(TRIAGE_DIR / "languages"),
+        },
+    )
+    assert concepts(nlp, "a pain in ur back pocket") == []
+    assert concepts(nlp, "a pain in your back pocket") == []
+    assert concepts(nlp, "a pain in your back") != []
+
+
+def test_context_cues_match_whatever_spelling_the_data_file_used(tmp_path) -> None:
+    from bot.triage.detect.lexicon import phrase_norm
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("meso_normaliser")
+    assert phrase_norm(nlp, "ur NOT swollen") == "your not swollen"
+    assert phrase_norm(nlp, "cant breathe") == phrase_norm(nlp, "can't breathe")

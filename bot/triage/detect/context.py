@@ -13,11 +13,10 @@ from spacy.schemas import validate_token_pattern
 from spacy.tokens import Doc
 
 from bot.datafiles import DataFileError, load_checked
-from bot.language import normalise_text
 
 from .files import data_path
 from .languages import language_entries, languages_dir
-from .lexicon import MATCH_ATTR
+from .lexicon import MATCH_ATTR, phrase_norm
 
 
 def _rule(entry: dict[str, Any], path: Any) -> ConTextRule:
@@ -31,8 +30,8 @@ def _rule(entry: dict[str, Any], path: Any) -> ConTextRule:
     return ConTextRule.from_dict(entry)
 
 
-def _normalised(entry: dict[str, Any]) -> dict[str, Any]:
-    return {**entry, "literal": normalise_text(entry["literal"]).lower()}
+def _normalised(nlp: Language, entry: dict[str, Any]) -> dict[str, Any]:
+    return {**entry, "literal": phrase_norm(nlp, entry["literal"])}
 
 
 class MentionContext:
@@ -62,7 +61,7 @@ def make_context(
         terminating_types=data.get("terminating_types"),
         span_attrs=None,  # statuses come from the categories, see meso_mention_status
     )
-    context.add([_rule(entry, path) for entry in data["context_rules"]])
-    # Cue literals are matched on NORM, so other scripts' cues are normalised like the text.
-    context.add([_rule(_normalised(entry), path) for entry in added.context_rules])
+    # Cue literals are matched on NORM, so they are normalised like the text.
+    entries = [*data["context_rules"], *added.context_rules]
+    context.add([_rule(_normalised(nlp, entry), path) for entry in entries])
     return MentionContext(name, context)

@@ -19,7 +19,23 @@ from bot.datafiles import DataFileError
 from bot.language import normalise_text
 
 MATCH_ATTR = "NORM"
+NORMALISER = "meso_normaliser"  # the component that writes NORM (normaliser.py)
 _WORD_KEYS = ("NORM", "LOWER", "ORTH", "TEXT")
+
+
+def phrase_docs(nlp: Language, phrases: Iterable[str]) -> list[Doc]:
+    """`phrases` tokenised and normalised as a message is, so a phrase matches on NORM whatever
+    spelling the data file used ("mawad" as well as its variant "mawaad")."""
+    docs = list(nlp.tokenizer.pipe([normalise_text(p).lower() for p in phrases]))
+    if NORMALISER in nlp.pipe_names:
+        normaliser = nlp.get_pipe(NORMALISER)
+        docs = [normaliser(doc) for doc in docs]
+    return docs
+
+
+def phrase_norm(nlp: Language, phrase: str) -> str:
+    """The NORM text a message with `phrase` carries: for matchers that take strings (ConText)."""
+    return " ".join(token.norm_ for token in phrase_docs(nlp, [phrase])[0])
 
 
 class LexiconMatcher:
@@ -33,8 +49,7 @@ class LexiconMatcher:
         self._patterns = Matcher(nlp.vocab, validate=True)
         for label, entry in entries.items():
             if entry.get("phrases"):
-                phrases = [normalise_text(p).lower() for p in entry["phrases"]]
-                self._phrases.add(label, list(nlp.tokenizer.pipe(phrases)))
+                self._phrases.add(label, phrase_docs(nlp, entry["phrases"]))
             if entry.get("patterns"):
                 try:
                     self._patterns.add(label, entry["patterns"])
