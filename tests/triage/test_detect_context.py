@@ -57,3 +57,39 @@ def test_only_escalating_statuses_grade_the_message() -> None:
     assert triage("my sister has a fever").severity is None
     assert triage("my friend next to me can't breathe").severity == "emergency"
     assert triage("what if my lips swell after treatment").severity is None
+
+
+def test_two_cue_rules_on_the_same_words_both_apply(tmp_path) -> None:
+    """medspaCy keeps one of two cue matches on the very same words (a pattern rule before a
+    literal); bot.triage.detect.context keeps both, so a narrow pattern cannot switch off a
+    general cue ("is it ... painful?" was read as a report while "was it an infection" matched
+    "is it" too)."""
+    import spacy
+
+    import bot.triage.detect  # noqa: F401  (registers the meso_* factories)
+
+    (tmp_path / "context_rules.yml").write_text(
+        "context_rules:\n"
+        '  - {literal: "is it", category: RISK_QUESTION, direction: FORWARD, max_scope: 3}\n'
+        '  - literal: "is it about an infection"\n'
+        "    category: HYPOTHETICAL\n"
+        "    direction: FORWARD\n"
+        "    max_scope: 3\n"
+        "    allowed_types: [infection]\n"
+        "    pattern: [{NORM: {IN: [was, is]}}, {NORM: {IN: [it, that]}}]\n"
+    )
+    nlp = spacy.blank("en")
+    nlp.add_pipe("meso_normaliser")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("meso_symptom_matcher")
+    nlp.add_pipe(
+        "meso_context",
+        config={
+            "context_path": str(tmp_path / "context_rules.yml"),
+            "languages_path": str(tmp_path / "no_languages"),
+        },
+    )
+    painful = nlp("is it painful?").ents[0]
+    assert [m.category for m in painful._.modifiers] == ["RISK_QUESTION"]
+    infection = nlp("is it infection").ents[0]
+    assert sorted(m.category for m in infection._.modifiers) == ["HYPOTHETICAL", "RISK_QUESTION"]

@@ -229,6 +229,23 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("el 7imra 3la ydi tentishir w 7arra", "urgent"),
         ("atrajja3 kil shway w ma ythbat fe ba6ni shay", "urgent"),
         ("el za7ma 3la el share3 wja3 raas, 3indkum ba3d el maghrib?", None),
+        # After blind sets P and T (new example sentences): a faint in Hinglish chat shorthand;
+        # Egyptian and Levantine Arabizi (lost, fever, vomiting with a count, a bruise, growing
+        # redness); Gulf "طرش" as vomiting only with a count, since it is also "to send".
+        ("chkr aa ke market me gir gya, 2 min hosh nahi tha", "emergency"),
+        ("ana mish 3aref ana fen ba3d el 7o2an", "emergency"),
+        ("3andi so5oneya 3alya men el sob7", "urgent"),
+        ("ba2ali youmein w raga3t 4 marrat", "urgent"),
+        ("fi kadmeh zgheere ta7t 3ayni", "routine"),
+        ("el 7mar 3am yekbar 3ala khaddi", "urgent"),
+        ("طرشت ثلاث مرات من الصبح", "urgent"),
+        ("طرشت لك صور المكان", None),
+        # "is it painful?" and "are face injections painful?" asked before the treatment (a
+        # narrower cue on "is it" had switched the general one off); "है" typed as "ह".
+        ("is it very painful? I'm scared of needles", None),
+        ("are face injections painful?", None),
+        ("मेसो में दर्द होता ह क्या?", None),
+        ("my lip fillers are painful since this morning", "routine"),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:

@@ -7,6 +7,8 @@ categories into a status. Cues are matched on NORM, like the symptoms.
 
 from typing import Any
 
+from medspacy.common.medspacy_matcher import MedspacyMatcher
+from medspacy.common.util import prune_overlapping_matches
 from medspacy.context import ConText, ConTextRule
 from spacy.language import Language
 from spacy.schemas import validate_token_pattern
@@ -32,6 +34,30 @@ def _rule(entry: dict[str, Any], path: Any) -> ConTextRule:
 
 def _normalised(nlp: Language, entry: dict[str, Any]) -> dict[str, Any]:
     return {**entry, "literal": phrase_norm(nlp, entry["literal"])}
+
+
+class CueMatcher:
+    """ConText's cue matcher, pruned so that every rule matching the winning words is kept.
+
+    medspaCy keeps the longest of overlapping cue matches ("no history of" over "history of"),
+    which is wanted; but of two rules matching the very same words it keeps one, a pattern rule
+    before a literal, so a broad pattern ("X to" as a figure of speech) silently switched off
+    every literal it also covered ("hua to": if it happens). Here both apply.
+    """
+
+    def __init__(self, matcher: MedspacyMatcher) -> None:
+        self._matcher = matcher
+        matcher._prune = False  # medspaCy 1.2 has no public setter after construction
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._matcher, name)
+
+    def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        matches = self._matcher(doc)
+        if not matches:
+            return matches
+        kept = {(start, end) for _, start, end in prune_overlapping_matches(list(matches))}
+        return [match for match in matches if (match[1], match[2]) in kept]
 
 
 class MentionContext:
@@ -61,6 +87,7 @@ def make_context(
         terminating_types=data.get("terminating_types"),
         span_attrs=None,  # statuses come from the categories, see meso_mention_status
     )
+    context._ConText__matcher = CueMatcher(context._ConText__matcher)  # type: ignore[attr-defined]
     # Cue literals are matched on NORM, so they are normalised like the text.
     entries = [*data["context_rules"], *added.context_rules]
     context.add([_rule(_normalised(nlp, entry), path) for entry in entries])
