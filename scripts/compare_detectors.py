@@ -45,7 +45,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from tune_detector import (  # noqa: E402
     Figures,
     Row,
-    Thresholds,
     choose_thresholds,
     dev_items,
     figures_by_language,
@@ -58,6 +57,7 @@ from bot.triage.statistical import (  # noqa: E402
     LabelledMessage,
     MemberSettings,
     ModelSettings,
+    Thresholds,
     TrainedModels,
     detector_settings,
     features,

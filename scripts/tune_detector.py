@@ -40,7 +40,13 @@ sys.path.insert(0, str(ROOT))
 
 from bot.triage.detect import triage_rules  # noqa: E402
 from bot.triage.detect.evaluation import Item, load_items, load_nlu_questions, rank  # noqa: E402
-from bot.triage.statistical import SETTINGS_FILE, combine, load_detector, verdict  # noqa: E402
+from bot.triage.statistical import (  # noqa: E402
+    SETTINGS_FILE,
+    Thresholds,
+    combine,
+    load_detector,
+    verdict,
+)
 
 EVAL_DIR = ROOT / "tests" / "triage_eval"
 # Each development set, and data/triage as it was at its first contact (before any rule was
@@ -101,13 +107,6 @@ def dev_items(scratch: Path) -> list[tuple[Item, Path]]:
 Row = tuple[Item, str, float, float, float]
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    report: float
-    emergency: float
-    urgent: float = 1.0
-
-
 def rules_verdicts(scratch: Path) -> list[tuple[Item, str]]:
     """Every development message with the verdict of the rules it is judged by ("none" when
     they do not escalate). Slow (the rules run on every message); independent of the detector."""
@@ -154,7 +153,7 @@ def choose_thresholds(rows: list[Row]) -> Thresholds:
 def combined(rules: str, report: float, emergency: float, urgent: float, t: Thresholds) -> str:
     """The level escalated ("none" for none) when the rules say `rules` and the detector gives
     these probabilities: the running bot's own combination."""
-    vote = verdict(report, emergency, urgent, t.report, t.emergency, t.urgent)
+    vote = verdict(report, emergency, urgent, t)
     level, _ = combine(None if rules == "none" else rules, vote)  # type: ignore[arg-type]
     return level or "none"
 

@@ -106,13 +106,20 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """Where the detector's three probabilities become a vote (detector.yml `thresholds`)."""
+
+    report: float
+    emergency: float
+    urgent: float = 1.0  # 1.0: never "urgent or worse"
+
+
+@dataclass(frozen=True)
 class DetectorSettings:
     corpus_dir: Path
     nlu_negatives: tuple[Path, ...]  # Rasa NLU files whose examples are ordinary questions
     excluded_intents: frozenset[str]
-    report_threshold: float
-    emergency_threshold: float
-    urgent_threshold: float
+    thresholds: Thresholds
     model: ModelSettings = ModelSettings()
 
 
@@ -123,9 +130,7 @@ def detector_settings(path: Path = SETTINGS_FILE) -> DetectorSettings:
         corpus_dir=(path.parent / data["corpus"]).resolve(),
         nlu_negatives=_nlu_files(path.parent, nlu) if nlu else (),
         excluded_intents=frozenset(data.get("nlu_negative_intents_exclude") or ()),
-        report_threshold=data["thresholds"]["report"],
-        emergency_threshold=data["thresholds"]["emergency"],
-        urgent_threshold=data["thresholds"]["urgent"],
+        thresholds=Thresholds(**data["thresholds"]),
         model=ModelSettings.from_yaml(data.get("model")),
     )
 
@@ -341,26 +346,16 @@ class StatisticalDetector:
         return float(report[0]), float(emergency[0]), float(urgent[0])
 
     def vote(self, text: str) -> DetectorVote:
-        s = self.settings
-        return verdict(
-            *self.probabilities(text), s.report_threshold, s.emergency_threshold, s.urgent_threshold
-        )
+        return verdict(*self.probabilities(text), self.settings.thresholds)
 
 
-def verdict(
-    report: float,
-    emergency: float,
-    urgent: float,
-    report_threshold: float,
-    emergency_threshold: float,
-    urgent_threshold: float,
-) -> DetectorVote:
+def verdict(report: float, emergency: float, urgent: float, thresholds: Thresholds) -> DetectorVote:
     """The detector's vote for these probabilities at these thresholds."""
-    urgent_likely = urgent >= urgent_threshold
+    urgent_likely = urgent >= thresholds.urgent
     severity: Severity | None = None
-    if emergency >= emergency_threshold:
+    if emergency >= thresholds.emergency:
         severity = "emergency"
-    elif report >= report_threshold:
+    elif report >= thresholds.report:
         severity = "urgent" if urgent_likely else "routine"
     return DetectorVote(report, emergency, severity, urgent, urgent_likely)
 

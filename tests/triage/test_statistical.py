@@ -16,6 +16,7 @@ from bot.triage.statistical import (
     MemberSettings,
     ModelSettings,
     StatisticalDetector,
+    Thresholds,
     build_model,
     load_detector,
     read_corpus,
@@ -77,7 +78,7 @@ SMALL = [
 def _settings(
     tmp_path: Path, report: float = 0.5, emergency: float = 0.5, urgent: float = 0.999
 ) -> DetectorSettings:
-    return DetectorSettings(tmp_path, None, frozenset(), report, emergency, urgent)
+    return DetectorSettings(tmp_path, (), frozenset(), Thresholds(report, emergency, urgent))
 
 
 def test_votes_follow_thresholds(tmp_path: Path) -> None:
