@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 
 from bot.datafiles import read_yaml
 from bot.rasa.responses import DOMAIN_FILE
-from bot.review.capture import REASONS
+from bot.review.capture import REASONS, recorder
 from bot.storage.db import Database
 from bot.storage.models import ReviewItem, as_utc, utcnow
 from bot.tickets import audit
@@ -225,7 +225,9 @@ def label_item(
 
 
 def erase_conversation(db: Database, conversation_id: str) -> int:
-    """Remove every review item of the conversation; returns how many."""
+    """Remove every review item of the conversation; returns how many. The cases this process
+    has queued but not yet written land first, so none of them arrives after the erasure."""
+    recorder().flush()
     with db.session() as session:
         result = session.execute(
             delete(ReviewItem).where(ReviewItem.conversation_id == conversation_id)

@@ -250,3 +250,29 @@ def test_erase_expire_and_export_a_conversation(db: Database) -> None:
     assert queue.erase_conversation(db, "conv-a") == 1
     assert queue.erase_conversation(db, "conv-a") == 0
     assert _rows(db) == [] and queue.export_conversation(db, "conv-a") == []
+
+
+def test_an_erasure_waits_for_the_cases_still_being_written(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review case queued just before the patient asked for erasure is written first and then
+    erased, never written after it (the recorder writes on a background thread)."""
+
+    def slow_database() -> Database:
+        time.sleep(1.0)
+        return db
+
+    monkeypatch.setattr(capture, "_recorder", capture.ReviewRecorder(slow_database))
+    capture.recorder().submit(
+        capture.ReviewCase(
+            conversation_id="conv-slow",
+            message_id="s1",
+            reason="clarify",
+            text="question s1",
+            assistant_did="asked the patient to clarify",
+            language="en",
+        )
+    )
+    assert queue.erase_conversation(db, "conv-slow") == 1
+    capture.recorder().flush()
+    assert _rows(db) == []
