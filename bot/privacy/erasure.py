@@ -3,7 +3,8 @@
 The job is recorded (`ErasureJob`, status "pending") before any place is touched; then each
 registered place erases (bot/privacy/registry.py) and its name is added to `steps_done` in a
 transaction of its own. Every step is idempotent, so a crash anywhere leaves a pending job that
-the worker's next pass (`resume_pending`) finishes from the first step not done.
+the worker's next pass (`resume_pending`) finishes from the first step not done: at once after a
+failed step, and after IN_PROGRESS_GRACE for a job whose run never reported back (a crash).
 
 A ticket an open emergency or urgent report keeps is held (`ErasureHold`): the job is
 "holding" until a clinician resolves that ticket, and `release_on_resolve` (called by
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +41,11 @@ from bot.tickets.states import ACTIVE_STATUSES
 logger = logging.getLogger(__name__)
 
 PENDING = "pending"
+# A pending job with no failed step, requested less than this ago, is being run by the request
+# that recorded it; the worker running it too would race that run over the same places (seen in
+# the end-to-end erasure tests, with the worker's 1 s pass under load: the patient was told the
+# erasure had not finished).
+IN_PROGRESS_GRACE = timedelta(seconds=60)
 
 ERASURE_REQUESTED = "erasure_requested"
 ERASURE_DONE = "erasure_done"
@@ -183,11 +190,15 @@ def _summary(ctx: PrivacyContext, job_id: str, repeated: bool = False) -> Erasur
 
 
 def resume_pending(ctx: PrivacyContext) -> int:
-    """The worker's pass: finish every pending job, and release holds whose ticket is no longer
-    active (resolved by a path that did not release it). Returns how many jobs it finished."""
+    """The worker's pass: finish every pending job left over (a step failed, or its run never
+    reported back within IN_PROGRESS_GRACE), and release holds whose ticket is no longer active
+    (resolved by a path that did not release it). Returns how many jobs it finished."""
+    left_over = (ErasureJob.attempts > 0) | (ErasureJob.requested_at < utcnow() - IN_PROGRESS_GRACE)
     with ctx.db.session() as session:
         pending = list(
-            session.execute(select(ErasureJob.id).where(ErasureJob.status == PENDING)).scalars()
+            session.execute(
+                select(ErasureJob.id).where(ErasureJob.status == PENDING, left_over)
+            ).scalars()
         )
         stale = list(
             session.execute(

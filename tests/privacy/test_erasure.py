@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,19 @@ def test_dedupe_and_journal_rows_of_other_conversations_stay(ctx) -> None:  # ty
         fallbacks = session.execute(select(TemplateFallback.conversation_id)).scalars().all()
     assert sorted(seen) == ["wa:wa:other-m0", "wa:wa:other-m1"]
     assert journal == ["wa:wa:other-m1"] and fallbacks == ["wa:other"]
+
+
+def test_the_worker_leaves_a_job_to_the_request_that_is_running_it(ctx) -> None:  # type: ignore[no-untyped-def]
+    """A job just recorded, with no failed step, is being run by its request; the worker takes
+    it over only when that run never reported back within the grace period (a crash)."""
+    populate(ctx, "wa:patient", SECRET, WHEN)
+    job_id, _ = erasure._record_job(ctx, "wa:patient", "anna")
+
+    assert resume_pending(ctx) == 0  # the request's own run is under way
+
+    with ctx.db.session() as session:
+        job = session.get(ErasureJob, job_id)
+        job.requested_at = job.requested_at - erasure.IN_PROGRESS_GRACE - timedelta(seconds=1)
+    assert resume_pending(ctx) == 1
+    with ctx.db.session() as session:
+        assert session.get(ErasureJob, job_id).status == erasure.DONE
