@@ -73,8 +73,11 @@ def language_request(
         if word not in names and word not in unavailable:
             continue
         others = [w for w in words if w not in names and w not in unavailable and w not in cues]
-        only = len(others) <= max_other_words
         beside = {words[i] for i in (index - 1, index + 1) if 0 <= i < len(words)}
+        # Without a cue beside it, a language the assistant lacks is more often a nationality
+        # ("is meso French?", "الميزو اصله فرنسي؟") than a request, unless it stands alone.
+        few = max_other_words if word in names else 0
+        only = len(others) <= few
         if not only and not (beside & cues):
             continue
         if word in names:

@@ -25,7 +25,7 @@ def test_a_language_named_as_a_choice_is_a_request(text: str, lang: str, only: b
     assert language_request(text) == LanguageRequest(lang, None, only)
 
 
-@pytest.mark.parametrize("text", ["french please", "can you reply in urdu", "اردو"])
+@pytest.mark.parametrize("text", ["french please", "can you reply in urdu", "اردو", "Urdu?"])
 def test_a_language_the_assistant_lacks_is_named(text: str) -> None:
     request = language_request(text)
     assert request is not None and request.lang is None and request.unavailable
@@ -42,6 +42,9 @@ def test_a_language_the_assistant_lacks_is_named(text: str) -> None:
         # Devanagari vowel signs once split words into fragments that matched language names
         "मेसोथेरेपी के इंजेक्शन में क्या क्या डालते हैं",
         "आँखों के किनारे और माथे पे फाइन लाइंस हैं इससे कम होंगी",
+        # a language the assistant lacks, named as a nationality
+        "is meso french?",
+        "الميزو فرنسي؟",
     ],
 )
 def test_ordinary_messages_request_nothing(text: str) -> None:

@@ -146,9 +146,10 @@ def test_phrases_match_whatever_spelling_the_data_file_used(tmp_path) -> None:
 
 
 def test_context_cues_match_whatever_spelling_the_data_file_used(tmp_path) -> None:
-    from bot.triage.detect.lexicon import phrase_norm
+    from bot.triage.detect.lexicon import phrase_norms
 
     nlp = spacy.blank("en")
     nlp.add_pipe("meso_normaliser")
-    assert phrase_norm(nlp, "ur NOT swollen") == "your not swollen"
-    assert phrase_norm(nlp, "cant breathe") == phrase_norm(nlp, "can't breathe")
+    assert phrase_norms(nlp, ["ur NOT swollen"]) == ["your not swollen"]
+    cant, can_not = phrase_norms(nlp, ["cant breathe", "can't breathe"])
+    assert cant == can_not

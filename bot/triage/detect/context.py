@@ -18,7 +18,7 @@ from bot.datafiles import DataFileError, load_checked
 
 from .files import data_path
 from .languages import language_entries, languages_dir
-from .lexicon import MATCH_ATTR, phrase_norm
+from .lexicon import MATCH_ATTR, phrase_norms
 
 
 def _rule(entry: dict[str, Any], path: Any) -> ConTextRule:
@@ -32,8 +32,10 @@ def _rule(entry: dict[str, Any], path: Any) -> ConTextRule:
     return ConTextRule.from_dict(entry)
 
 
-def _normalised(nlp: Language, entry: dict[str, Any]) -> dict[str, Any]:
-    return {**entry, "literal": phrase_norm(nlp, entry["literal"])}
+def _normalised(nlp: Language, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`entries` with each literal as the NORM text a message carrying it has (one batch)."""
+    norms = phrase_norms(nlp, [entry["literal"] for entry in entries])
+    return [{**entry, "literal": norm} for entry, norm in zip(entries, norms, strict=True)]
 
 
 class CueMatcher:
@@ -90,5 +92,5 @@ def make_context(
     context._ConText__matcher = CueMatcher(context._ConText__matcher)  # type: ignore[attr-defined]
     # Cue literals are matched on NORM, so they are normalised like the text.
     entries = [*data["context_rules"], *added.context_rules]
-    context.add([_rule(_normalised(nlp, entry), path) for entry in entries])
+    context.add([_rule(entry, path) for entry in _normalised(nlp, entries)])
     return MentionContext(name, context)

@@ -33,9 +33,10 @@ def phrase_docs(nlp: Language, phrases: Iterable[str]) -> list[Doc]:
     return docs
 
 
-def phrase_norm(nlp: Language, phrase: str) -> str:
-    """The NORM text a message with `phrase` carries: for matchers that take strings (ConText)."""
-    return " ".join(token.norm_ for token in phrase_docs(nlp, [phrase])[0])
+def phrase_norms(nlp: Language, phrases: Iterable[str]) -> list[str]:
+    """The NORM text a message with each of `phrases` carries: for matchers that take strings
+    (ConText)."""
+    return [" ".join(token.norm_ for token in doc) for doc in phrase_docs(nlp, phrases)]
 
 
 class LexiconMatcher:
