@@ -1,6 +1,6 @@
 """Understanding in every language does not slip below what the spent blind sets showed.
 
-Blind sets D to T (tests/nlu_eval/blind_d … blind_t) were measured once on first contact
+Blind sets D to U (tests/nlu_eval/blind_d … blind_u) were measured once on first contact
 (README, "NLU in four languages"); they now guard against regressions. The floors sit a little
 under today's figures: they catch a change that breaks a language, not noise."""
 
@@ -52,6 +52,7 @@ def predictions():  # type: ignore[no-untyped-def]
             "blind_r",
             "blind_s",
             "blind_t",
+            "blind_u",
         )
         for lang in LANGUAGES
         for q in eval_nlu.load_questions(SETS / blind / f"{lang}.yml")

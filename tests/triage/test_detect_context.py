@@ -34,6 +34,8 @@ def statuses(text: str) -> dict[str, str]:
         ("my friend next to me can't breathe", "breathing_difficulty", "other_present"),
         ("my mum who just had it is dizzy", "dizziness", "other_present"),
         ("I had a bruise last year, it went away", "bruising", "historical"),
+        # a cue on "وطلع لها" with the kin word's types once cut the kin word's reach (round 19)
+        ("صديقتي سوت ميزو في مكان ثاني وطلع لها صديد", "pus_discharge", "other_absent"),
     ],
 )
 def test_status_of_a_mention(text: str, concept: str, status: str) -> None:
