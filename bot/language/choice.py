@@ -74,11 +74,12 @@ def language_request(
             continue
         others = [w for w in words if w not in names and w not in unavailable and w not in cues]
         beside = {words[i] for i in (index - 1, index + 1) if 0 <= i < len(words)}
+        with_cue = bool(beside & cues)
         # Without a cue beside it, a language the assistant lacks is more often a nationality
         # ("is meso French?", "الميزو اصله فرنسي؟") than a request, unless it stands alone.
-        few = max_other_words if word in names else 0
+        few = max_other_words if word in names or with_cue else 0
         only = len(others) <= few
-        if not only and not (beside & cues):
+        if not only and not with_cue:
             continue
         if word in names:
             return LanguageRequest(names[word], None, only)

@@ -25,10 +25,14 @@ def test_a_language_named_as_a_choice_is_a_request(text: str, lang: str, only: b
     assert language_request(text) == LanguageRequest(lang, None, only)
 
 
-@pytest.mark.parametrize("text", ["french please", "can you reply in urdu", "اردو", "Urdu?"])
+@pytest.mark.parametrize(
+    "text",
+    ["french please", "can you reply in urdu", "can you answer in french please", "اردو", "Urdu?"],
+)
 def test_a_language_the_assistant_lacks_is_named(text: str) -> None:
     request = language_request(text)
     assert request is not None and request.lang is None and request.unavailable
+    assert request.only_request
 
 
 @pytest.mark.parametrize(
