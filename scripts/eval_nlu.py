@@ -29,10 +29,12 @@ import argparse
 import asyncio
 import json
 import logging
+import multiprocessing
 import os
 import sys
 import warnings
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,6 +151,29 @@ def newest_model(models_dir: Path) -> Path:
     if not candidates:
         raise SystemExit(f"no trained model in {models_dir}; pass --model")
     return candidates[-1]
+
+
+def predict_in_processes(
+    model_path: Path, questions: list[Question], workers: int
+) -> list[Prediction]:
+    """predict_all in `workers` processes, each with its own copy of the model and a contiguous
+    share of the questions; the predictions come back in the order of `questions`. Each
+    message is parsed on its own (bot.rasa.parse), so the split changes no prediction."""
+    workers = max(1, min(workers, len(questions)))
+    if workers == 1:
+        return asyncio.run(predict_all(model_path, questions))
+    size = -(-len(questions) // workers)
+    shares = [questions[i : i + size] for i in range(0, len(questions), size)]
+    # spawn, not fork: the parent may already hold TensorFlow and thread pools.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(len(shares), mp_context=context) as pool:
+        parts = pool.map(_predict_share, [model_path] * len(shares), shares)
+        return [p for part in parts for p in part]
+
+
+def _predict_share(model_path: Path, questions: list[Question]) -> list[Prediction]:
+    quiet_rasa()
+    return asyncio.run(predict_all(model_path, questions))
 
 
 async def predict_all(model_path: Path, questions: list[Question]) -> list[Prediction]:
@@ -336,6 +361,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="score without questions that the training data also has (independent writers "
         "sometimes write the same short question), instead of refusing to score",
     )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that parse in parallel, each loading the model (about 1 GB each)",
+    )
     return ap.parse_args(argv)
 
 
@@ -371,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if not model.is_file():
         raise SystemExit(f"model not found: {model}")
     quiet_rasa()
-    predictions = asyncio.run(predict_all(model, questions))
+    predictions = predict_in_processes(model, questions, args.workers)
     report = build_report(model, predictions)
     print_report(report, args.verbose)
     print_languages(predictions)
