@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Score a trained Rasa NLU model on the held-out questions in tests/nlu_eval/questions.yml.
 
-usage: python scripts/eval_nlu.py [--model PATH] [--min-accuracy X] [--json PATH]
+usage: python scripts/eval_nlu.py [--model PATH] [--min-accuracy X] [--json PATH] [--workers N]
 
 Figures printed:
 - topic accuracy: share of ask_* questions whose predicted intent is exactly the expected one
