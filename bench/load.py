@@ -67,12 +67,15 @@ from bench.load_targets import (  # noqa: E402
     Target,
     whatsapp_conversation,
 )
-from bot.channels.whatsapp.texts import load_all_texts  # noqa: E402
 from bot.clinic import clinic_config  # noqa: E402
 from bot.replies.fill import fill  # noqa: E402
 from bot.storage import Database  # noqa: E402
 from bot.storage.models import Ticket  # noqa: E402
-from bot.triage.escalation import texts_for  # noqa: E402
+from bot.triage.escalation import (  # noqa: E402
+    reply_languages,
+    texts_for,
+    turn_failed_reply,
+)
 from tests.channels import whatsapp_fakes as wa  # noqa: E402
 from tests.support.socketio_patient import disconnect_at_once  # noqa: E402
 
@@ -136,8 +139,9 @@ class Catalogue:
 
 @lru_cache(maxsize=1)
 def apologies() -> frozenset[str]:
-    """The WhatsApp channel's technical-problem apology in every reply language."""
-    return frozenset(t.technical_problem for t in load_all_texts(clinic_config()).values())
+    """The apology for a turn the assistant could not run, in every reply language."""
+    clinic = clinic_config()
+    return frozenset(turn_failed_reply(clinic, lang).body for lang in reply_languages())
 
 
 @dataclass

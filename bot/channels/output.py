@@ -41,3 +41,10 @@ def socketio_message(response: dict[str, Any]) -> dict[str, Any]:
             for b in parts.pop("buttons")
         ]
     return {**parts, **data}
+
+
+def is_escalation(message: dict[str, Any]) -> bool:
+    """True for a bot message carrying an escalation envelope (a report became a ticket)."""
+    custom = message.get("custom")
+    meso = custom.get("meso") if isinstance(custom, dict) else None
+    return isinstance(meso, dict) and meso.get("kind") == "escalation"

@@ -17,7 +17,7 @@ from bot.language.choice import REPLY_SLOT
 from bot.paths import PROJECT_ROOT
 from bot.rasa.generated import GeneratedBlock, yaml_lines
 from bot.replies.fill import check_placeholders
-from bot.replies.reply import Button, Escalation, Reply
+from bot.replies.reply import Escalation, Reply
 from bot.replies.texts import RASA_SLOT_PLACEHOLDERS, chitchat_texts
 from bot.triage.escalation import (
     DEFAULT_LANGUAGE,
@@ -80,8 +80,9 @@ def _emergency(texts: ReplyTexts, lang: str) -> dict[str, Any]:
 
 def _help_request(texts: ReplyTexts, lang: str) -> dict[str, Any]:
     body = _checked(texts.help_request["text"], lang, ("help_request", "text"))
-    buttons = tuple(Button(b["title"], b["payload"]) for b in texts.help_request["buttons"])
-    return _response(Reply(kind="clarify", body=body, buttons=buttons, lang=lang))
+    return _response(
+        Reply(kind="clarify", body=body, buttons=texts.help_request_buttons(), lang=lang)
+    )
 
 
 def _describe(texts: ReplyTexts, lang: str) -> dict[str, Any]:

@@ -197,8 +197,10 @@ async def record_report_promptly(
     clinic: ClinicConfig,
     seconds: float | None = None,
     spool: Spool | None = None,
+    db: Database | None = None,
 ) -> RecordOutcome:
-    """Record `report` (see `record_report_or_spool`) without ever holding up the reply.
+    """Record `report` (see `record_report_or_spool`; `db` None: the default database) without
+    ever holding up the reply.
 
     A database that has not answered within `seconds` (default RECORD_SECONDS) counts as down:
     the report is spooled and a late write, if it still lands, is the same ticket. Never raises
@@ -206,19 +208,23 @@ async def record_report_promptly(
     and returns an outcome with neither a ticket nor a spool entry (the tracker store's spool
     entry is the last net). Each outcome is counted (meso_ticket_records_total).
     """
-    outcome = await _record_promptly(report, clinic, seconds, spool)
+    outcome = await _record_promptly(report, clinic, seconds, spool, db)
     stored = "stored" if outcome.ticket_id else "spooled" if outcome.spooled else "lost"
     note_ticket_record(report.triage.severity, stored)
     return outcome
 
 
 async def _record_promptly(
-    report: Report, clinic: ClinicConfig, seconds: float | None, spool: Spool | None
+    report: Report,
+    clinic: ClinicConfig,
+    seconds: float | None,
+    spool: Spool | None,
+    db: Database | None,
 ) -> RecordOutcome:
     seconds = RECORD_SECONDS if seconds is None else seconds
     try:
         return await asyncio.wait_for(
-            asyncio.to_thread(record_report_or_spool, None, report, clinic, spool), seconds
+            asyncio.to_thread(record_report_or_spool, db, report, clinic, spool), seconds
         )
     except asyncio.TimeoutError:
         logger.error(

@@ -54,12 +54,15 @@ class ReplyTexts:
         return self.data["callback"]["errors"][reason]
 
     def text(self, key: str) -> str:
-        """A top-level text: safety_line or describe_symptoms."""
+        """A top-level text: safety_line, turn_failed or describe_symptoms."""
         return self.data[key]
 
     @property
     def help_request(self) -> dict[str, Any]:
         return self.data["help_request"]
+
+    def help_request_buttons(self) -> tuple[Button, ...]:
+        return tuple(Button(b["title"], b["payload"]) for b in self.help_request["buttons"])
 
 
 def replies_file(lang: str) -> Path:
@@ -108,6 +111,28 @@ def callback_error_text(reason: str, clinic: ClinicConfig, lang: str | None = No
 def safety_line(clinic: ClinicConfig, lang: str | None = None) -> str:
     """ "If this is an emergency, call {emergency_number} now", in `lang`."""
     return fill(texts_for(lang).text("safety_line"), clinic)
+
+
+def turn_failed_reply(clinic: ClinicConfig, lang: str | None = None) -> Reply:
+    """The apology of a channel whose turn the assistant could not run (a fault on our side),
+    in `lang`; it gives the clinic's phone and the emergency number."""
+    return Reply(
+        kind="chitchat",
+        lang=lang if lang in reply_languages() else DEFAULT_LANGUAGE,
+        body=" ".join(fill(texts_for(lang).text("turn_failed"), clinic).split()),
+    )
+
+
+def help_request_reply(clinic: ClinicConfig, lang: str | None = None) -> Reply:
+    """The answer to a cry for help that names no symptom, in `lang`: the emergency number and
+    "are you unwell right now?" with quick replies (the domain's utter_help_request, filled)."""
+    texts = texts_for(lang)
+    return Reply(
+        kind="clarify",
+        lang=lang if lang in reply_languages() else DEFAULT_LANGUAGE,
+        body=fill(texts.help_request["text"], clinic),
+        buttons=texts.help_request_buttons(),
+    )
 
 
 # --- escalation reply ------------------------------------------------------------------------

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.whatsapp.privacy import pseudonym
+from bot.clinic import clinic_config
 from bot.rasa.channels.whatsapp import input as whatsapp_input
-from bot.storage.models import SeenChannelMessage, TemplateFallback
+from bot.storage.models import SeenChannelMessage, TemplateFallback, Ticket
+from bot.triage.escalation import turn_failed_reply
 from tests.channels.whatsapp_fakes import (
     APP_SECRET,
     PHONE,
@@ -228,14 +230,91 @@ async def test_64_kb_text_is_processed_with_one_answer(harness: Harness) -> None
     assert len(answers_with_note(harness)) == 1
 
 
-async def test_bot_failure_gets_an_honest_apology(make_harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(whatsapp_input, "TURN_RETRY_SECONDS", 0.3)
-    monkeypatch.setattr(whatsapp_input, "TURN_RETRY_DELAYS", (0.1,))
-    harness = await make_harness(fail=True)
+async def test_bot_failure_gets_an_honest_apology(failing: Harness) -> None:
+    harness = failing
     await harness.post(notification([text_message(PHONE, "hello")]))
     await harness.settle()
-    assert [c.text for c in harness.graph.sent] == [harness.channel.texts.technical_problem]
+    assert [c.text for c in harness.graph.sent] == [_apology()]
     assert len(harness.bot.received) > 1  # it was tried again before the apology
+
+
+# --- a turn the assistant could not run: the channel triages it itself -----------------------
+
+
+@pytest.fixture
+async def failing(make_harness, monkeypatch) -> Harness:  # type: ignore[no-untyped-def]
+    """A harness whose bot fails on every message, with short turn retries."""
+    monkeypatch.setattr(whatsapp_input, "TURN_RETRY_SECONDS", 0.3)
+    monkeypatch.setattr(whatsapp_input, "TURN_RETRY_DELAYS", (0.1,))
+    return await make_harness(fail=True)
+
+
+def _apology(lang: str = "en") -> str:
+    return turn_failed_reply(clinic_config(), lang).body
+
+
+def _tickets(harness: Harness) -> list[Ticket]:
+    with harness.database.session() as session:
+        return list(session.execute(select(Ticket)).scalars().all())
+
+
+async def test_an_emergency_whose_turn_fails_gets_the_instruction_and_a_ticket_at_once(
+    make_harness, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(whatsapp_input, "TURN_RETRY_SECONDS", 30.0)
+    harness = await make_harness(fail=True)
+    started = asyncio.get_running_loop().time()
+    fainted = text_message(PHONE, "I fainted in the car park after my session")
+    await harness.post(notification([fainted]))
+    await harness.settle()
+    assert asyncio.get_running_loop().time() - started < 10  # not after the turn's retries
+    assert len(harness.bot.received) == 1  # an emergency is not run again: it is answered now
+    [sent] = [c.text for c in harness.graph.sent]
+    assert "112" in sent and _apology() not in sent
+    [ticket] = _tickets(harness)
+    assert ticket.severity == "emergency" and ticket.channel == "whatsapp"
+    assert ticket.conversation_id == pseudonym(PHONE, harness.channel.settings.conversation_key)
+    assert ticket.message_id == harness.bot.received[0].message_id  # Rasa's key: no double
+
+
+async def test_an_urgent_report_whose_turn_fails_gets_its_advice_reference_and_ticket(
+    failing: Harness,
+) -> None:
+    harness = failing
+    fever = text_message(PHONE, "I have had a fever since the injection")
+    await harness.post(notification([fever]))
+    await harness.settle()
+    assert len(harness.bot.received) > 1  # tried again first
+    [ticket] = _tickets(harness)
+    assert ticket.severity == "urgent"
+    [sent] = [c.text for c in harness.graph.sent]
+    assert "today" in sent and f"Your reference: {ticket.id[:8].upper()}." in sent
+
+
+@pytest.mark.parametrize(
+    ("text", "script"),
+    [("ساعدوني 🆘", "\u0600-\u06ff"), ("मदद करो प्लीज़", "\u0900-\u097f")],
+)
+async def test_a_cry_for_help_whose_turn_fails_gets_the_emergency_number_in_its_language(
+    failing: Harness, text: str, script: str
+) -> None:
+    harness = failing
+    await harness.post(notification([text_message(PHONE, text)]))
+    await harness.settle()
+    sent = " ".join(c.text for c in harness.graph.sent)
+    assert "112" in sent and re.search(f"[{script}]", sent)
+    assert _tickets(harness) == []
+
+
+async def test_a_question_whose_turn_fails_gets_the_apology_in_its_language(
+    failing: Harness,
+) -> None:
+    harness = failing
+    await harness.post(notification([text_message(PHONE, "كم سعر جلسة الميزو للشعر؟")]))
+    await harness.settle()
+    [sent] = [c.text for c in harness.graph.sent]
+    assert sent == _apology("ar")
+    assert "112" in sent and _tickets(harness) == []
 
 
 async def test_a_turn_that_failed_before_any_reply_is_run_again(
@@ -248,7 +327,7 @@ async def test_a_turn_that_failed_before_any_reply_is_run_again(
         await harness.settle()
     assert len(harness.bot.received) == 3
     sent = [c.text for c in harness.graph.sent]
-    assert harness.channel.texts.technical_problem not in sent
+    assert _apology() not in sent
     assert len(answers_with_note(harness)) == 1 and len(sent) == 1
     retried = [r for r in caplog.records if "running it again" in r.getMessage()]
     assert len(retried) == 2 and "does it hurt" not in retried[0].getMessage()

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.channels.whatsapp.texts import load_texts
 from bot.clinic import clinic_config
 from bot.datafiles import DataFileError
 from bot.knowledge import read_knowledge_files
 from bot.paths import DATA_DIR, PROJECT_ROOT
 from bot.replies.fill import PlaceholderError, fill, placeholders
 from bot.replies.texts import read_reply_texts
+from bot.triage.escalation import load_reply_texts
 
 
 def test_fill_puts_in_the_clinic_and_extra_values() -> None:
@@ -59,11 +59,11 @@ def test_each_loader_names_file_entry_and_placeholder(tmp_path: Path) -> None:
     ):
         read_reply_texts(replies)
 
-    texts = tmp_path / "whatsapp_texts.yml"
-    shutil.copy(DATA_DIR / "whatsapp_texts.yml", texts)
-    _misspell(texts, ["technical_problem"])
-    with pytest.raises(DataFileError, match=r"entry 'technical_problem'.*\{clinic_fone\}"):
-        load_texts(texts)
+    triage_replies = tmp_path / "triage_replies.yml"
+    shutil.copy(DATA_DIR / "triage" / "replies.yml", triage_replies)
+    _misspell(triage_replies, ["callback", "declined"])
+    with pytest.raises(DataFileError, match=r"entry 'callback/declined'.*\{clinic_fone\}"):
+        load_reply_texts(triage_replies)
 
     knowledge = tmp_path / "knowledge"
     shutil.copytree(DATA_DIR / "knowledge", knowledge)

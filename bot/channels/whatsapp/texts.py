@@ -19,7 +19,6 @@ class ChannelTexts:
     unsupported_message: str
     choose_prompt: str
     list_button: str
-    technical_problem: str
 
 
 def load_texts(path: Path = WHATSAPP_TEXTS, clinic: ClinicConfig | None = None) -> ChannelTexts:

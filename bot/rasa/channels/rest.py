@@ -17,8 +17,9 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
 from bot.channels.message_id import client_message_id
-from bot.channels.output import bot_message
+from bot.channels.output import bot_message, is_escalation
 from bot.observability.metrics import channel_label, observe_turn
+from bot.rasa.channels.failsafe import run_or_answer_report
 
 
 class OneMessageOutput(CollectingOutputChannel):
@@ -59,7 +60,12 @@ class MesoRestInput(RestInput):
             if isinstance(collector, CollectingOutputChannel):
                 message.output_channel = OneMessageOutput(collector)
             message.message_id = client_message_id(message.metadata) or message.message_id
+            output = message.output_channel
             with observe_turn(channel_label(message.input_channel, message.metadata)):
-                await on_new_message(message)
+                await run_or_answer_report(
+                    message,
+                    on_new_message,
+                    lambda: any(is_escalation(m) for m in getattr(output, "messages", ())),
+                )
 
         return super().blueprint(one_message_per_response)

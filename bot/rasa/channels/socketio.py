@@ -34,15 +34,19 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from bot.channels.message_id import client_message_id
-from bot.channels.output import socketio_message
+from bot.channels.output import is_escalation, socketio_message
 from bot.cluster import REPLICA_ENV, session_id_for_replica
 from bot.observability.metrics import channel_label, observe_turn
 from bot.rasa import handoff
+from bot.rasa.channels.failsafe import run_or_answer_report
 
 
 class MesoSocketIOOutput(SocketIOOutput):
+    escalated = False  # an escalation was sent (bot/rasa/channels/failsafe.py)
+
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         """Emit the whole response as one event (see the module docstring)."""
+        self.escalated = self.escalated or is_escalation(message)
         data = socketio_message(message)
         if data:
             await self._send_message(recipient_id, data)
@@ -66,10 +70,11 @@ class MesoSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         async def with_fixed_output(message: UserMessage) -> None:
-            message.output_channel = MesoSocketIOOutput(self.sio, self.bot_message_evt)
+            output = MesoSocketIOOutput(self.sio, self.bot_message_evt)
+            message.output_channel = output
             message.message_id = client_message_id(message.metadata) or message.message_id
             with observe_turn(channel_label(message.input_channel, message.metadata)):
-                await on_new_message(message)
+                await run_or_answer_report(message, on_new_message, lambda: output.escalated)
 
         blueprint = super().blueprint(with_fixed_output)
         sio = self.sio

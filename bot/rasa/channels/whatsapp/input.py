@@ -42,6 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.channels.output import is_escalation
 from bot.channels.whatsapp.dedup import SeenMessages
 from bot.channels.whatsapp.delivery import (
     REENGAGEMENT_REQUIRED,
@@ -67,12 +68,16 @@ from bot.channels.whatsapp.settings import (
 from bot.channels.whatsapp.texts import ChannelTexts, load_all_texts, load_texts
 from bot.channels.whatsapp.webhook import DeliveryFailure, Inbound, parse_webhook
 from bot.clinic import ClinicConfig, clinic_config
+from bot.datafiles import ENGLISH
 from bot.handoff import store as handoff_store
 from bot.observability.metrics import Turn, observe_turn
 from bot.rasa import handoff
+from bot.rasa.channels.failsafe import answer_failed_turn
 from bot.rasa.channels.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
 from bot.readiness import retry_while
 from bot.storage.db import Database, get_database
+from bot.triage.failsafe import judge
+from bot.triage.result import TriageResult
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +131,9 @@ class WhatsAppInput(InputChannel):
         self._sweeper: asyncio.Task[None] | None = None
         if settings is None:
             return
-        clinic = clinic or clinic_config()
+        self.clinic = clinic = clinic or clinic_config()
         self.texts = texts or load_texts(clinic=clinic)
+        self.texts_by_language = {ENGLISH: texts} if texts else load_all_texts(clinic)
         self.database = database or get_database()
         self.graph = GraphClient(settings, retry)
         self.seen = SeenMessages()
@@ -136,7 +142,7 @@ class WhatsAppInput(InputChannel):
         )
         self.delivery = TurnDelivery(
             self.graph,
-            TurnRenderer(texts if texts is not None else load_all_texts(clinic)),
+            TurnRenderer(self.texts_by_language),
             self.database,
             ReopenTemplate(clinic.whatsapp_template, clinic.whatsapp_template_language),
             CHANNEL_NAME,
@@ -344,10 +350,21 @@ class WhatsAppInput(InputChannel):
                 message_id=ref,
                 metadata={"whatsapp": {"message_type": inbound.message_type}},
             )
+            judged: TriageResult | None = None
+
+            def worth_running_again(_error: Exception) -> bool:
+                # Only a turn that sent nothing is run again, and never an emergency: the
+                # channel gives its instruction now rather than after the retries.
+                nonlocal judged
+                if output.messages:
+                    return False
+                judged = judged or judge(message.text or "")
+                return judged.severity != "emergency"
+
             try:
                 await retry_while(
                     lambda: on_new_message(message),
-                    lambda _error: not output.messages,
+                    worth_running_again,
                     TURN_RETRY_SECONDS,
                     TURN_RETRY_DELAYS,
                     on_retry=lambda error: logger.warning(
@@ -359,7 +376,10 @@ class WhatsAppInput(InputChannel):
             except Exception:
                 turn.failed = True
                 logger.exception("whatsapp: the bot failed on a message from %s", message.sender_id)
-                await output.send_text_message(message.sender_id, self.texts.technical_problem)
+                escalated = any(is_escalation(m) for m in output.messages)
+                await answer_failed_turn(
+                    message, CHANNEL_NAME, self.clinic, self.database, escalated, judged
+                )
             if any(is_escalation(m) for m in output.messages):
                 await self._keep_return_address(recipient)
         await output.flush()
@@ -420,13 +440,6 @@ class WhatsAppInput(InputChannel):
             task.cancel()
         if self.enabled:
             await self.graph.close()
-
-
-def is_escalation(message: dict[str, Any]) -> bool:
-    """True for a bot message carrying an escalation envelope (a report became a ticket)."""
-    custom = message.get("custom")
-    meso = custom.get("meso") if isinstance(custom, dict) else None
-    return isinstance(meso, dict) and meso.get("kind") == "escalation"
 
 
 def _tracker_store(app: Any) -> TrackerStore | None:
