@@ -75,6 +75,25 @@ class LanguageSettings:
     choosing: dict[str, Any] = field(default_factory=dict)  # see bot/language/choice.py
     questions: dict[str, Any] = field(default_factory=dict)  # see bot/replies/standard.py
     grammar_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    mixed_min_grammar_words: int = 0  # 0: below min_script_share the script never decides
+
+    def script_grammar(self, text: str, shares: dict[str, float]) -> LanguageGuess | None:
+        """A message with some letters of a script's language, below `min_script_share`, whose
+        grammar is in that language ("infection या allergy होने का chance होता है?"): at least
+        `mixed_min_grammar_words` of its grammar words, and more than the English grammar words
+        and the Latin-script varieties' markers together ("कल रात से बुखार hai, aur ..." is
+        Hinglish). None when no script decides."""
+        if not self.mixed_min_grammar_words:
+            return None
+        words = [normalise_word(w) for w in split_words(text)]
+        others = sum(w in self.grammar_words.get(self.replies[0], ()) for w in words)
+        others += sum(v.marked(words) for v in self.varieties)
+        for script, code in self.script_languages.items():
+            if shares.get(script, 0.0) > 0.0:
+                ours = sum(w in self.grammar_words.get(code, ()) for w in words)
+                if ours >= self.mixed_min_grammar_words and ours > others:
+                    return LanguageGuess(code, code, code in self.replies)
+        return None
 
     def grammar_of_mixed(self, text: str, code: str) -> LanguageGuess:
         """A message that mixes Latin letters with the script of `code`: in `code` when it has
@@ -116,6 +135,7 @@ class LanguageSettings:
                 code: frozenset(normalise_word(w) for w in words)
                 for code, words in (data.get("grammar_words") or {}).items()
             },
+            mixed_min_grammar_words=data.get("mixed_min_grammar_words", 0),
         )
 
 
@@ -206,6 +226,9 @@ def _identify(text: str | None, settings: LanguageSettings) -> LanguageGuess:
     for script, code in settings.script_languages.items():
         if shares.get(script, 0.0) >= settings.min_script_share:
             return LanguageGuess(code, code, code in settings.replies)
+    by_grammar = settings.script_grammar(text, shares)
+    if by_grammar is not None:
+        return by_grammar
     if shares.get("other", 0.0) > 0.5:
         code, _ = latin_language(text, settings.candidates)
         return LanguageGuess(code, default, False)
