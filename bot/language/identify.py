@@ -83,26 +83,27 @@ class LanguageSettings:
         `mixed_min_grammar_words` of its grammar words, and more than the English grammar words
         and the Latin-script varieties' markers together ("कल रात से बुखार hai, aur ..." is
         Hinglish). None when no script decides."""
-        if not self.mixed_min_grammar_words:
+        present = [c for s, c in self.script_languages.items() if shares.get(s, 0.0) > 0.0]
+        if not self.mixed_min_grammar_words or not present:
             return None
         words = [normalise_word(w) for w in split_words(text)]
-        others = sum(w in self.grammar_words.get(self.replies[0], ()) for w in words)
+        others = self._grammar_words_of(self.replies[0], words)
         others += sum(v.marked(words) for v in self.varieties)
-        for script, code in self.script_languages.items():
-            if shares.get(script, 0.0) > 0.0:
-                ours = sum(w in self.grammar_words.get(code, ()) for w in words)
-                if ours >= self.mixed_min_grammar_words and ours > others:
-                    return LanguageGuess(code, code, code in self.replies)
+        for code in present:
+            ours = self._grammar_words_of(code, words)
+            if ours >= self.mixed_min_grammar_words and ours > others:
+                return LanguageGuess(code, code, code in self.replies)
         return None
+
+    def _grammar_words_of(self, code: str, words: list[str]) -> int:
+        return sum(w in self.grammar_words.get(code, ()) for w in words)
 
     def grammar_of_mixed(self, text: str, code: str) -> LanguageGuess:
         """A message that mixes Latin letters with the script of `code`: in `code` when it has
         more of that language's grammar words than of English ones, otherwise English."""
         default = self.replies[0]
         words = [normalise_word(w) for w in split_words(text)]
-        ours = sum(w in self.grammar_words.get(code, ()) for w in words)
-        english = sum(w in self.grammar_words.get(default, ()) for w in words)
-        if ours > english:
+        if self._grammar_words_of(code, words) > self._grammar_words_of(default, words):
             return LanguageGuess(code, code, code in self.replies)
         return LanguageGuess(default, default, True)
 

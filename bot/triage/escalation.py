@@ -113,12 +113,17 @@ def safety_line(clinic: ClinicConfig, lang: str | None = None) -> str:
     return fill(texts_for(lang).text("safety_line"), clinic)
 
 
+def _labelled(lang: str | None) -> str:
+    """The language a reply in `lang` is written in: English for one without a replies file."""
+    return lang if lang in reply_languages() else DEFAULT_LANGUAGE
+
+
 def turn_failed_reply(clinic: ClinicConfig, lang: str | None = None) -> Reply:
     """The apology of a channel whose turn the assistant could not run (a fault on our side),
     in `lang`; it gives the clinic's phone and the emergency number."""
     return Reply(
         kind="chitchat",
-        lang=lang if lang in reply_languages() else DEFAULT_LANGUAGE,
+        lang=_labelled(lang),
         body=" ".join(fill(texts_for(lang).text("turn_failed"), clinic).split()),
     )
 
@@ -129,7 +134,7 @@ def help_request_reply(clinic: ClinicConfig, lang: str | None = None) -> Reply:
     texts = texts_for(lang)
     return Reply(
         kind="clarify",
-        lang=lang if lang in reply_languages() else DEFAULT_LANGUAGE,
+        lang=_labelled(lang),
         body=fill(texts.help_request["text"], clinic),
         buttons=texts.help_request_buttons(),
     )
@@ -167,7 +172,7 @@ def escalation_reply(
         buttons = tuple(Button(title=b["title"], payload=b["payload"]) for b in texts["buttons"])
     return Reply(
         kind="escalation",
-        lang=lang if lang in reply_languages() else DEFAULT_LANGUAGE,
+        lang=_labelled(lang),
         body="\n\n".join(parts),
         escalation=Escalation(
             severity=severity,

@@ -68,7 +68,6 @@ from bot.channels.whatsapp.settings import (
 from bot.channels.whatsapp.texts import ChannelTexts, load_all_texts, load_texts
 from bot.channels.whatsapp.webhook import DeliveryFailure, Inbound, parse_webhook
 from bot.clinic import ClinicConfig, clinic_config
-from bot.datafiles import ENGLISH
 from bot.handoff import store as handoff_store
 from bot.observability.metrics import Turn, observe_turn
 from bot.rasa import handoff
@@ -133,7 +132,6 @@ class WhatsAppInput(InputChannel):
             return
         self.clinic = clinic = clinic or clinic_config()
         self.texts = texts or load_texts(clinic=clinic)
-        self.texts_by_language = {ENGLISH: texts} if texts else load_all_texts(clinic)
         self.database = database or get_database()
         self.graph = GraphClient(settings, retry)
         self.seen = SeenMessages()
@@ -142,7 +140,7 @@ class WhatsAppInput(InputChannel):
         )
         self.delivery = TurnDelivery(
             self.graph,
-            TurnRenderer(self.texts_by_language),
+            TurnRenderer(texts if texts is not None else load_all_texts(clinic)),
             self.database,
             ReopenTemplate(clinic.whatsapp_template, clinic.whatsapp_template_language),
             CHANNEL_NAME,
