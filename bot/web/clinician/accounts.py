@@ -161,6 +161,19 @@ def _user(session: Session, username: str, lock: bool = False) -> StaffUser:
     return user
 
 
+def _user_locked_for_admin_change(session: Session, username: str) -> StaffUser:
+    """The user's row, locked for a role or pause change. The active admins' rows are locked
+    first, in id order, so two such changes at once queue instead of deadlocking on PostgreSQL
+    (each holding its own target's row while waiting for the other's)."""
+    session.execute(
+        select(StaffUser.id)
+        .where(StaffUser.role == ADMIN, StaffUser.paused_at.is_(None))
+        .order_by(StaffUser.id)
+        .with_for_update()
+    ).all()
+    return _user(session, username, lock=True)
+
+
 def _end_sessions(session: Session, user_id: int) -> None:
     session.execute(delete(StaffSession).where(StaffSession.staff_user_id == user_id))
 
@@ -187,13 +200,11 @@ def _last_admin(user: StaffUser) -> AccountError:
 def _demote_or_pause(session: Session, user: StaffUser, values: dict[str, object]) -> None:
     """Apply `values` (role staff, or paused) to an active admin only while another active
     admin remains; AccountError otherwise. Two admins demoting each other at once cannot leave
-    none: on PostgreSQL the active admins' rows are locked first (the second waits, then sees
-    the first's change); on SQLite the check and the change are one UPDATE statement, which
-    runs under the database's single write lock."""
+    none: on PostgreSQL the caller holds the active admins' rows (`_user_locked_for_admin_change`;
+    the second waits, then sees the first's change); on SQLite the check and the change are one
+    UPDATE statement, which runs under the database's single write lock."""
     admins = session.execute(
-        select(StaffUser.id)
-        .where(StaffUser.role == ADMIN, StaffUser.paused_at.is_(None))
-        .with_for_update()
+        select(StaffUser.id).where(StaffUser.role == ADMIN, StaffUser.paused_at.is_(None))
     ).scalars()
     if set(admins) <= {user.id}:
         raise _last_admin(user)
@@ -219,7 +230,7 @@ def set_role(db: Database, username: str, role: str, actor: str = COMMAND_LINE) 
     become staff. Audited; the user's open sessions see the new role on their next request."""
     validate_role(role)
     with db.session() as session:
-        user = _user(session, username, lock=True)
+        user = _user_locked_for_admin_change(session, username)
         old = user.role
         if old == role:
             return False
@@ -235,7 +246,7 @@ def set_paused(db: Database, username: str, paused: bool, actor: str = COMMAND_L
     """Pause (no sign-in, sessions ended) or unpause an account; False when nothing changed.
     The last active admin cannot be paused, nor can anyone pause themselves. Audited."""
     with db.session() as session:
-        user = _user(session, username, lock=True)
+        user = _user_locked_for_admin_change(session, username)
         if (user.paused_at is not None) == paused:
             return False
         if paused:
