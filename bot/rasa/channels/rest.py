@@ -20,6 +20,7 @@ from bot.channels.message_id import client_message_id
 from bot.channels.output import bot_message, is_escalation
 from bot.observability.metrics import channel_label, observe_turn
 from bot.rasa.channels.failsafe import run_or_answer_report
+from bot.rasa.channels.resend import ResentMessages, tracker_store_of
 
 
 class OneMessageOutput(CollectingOutputChannel):
@@ -48,24 +49,38 @@ class MesoRestInput(RestInput):
     """credentials.yml key `bot.rasa.channels.rest.MesoRestInput`; URL /webhooks/rest/webhook.
 
     A request may name its message (`metadata.message_id`, bot/channels/message_id.py), so that
-    a client retrying after a failed or empty answer sends the same message again."""
+    a client retrying after a failed or empty answer sends the same message again; it is
+    answered once, then with the recorded turn (bot/rasa/channels/resend.py)."""
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        resent = ResentMessages(room_replies=False)
+
         async def one_message_per_response(message: UserMessage) -> None:
             collector = message.output_channel
             if isinstance(collector, CollectingOutputChannel):
                 message.output_channel = OneMessageOutput(collector)
-            message.message_id = client_message_id(message.metadata) or message.message_id
+            client_id = client_message_id(message.metadata)
+            message.message_id = client_id or message.message_id
             output = message.output_channel
-            with observe_turn(channel_label(message.input_channel, message.metadata)):
+
+            async def run() -> None:
                 await run_or_answer_report(
                     message,
                     on_new_message,
                     lambda: any(is_escalation(m) for m in getattr(output, "messages", ())),
                 )
 
-        return super().blueprint(one_message_per_response)
+            with observe_turn(channel_label(message.input_channel, message.metadata)):
+                await (resent.run_once(message, run) if client_id else run())
+
+        blueprint = super().blueprint(one_message_per_response)
+
+        @blueprint.listener("after_server_start")
+        async def find_tracker_store(app: Any, *_: Any) -> None:
+            resent.tracker_store = lambda: tracker_store_of(app)
+
+        return blueprint

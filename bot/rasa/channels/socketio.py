@@ -12,7 +12,8 @@
    `{"text": …, "quick_replies": […], "meso": envelope}` (bot/channels/output.py).
 
 A `user_uttered` event may name its message (`metadata.message_id`, bot/channels/message_id.py):
-sent again after a reconnect with the same id, it is the same message (one ticket).
+sent again after a reconnect with the same id, it is the same message: one ticket, and one
+answer (bot/rasa/channels/resend.py).
 
 A clinician's handoff lines reach the widget through this server too (bot/rasa/handoff.py:
 the relay emits to the session's room and starts with this channel).
@@ -39,6 +40,7 @@ from bot.cluster import REPLICA_ENV, session_id_for_replica
 from bot.observability.metrics import channel_label, observe_turn
 from bot.rasa import handoff
 from bot.rasa.channels.failsafe import run_or_answer_report
+from bot.rasa.channels.resend import ResentMessages, tracker_store_of
 
 
 class MesoSocketIOOutput(SocketIOOutput):
@@ -69,14 +71,26 @@ class MesoSocketIOInput(SocketIOInput):
         return MesoSocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        resent = ResentMessages(room_replies=True)
+
         async def with_fixed_output(message: UserMessage) -> None:
             output = MesoSocketIOOutput(self.sio, self.bot_message_evt)
             message.output_channel = output
-            message.message_id = client_message_id(message.metadata) or message.message_id
-            with observe_turn(channel_label(message.input_channel, message.metadata)):
+            client_id = client_message_id(message.metadata)
+            message.message_id = client_id or message.message_id
+
+            async def run() -> None:
                 await run_or_answer_report(message, on_new_message, lambda: output.escalated)
 
+            with observe_turn(channel_label(message.input_channel, message.metadata)):
+                await (resent.run_once(message, run) if client_id else run())
+
         blueprint = super().blueprint(with_fixed_output)
+
+        @blueprint.listener("after_server_start")
+        async def find_tracker_store(app: Any, *_: Any) -> None:
+            resent.tracker_store = lambda: tracker_store_of(app)
+
         sio = self.sio
         # Live handoff: the relay sends clinicians' lines to the session's room.
         handoff.OUTLETS.sio = sio

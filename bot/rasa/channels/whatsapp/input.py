@@ -35,7 +35,6 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.tracker_store import TrackerStore
-from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -72,6 +71,7 @@ from bot.handoff import store as handoff_store
 from bot.observability.metrics import Turn, observe_turn
 from bot.rasa import handoff
 from bot.rasa.channels.failsafe import answer_failed_turn
+from bot.rasa.channels.resend import recorded_turn, tracker_store_of
 from bot.rasa.channels.whatsapp.output import CHANNEL_NAME, WhatsAppOutput
 from bot.readiness import retry_while
 from bot.storage.db import Database, get_database
@@ -175,7 +175,7 @@ class WhatsAppInput(InputChannel):
             if self.enabled:
                 await self._prepare_storage()
                 self._sweeper = asyncio.get_running_loop().create_task(
-                    self._sweep_forever(on_new_message, lambda: _tracker_store(app))
+                    self._sweep_forever(on_new_message, lambda: tracker_store_of(app))
                 )
 
         @webhook.listener("before_server_stop")
@@ -438,31 +438,3 @@ class WhatsAppInput(InputChannel):
             task.cancel()
         if self.enabled:
             await self.graph.close()
-
-
-def _tracker_store(app: Any) -> TrackerStore | None:
-    agent = getattr(app.ctx, "agent", None)
-    store = getattr(agent, "tracker_store", None)
-    return store if isinstance(store, TrackerStore) else None
-
-
-async def recorded_turn(
-    tracker_store: TrackerStore | None, sender_id: str, message_id: str
-) -> list[dict[str, Any]] | None:
-    """The bot responses Rasa recorded for the user message `message_id` (up to the next user
-    message), or None when the conversation does not hold that message (or cannot be read)."""
-    if tracker_store is None:
-        return None
-    tracker = await tracker_store.retrieve(sender_id)
-    if tracker is None:
-        return None
-    responses: list[dict[str, Any]] | None = None
-    for event in tracker.events:
-        if isinstance(event, UserUttered):
-            if responses is not None:
-                break
-            if event.message_id == message_id:
-                responses = []
-        elif isinstance(event, BotUttered) and responses is not None:
-            responses.append(event.message())
-    return responses
