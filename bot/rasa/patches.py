@@ -33,8 +33,13 @@
    already acknowledged to Meta, was never answered. Taking a conversation's ticket is now tried
    again for up to LOCK_RETRY_SECONDS (without blocking the server) while the lock store's
    connection fails, and so is releasing it after the turn (a turn that ran while Redis
-   restarted failed there: REST 500, WhatsApp's apology after the answer); any other error is
-   raised as before. The rest of `LockStore.lock` is Rasa's.
+   restarted failed there: REST 500, WhatsApp's apology after the answer). A message waiting
+   for its turn when the lock vanished (Redis restarted empty, or the lock expired) or when the
+   store could not be read failed with "Could not acquire lock": it now drops its old ticket
+   and takes a fresh one, within the same LOCK_RETRY_SECONDS. Such a lock no longer says who
+   holds the conversation, so a turn still running then may overlap the next one, as when
+   Rasa's lock expires; failing the message instead lost its answer. Any other error is raised
+   as before. The rest of `LockStore.lock` is Rasa's.
 7. The privacy notice (bot/rasa/notice.py): the events of every action pass through
    `attach_privacy_notice` just before Rasa logs them on the tracker. Rasa then sends the same
    (changed) list's messages, so the one bot message that carries the notice is the same in the
@@ -285,13 +290,43 @@ async def _lock_when_reachable(
     """Rasa's LockStore.lock, taking its ticket and releasing it with
     `_when_lock_store_reachable`: a turn that ran while Redis restarted is not failed by the
     release either (its reply is out by then)."""
-    ticket = await _when_lock_store_reachable(
-        lambda: self.issue_ticket(conversation_id, lock_lifetime)
+    tickets: list[int] = []
+
+    async def take_turn() -> TicketLock:
+        if tickets:  # a lost wait: its ticket must not hold up the new one, if it still exists
+            _drop_ticket(self, conversation_id, tickets[-1])
+        tickets.append(
+            await _when_lock_store_reachable(
+                lambda: self.issue_ticket(conversation_id, lock_lifetime)
+            )
+        )
+        try:
+            return await self._acquire_lock(conversation_id, tickets[-1], wait_time_in_seconds)
+        except LockError as error:  # Rasa's "Could not acquire lock": the lock vanished
+            raise _LockVanished(str(error)) from error
+
+    lock = await retry_while(
+        take_turn,
+        lambda error: isinstance(error, _LockVanished) or _lock_store_unreachable(error),
+        LOCK_RETRY_SECONDS,
+        LOCK_RETRY_DELAYS,
     )
     try:
-        yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        yield lock
     finally:
-        await _when_lock_store_reachable(lambda: self.cleanup(conversation_id, ticket))
+        await _when_lock_store_reachable(lambda: self.cleanup(conversation_id, tickets[-1]))
+
+
+class _LockVanished(LockError):
+    """The conversation's lock vanished while a message waited for its turn."""
+
+
+def _drop_ticket(store: LockStore, conversation_id: str, ticket: int) -> None:
+    """Remove `ticket` from the conversation's lock, as far as the lock store can be reached."""
+    try:
+        store.cleanup(conversation_id, ticket)
+    except Exception as error:  # the store is still away, or the lock is gone: nothing held
+        logger.debug("lock store: ticket %d not dropped (%s)", ticket, type(error).__name__)
 
 
 def _log_action_with_notice(

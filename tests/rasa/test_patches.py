@@ -254,3 +254,66 @@ async def test_a_lock_released_while_redis_restarts_is_released_once_it_is_back(
         for process in processes:
             process.terminate()
             process.wait(10)
+
+
+@contextlib.contextmanager
+def _redis(tmp_path: Path) -> Any:
+    """A real Redis server on loopback; yields (server, processes) so a test may restart it."""
+    server = RedisServer(tmp_path / "redis", free_port())
+    processes = [subprocess.Popen(server.command(), stdout=subprocess.DEVNULL)]
+    wait_until(server.answers, 30, "Redis answering")
+    try:
+        yield server, processes
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+
+
+async def _wait_behind(store: RedisLockStore, holding: asyncio.Event) -> str:
+    """Take the conversation's turn behind the current holder; what the turn saw."""
+    await holding.wait()
+    async with store.lock("conversation", wait_time_in_seconds=0.1) as lock:
+        return lock.conversation_id
+
+
+async def test_a_message_waiting_when_the_lock_vanishes_takes_a_fresh_ticket(
+    tmp_path: Path,
+) -> None:
+    """Redis restarted empty while a message waited for its conversation's turn: Rasa failed it
+    with "Could not acquire lock"; it now takes a fresh ticket and runs."""
+    rasa_patches.apply()
+    with _redis(tmp_path) as (server, _):
+        store = RedisLockStore(port=server.port, db=1)
+        holding = asyncio.Event()
+        waiting = asyncio.ensure_future(_wait_behind(store, holding))
+        async with store.lock("conversation"):
+            holding.set()
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # behind the holder
+            store.red.flushdb()  # what a restart without persistence leaves
+            assert await asyncio.wait_for(waiting, rasa_patches.LOCK_RETRY_SECONDS) == (
+                "conversation"
+            )
+        assert store.get_lock("conversation") is None  # both tickets released
+
+
+async def test_a_message_waiting_when_redis_goes_away_runs_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    rasa_patches.apply()
+    with _redis(tmp_path) as (server, processes):
+        store = RedisLockStore(port=server.port, db=1)
+        holding = asyncio.Event()
+        waiting = asyncio.ensure_future(_wait_behind(store, holding))
+        async with store.lock("conversation"):
+            holding.set()
+            await asyncio.sleep(0.5)
+            processes[0].terminate()
+            processes[0].wait(10)
+            await asyncio.sleep(1.0)
+            assert not waiting.done()  # not failed while Redis is away
+            processes.append(subprocess.Popen(server.command(), stdout=subprocess.DEVNULL))
+            assert await asyncio.wait_for(waiting, rasa_patches.LOCK_RETRY_SECONDS) == (
+                "conversation"
+            )
