@@ -18,7 +18,9 @@ from bench.load import Result
 # replica (likely waiting on the conversation lock the killed replica held). The patient is told
 # to try again, but the question is unanswered; counted as lost and excused only in exactly that
 # form (README "Load and faults"). Since 2026-12-01 the channel answers a report or a cry for help
-# in that window itself (bot/triage/failsafe.py), so only a question can be excused.
+# in that window itself (bot/triage/failsafe.py), so only a question can be excused; and a
+# message whose conversation lock vanished while it waited (Rasa's "Could not acquire lock", the
+# likely cause) takes a fresh ticket instead of failing (bot/rasa/patches.py, fix 6).
 WHATSAPP_APOLOGY_AT_KILL = (
     "known failure: a WhatsApp message accepted as a Rasa replica was SIGKILLed got only the "
     "technical-problem apology (see tests/support/load.py)"
