@@ -277,6 +277,18 @@ async def _wait_behind(store: RedisLockStore, holding: asyncio.Event) -> str:
         return lock.conversation_id
 
 
+@contextlib.asynccontextmanager
+async def _one_waiting_behind(store: RedisLockStore) -> AsyncIterator[asyncio.Future[str]]:
+    """Inside: the conversation's lock is held, and a second message waits for its turn."""
+    holding = asyncio.Event()
+    waiting = asyncio.ensure_future(_wait_behind(store, holding))
+    async with store.lock("conversation"):
+        holding.set()
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # behind the holder
+        yield waiting
+
+
 async def test_a_message_waiting_when_the_lock_vanishes_takes_a_fresh_ticket(
     tmp_path: Path,
 ) -> None:
@@ -285,16 +297,10 @@ async def test_a_message_waiting_when_the_lock_vanishes_takes_a_fresh_ticket(
     rasa_patches.apply()
     with _redis(tmp_path) as (server, _):
         store = RedisLockStore(port=server.port, db=1)
-        holding = asyncio.Event()
-        waiting = asyncio.ensure_future(_wait_behind(store, holding))
-        async with store.lock("conversation"):
-            holding.set()
-            await asyncio.sleep(0.5)
-            assert not waiting.done()  # behind the holder
+        async with _one_waiting_behind(store) as waiting:
             store.red.flushdb()  # what a restart without persistence leaves
-            assert await asyncio.wait_for(waiting, rasa_patches.LOCK_RETRY_SECONDS) == (
-                "conversation"
-            )
+            turn = await asyncio.wait_for(waiting, rasa_patches.LOCK_RETRY_SECONDS)
+            assert turn == "conversation"
         assert store.get_lock("conversation") is None  # both tickets released
 
 
@@ -304,16 +310,11 @@ async def test_a_message_waiting_when_redis_goes_away_runs_once_it_is_back(
     rasa_patches.apply()
     with _redis(tmp_path) as (server, processes):
         store = RedisLockStore(port=server.port, db=1)
-        holding = asyncio.Event()
-        waiting = asyncio.ensure_future(_wait_behind(store, holding))
-        async with store.lock("conversation"):
-            holding.set()
-            await asyncio.sleep(0.5)
+        async with _one_waiting_behind(store) as waiting:
             processes[0].terminate()
             processes[0].wait(10)
             await asyncio.sleep(1.0)
             assert not waiting.done()  # not failed while Redis is away
             processes.append(subprocess.Popen(server.command(), stdout=subprocess.DEVNULL))
-            assert await asyncio.wait_for(waiting, rasa_patches.LOCK_RETRY_SECONDS) == (
-                "conversation"
-            )
+            turn = await asyncio.wait_for(waiting, rasa_patches.LOCK_RETRY_SECONDS)
+            assert turn == "conversation"
