@@ -23,6 +23,9 @@ from typing import Any
 from rasa.core.channels.channel import UserMessage
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint
+
+from bot.channels.message_id import client_message_id
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,21 @@ class ResentMessages:
     room_replies: bool
     tracker_store: Callable[[], TrackerStore | None] = lambda: None
     _running: dict[tuple[str, str], _Delivery] = field(default_factory=dict)
+
+    def follow_tracker_store(self, blueprint: Blueprint) -> None:
+        """Read the tracker store of the app `blueprint` is served by, once the server starts."""
+
+        @blueprint.listener("after_server_start")
+        async def find_tracker_store(app: Any, *_: Any) -> None:
+            self.tracker_store = lambda: tracker_store_of(app)
+
+    async def answer(self, message: UserMessage, run: Callable[[], Awaitable[Any]]) -> None:
+        """Run `run`, the turn of `message`: once per message when its client chose the id
+        (bot/channels/message_id.py), else as it comes (no id, so no resend to recognise)."""
+        if client_message_id(message.metadata):
+            await self.run_once(message, run)
+        else:
+            await run()
 
     async def run_once(self, message: UserMessage, run: Callable[[], Awaitable[Any]]) -> None:
         """Run `run` (the turn of `message`, whose id the client chose) unless this server is

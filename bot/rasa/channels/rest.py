@@ -20,7 +20,7 @@ from bot.channels.message_id import client_message_id
 from bot.channels.output import bot_message, is_escalation
 from bot.observability.metrics import channel_label, observe_turn
 from bot.rasa.channels.failsafe import run_or_answer_report
-from bot.rasa.channels.resend import ResentMessages, tracker_store_of
+from bot.rasa.channels.resend import ResentMessages
 
 
 class OneMessageOutput(CollectingOutputChannel):
@@ -63,8 +63,7 @@ class MesoRestInput(RestInput):
             collector = message.output_channel
             if isinstance(collector, CollectingOutputChannel):
                 message.output_channel = OneMessageOutput(collector)
-            client_id = client_message_id(message.metadata)
-            message.message_id = client_id or message.message_id
+            message.message_id = client_message_id(message.metadata) or message.message_id
             output = message.output_channel
 
             async def run() -> None:
@@ -75,12 +74,8 @@ class MesoRestInput(RestInput):
                 )
 
             with observe_turn(channel_label(message.input_channel, message.metadata)):
-                await (resent.run_once(message, run) if client_id else run())
+                await resent.answer(message, run)
 
         blueprint = super().blueprint(one_message_per_response)
-
-        @blueprint.listener("after_server_start")
-        async def find_tracker_store(app: Any, *_: Any) -> None:
-            resent.tracker_store = lambda: tracker_store_of(app)
-
+        resent.follow_tracker_store(blueprint)
         return blueprint

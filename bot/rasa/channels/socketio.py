@@ -40,7 +40,7 @@ from bot.cluster import REPLICA_ENV, session_id_for_replica
 from bot.observability.metrics import channel_label, observe_turn
 from bot.rasa import handoff
 from bot.rasa.channels.failsafe import run_or_answer_report
-from bot.rasa.channels.resend import ResentMessages, tracker_store_of
+from bot.rasa.channels.resend import ResentMessages
 
 
 class MesoSocketIOOutput(SocketIOOutput):
@@ -76,20 +76,16 @@ class MesoSocketIOInput(SocketIOInput):
         async def with_fixed_output(message: UserMessage) -> None:
             output = MesoSocketIOOutput(self.sio, self.bot_message_evt)
             message.output_channel = output
-            client_id = client_message_id(message.metadata)
-            message.message_id = client_id or message.message_id
+            message.message_id = client_message_id(message.metadata) or message.message_id
 
             async def run() -> None:
                 await run_or_answer_report(message, on_new_message, lambda: output.escalated)
 
             with observe_turn(channel_label(message.input_channel, message.metadata)):
-                await (resent.run_once(message, run) if client_id else run())
+                await resent.answer(message, run)
 
         blueprint = super().blueprint(with_fixed_output)
-
-        @blueprint.listener("after_server_start")
-        async def find_tracker_store(app: Any, *_: Any) -> None:
-            resent.tracker_store = lambda: tracker_store_of(app)
+        resent.follow_tracker_store(blueprint)
 
         sio = self.sio
         # Live handoff: the relay sends clinicians' lines to the session's room.
