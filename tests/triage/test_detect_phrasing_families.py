@@ -246,6 +246,20 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("are face injections painful?", None),
         ("मेसो में दर्द होता ह क्या?", None),
         ("my lip fillers are painful since this morning", "routine"),
+        # After blind set U (new example sentences): Levantine "waggaf" (stopped) with a doubled
+        # consonant; "hiye" (she) is not "hives"; a Hinglish patch gone "a little blue" is a
+        # bruise; formal "discomfort" that grows instead of settling; Gulf pain "stronger than
+        # yesterday" and easing "أخف بوايد"; a Hindi relative named without "my" who rests at
+        # home; Egyptian "مفيش" (there is no); Gulf "what happened to me" is not "it has been".
+        ("el nazeef ma waggaf min sa3a", "emergency"),
+        ("hiye ma3i bas ma 3anda shi, bade a3ref el as3ar", None),
+        ("maathe pe thoda sa neela pad gaya hai", "routine"),
+        ("The discomfort has increased every day instead of settling.", "urgent"),
+        ("التورم اليوم اقوى من امس", "urgent"),
+        ("فيه ألم خفيف بس صار أخف بوايد", "routine"),
+        ("पापा को बुखार है, वो घर पर आराम कर रहे हैं, क्या मैं अपना सेशन करवा लूँ?", None),
+        ("مفيش أي ورم ولا احمرار، امتى الجلسة الجاية؟", None),
+        ("اللي صار لي من الحكة الشهر اللي فات خلاص راح", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
