@@ -119,25 +119,31 @@ unit: setup $(MODEL) $(DETECTOR) $(SERVICES_STAMP)
 
 # Browser tests run on their own: Playwright's sync API keeps an event loop running in the main
 # thread, which pytest-asyncio tests after it cannot share.
-# The tests that need the running system (`stack`) and the rest run in two pytest processes at
-# once: the first mostly wait for servers, the second mostly compute (the understanding and triage
-# guards), so on two cores the pair takes about as long as the longer one. Every server binds
-# port 0 and each process has its own temporary directory, so they do not collide; each log is
-# printed when both have ended.
+# Two pytest sequences run at once, one per core: the tests that need the running system (`stack`,
+# mostly waiting for servers), the understanding guard (`guard`) and then the browser tests; and the
+# rest, which mostly compute (the triage guard among them). Every server binds port 0 and each
+# process has its own temporary directory, so they do not collide; each log is printed when both
+# have ended.
 PYTEST_LOGS := results/pytest
 pytest: setup $(MODEL) $(DETECTOR) $(CHROMIUM) $(NOTO_FONTS) $(SERVICES_STAMP)
-	@mkdir -p $(PYTEST_LOGS); tmp=$$(mktemp -d); \
-	$(BIN)/pytest -q -ra -m "stack and not browser" -p no:cacheprovider --basetemp $$tmp/stack \
-		> $(PYTEST_LOGS)/stack.log 2>&1 & stack=$$!; \
-	$(BIN)/pytest -q -ra -m "not stack and not browser" --basetemp $$tmp/rest \
+	@mkdir -p $(PYTEST_LOGS); rm -f $(PYTEST_LOGS)/*.log; tmp=$$(mktemp -d); \
+	( $(BIN)/pytest -q -ra -m "(stack or guard) and not browser" -p no:cacheprovider \
+		--basetemp $$tmp/stack > $(PYTEST_LOGS)/stack.log 2>&1; first=$$?; \
+	$(BIN)/pytest -q -ra -m browser -p no:cacheprovider --basetemp $$tmp/browser \
+		> $(PYTEST_LOGS)/browser.log 2>&1 && exit $$first ) & stack=$$!; \
+	$(BIN)/pytest -q -ra -m "not stack and not guard and not browser" --basetemp $$tmp/rest \
 		> $(PYTEST_LOGS)/rest.log 2>&1; rest_status=$$?; \
 	wait $$stack; stack_status=$$?; \
 	echo "== tests without the running system (exit $$rest_status)"; cat $(PYTEST_LOGS)/rest.log; \
-	echo "== tests with the running system (exit $$stack_status)"; cat $(PYTEST_LOGS)/stack.log; \
+	echo "== the running system and the understanding guard, then the browser tests" \
+		"(exit $$stack_status)"; cat $(PYTEST_LOGS)/stack.log $(PYTEST_LOGS)/browser.log; \
 	rm -rf $$tmp; test $$rest_status = 0 && test $$stack_status = 0
-	$(BIN)/pytest -q -ra -m browser
 
-test: lint check validate core-tests pytest
+# The model, the detector and the quick checks are independent: built two at a time (each output
+# printed whole when its job ends), then the tests that need them.
+test: setup
+	$(MAKE) -j2 --output-sync=target $(MODEL) $(DETECTOR) lint check validate
+	$(MAKE) core-tests pytest
 
 eval: $(MODEL) $(DETECTOR)
 	$(BIN)/python scripts/eval_nlu.py --model $(MODEL)

@@ -22,8 +22,8 @@ MIN_OUT_OF_SCOPE_RECALL = 0.72
 MIN_REPLY_LANGUAGE = 0.98
 
 # Classifying every spent blind set (about 9,000 questions) takes minutes on a busy 2-core machine,
-# in two processes.
-pytestmark = pytest.mark.timeout(1800)
+# in two processes; `make pytest` runs it beside the stack tests (marker `guard`).
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.guard]
 
 
 def spent_blind_sets() -> list[str]:
