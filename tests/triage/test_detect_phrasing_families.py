@@ -260,6 +260,23 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("पापा को बुखार है, वो घर पर आराम कर रहे हैं, क्या मैं अपना सेशन करवा लूँ?", None),
         ("مفيش أي ورم ولا احمرار، امتى الجلسة الجاية؟", None),
         ("اللي صار لي من الحكة الشهر اللي فات خلاص راح", None),
+        # After blind sets V and Z (new example sentences): Levantine Arabizi throat closing
+        # and voice gone, "3am" kept whole (not "3 a.m."), bald patches, "wa2fet 5alas";
+        # English well again past "but"; a Hindi bruise asked "how many days till it goes";
+        # Hinglish "dil baith gaya" is a sinking heart; a Gulf pus colour is not skin colour;
+        # questions about another procedure's pain and a dose for a fever.
+        ("ma fi 7akka bas 7al8i 3am y2fil w soti ra7", "emergency"),
+        ("el nazeef ma 3am yewa2ef min sa3a", "emergency"),
+        ("sha3ri 3am yo2a3 bu2a3 mn ba3d el jalse", "urgent"),
+        ("el 7akka ma wa2fet 5alas", "routine"),
+        ("kan fi 7akka bas wa2fet 5alas", None),
+        ("My cheek was bruised for two days but it's back to normal now", None),
+        ("I faint when I see a syringe, can I lie down during it?", None),
+        ("गाल पे नील पड़ गए, कितने दिन में हटेंगे?", "routine"),
+        ("price sun ke toh dil baith gaya yaar", None),
+        ("قيح طلع من الخد ولونه اخضر", "urgent"),
+        ("is botox painful for the forehead?", None),
+        ("सिर दर्द में कितनी गोली ले सकते हैं एक दिन में", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:

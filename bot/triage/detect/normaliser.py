@@ -7,8 +7,11 @@ applies the clinic's `variants` ("im" -> "i am"), strips the affixes a language 
 the bare word is a lexicon word (Arabic "وشفايفي" reads "شفايفي"), and corrects typos within a
 bounded distance of the words of the lexicon files.
 spaCy's contraction exceptions only exist in lower and title case, so the factory adds their
-upper-case forms to the tokenizer ("I CANT BREATHE" splits like "I cant breathe").
+upper-case forms to the tokenizer ("I CANT BREATHE" splits like "I cant breathe"), and keeps
+whole the spelling file's `whole_words` that one of those exceptions would split.
 """
+
+from collections.abc import Iterable
 
 from spacy.language import Language
 from spacy.symbols import NORM, ORTH
@@ -82,6 +85,13 @@ class SpellingNormaliser:
         return doc
 
 
+def keep_whole(tokenizer: Tokenizer, words: Iterable[str]) -> None:
+    """Let each of `words` (in lower, upper and title case) stay one token."""
+    for word in words:
+        for form in {word, word.upper(), word.title()}:
+            tokenizer.add_special_case(form, [{ORTH: form}])
+
+
 def add_upper_case_exceptions(tokenizer: Tokenizer) -> None:
     """Give every lower-case contraction exception ("cant" -> "ca" + "nt") its upper-case form."""
     for text, pieces in list(tokenizer.rules.items()):
@@ -112,6 +122,7 @@ def make_normaliser(
     add_upper_case_exceptions(nlp.tokenizer)
     spelling_file = data_path(spelling_path, "spelling.yml")
     spelling = load_checked(spelling_file, "triage_spelling")
+    keep_whole(nlp.tokenizer, spelling.get("whole_words") or ())
     symptoms = load_checked(data_path(symptoms_path, "symptoms.yml"), "triage_symptoms")
     modifiers = load_checked(data_path(modifiers_path, "modifiers.yml"), "triage_modifiers")
     added: LanguageEntries = language_entries(languages_dir(languages_path, spelling_file.parent))
