@@ -95,3 +95,37 @@ def test_two_cue_rules_on_the_same_words_both_apply(tmp_path) -> None:
     assert [m.category for m in painful._.modifiers] == ["RISK_QUESTION"]
     infection = nlp("is it infection").ents[0]
     assert sorted(m.category for m in infection._.modifiers) == ["HYPOTHETICAL", "RISK_QUESTION"]
+
+
+def test_a_question_about_a_list_of_side_effects_asks_about_each() -> None:
+    assert set(
+        statuses("how long do bruising, redness, itching and swelling last after meso?").values()
+    ) == {"risk_question"}
+    assert statuses("هل الميزو يسبب تساقط شعر او حبوب او ورم؟")["swelling"] == "risk_question"
+
+
+def test_a_question_about_a_list_never_passes_to_an_emergency() -> None:
+    found = statuses("how long do bruising, swelling, redness, itching and swollen lips last?")
+    assert found["itching"] == "risk_question"
+    assert found["lip_swelling"] == "affirmed"
+
+
+def test_a_statuses_file_with_one_list_entry_alone_still_loads(tmp_path) -> None:
+    """Files written before lists of entries gave `carry_across_lists` as one mapping; the
+    detector tuner still reads them at the revisions of the older blind sets."""
+    import spacy
+    import yaml
+
+    import bot.triage.detect  # noqa: F401  (registers the meso_* factories)
+    from bot.paths import DATA_DIR
+
+    data = yaml.safe_load((DATA_DIR / "triage" / "statuses.yml").read_text())
+    data["carry_across_lists"] = {"joiners": ["or"], "categories": ["NEGATED_EXISTENCE"]}
+    (tmp_path / "statuses.yml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    nlp = spacy.blank("en")
+    status = nlp.add_pipe(
+        "meso_mention_status", config={"statuses_path": str(tmp_path / "statuses.yml")}
+    )
+    assert [(c.joiners, c.categories) for c in status.carries] == [
+        (frozenset({"or"}), frozenset({"NEGATED_EXISTENCE"}))
+    ]

@@ -277,6 +277,16 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("قيح طلع من الخد ولونه اخضر", "urgent"),
         ("is botox painful for the forehead?", None),
         ("सिर दर्द में कितनी गोली ले सकते हैं एक दिन में", None),
+        # After blind set W (new example sentences): memory gone for what just happened is
+        # confusion; a fever reading given before the word, or after "very hot"; Gulf "if pus
+        # comes out" and "this topic gives me a headache"; a Hindi fever that is gone now.
+        ("I can't remember how I got here and I keep forgetting what I was saying", "emergency"),
+        ("running 39.2 fever since last night after the session", "urgent"),
+        ("ibni ma3i so5n awi 38.9", "urgent"),
+        ("لو طلع صديد وش اسوي؟", None),
+        ("السالفة مصدعتني، ايهم احسن الميزو ولا الفيلر؟", None),
+        ("कल बुखार था, अब बिल्कुल नहीं है", None),
+        ("How long do bruising, swelling and redness usually last after meso?", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:

@@ -35,15 +35,17 @@ class StatusRule:
 
 @dataclass(frozen=True)
 class ListCarry:
-    """Which categories a mention passes to the next one when only `joiners` stand between them."""
+    """Which categories a mention passes to the next one when only `joiners` stand between them
+    (never to a `never_to` concept)."""
 
     joiners: frozenset[str] = frozenset()
     categories: frozenset[str] = frozenset()
+    never_to: frozenset[str] = frozenset()
 
     def carried(self, doc: Doc, before: Span, after: Span, categories: set[str]) -> set[str]:
         """The categories of `before` (given) that `after` also gets."""
         between = doc[before.end : after.start]
-        if not len(between) or before.sent != after.sent:
+        if not len(between) or before.sent != after.sent or after.label_ in self.never_to:
             return set()
         if any(token.norm_ not in self.joiners for token in between):
             return set()
@@ -69,12 +71,12 @@ class MentionStatusResolver:
         self,
         name: str,
         rules: list[StatusRule],
-        carry: ListCarry | None = None,
+        carries: tuple[ListCarry, ...] = (),
         goals: TreatmentGoals | None = None,
     ) -> None:
         self.name = name
         self.rules = rules
-        self.carry = carry or ListCarry()
+        self.carries = carries
         self.goals = goals or TreatmentGoals()
 
     def status(self, categories: set[str]) -> MentionStatus:
@@ -89,7 +91,8 @@ class MentionStatusResolver:
         for ent in doc.ents:
             categories = {modifier.category for modifier in ent._.modifiers}
             if previous is not None:
-                categories |= self.carry.carried(doc, previous[0], ent, previous[1])
+                for carry in self.carries:
+                    categories |= carry.carried(doc, previous[0], ent, previous[1])
             status = self.status(categories)
             if ent.label_ in self.goals.concepts and status in ESCALATED_STATUSES:
                 linked = self.goals.linked(doc) if linked is None else linked
@@ -113,16 +116,21 @@ def make_mention_status(
         )
         for entry in data["statuses"]
     ]
-    lists = data.get("carry_across_lists") or {}
-    carry = ListCarry(
-        joiners=frozenset(word.lower() for word in lists.get("joiners", ())),
-        categories=frozenset(lists.get("categories", ())),
+    entries = data.get("carry_across_lists") or []
+    carries = tuple(
+        ListCarry(
+            joiners=frozenset(word.lower() for word in entry["joiners"]),
+            categories=frozenset(entry["categories"]),
+            never_to=frozenset(entry.get("never_to", ())),
+        )
+        # one entry alone: the form of files written before lists of entries
+        for entry in ([entries] if isinstance(entries, dict) else entries)
     )
     goals = data.get("treatment_goals") or {}
     return MentionStatusResolver(
         name,
         rules,
-        carry,
+        carries,
         TreatmentGoals(
             concepts=frozenset(goals.get("concepts", ())),
             linked_by=frozenset(goals.get("linked_by", ())),
