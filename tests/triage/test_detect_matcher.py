@@ -115,6 +115,14 @@ def test_real_words_near_a_symptom_word_are_not_corrected(matcher_nlp: Language)
     assert not doc.ents
 
 
+def test_arabizi_words_keep_the_letters_after_their_digit(matcher_nlp: Language) -> None:
+    """spaCy's English suffixes split a unit off a number; an Arabizi word is not a number."""
+    words = [t.text for t in matcher_nlp("sma3t kwar ta7t el jild ma3ha, 9a7ee7? 2km at 5pm 38c")]
+    assert words[:6] == ["sma3t", "kwar", "ta7t", "el", "jild", "ma3ha"]
+    assert words[7:9] == ["9a7ee7", "?"]
+    assert words[9:11] == ["2", "km"]
+
+
 def test_normaliser_reads_from_the_configured_files(tmp_path) -> None:
     spelling = (TRIAGE_DIR / "spelling.yml").read_text()
     (tmp_path / "spelling.yml").write_text(

@@ -287,6 +287,34 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("السالفة مصدعتني، ايهم احسن الميزو ولا الفيلر؟", None),
         ("कल बुखार था, अब बिल्कुल नहीं है", None),
         ("How long do bruising, swelling and redness usually last after meso?", None),
+        # After blind sets X and AB (new example sentences): Levantine redness reaching the
+        # neck, hard painful pimples weeks later, round gaps in the hair; a fever gone for a
+        # month, "what are the chances", a friend in Abu Dhabi, a racing heart at the thought of
+        # needles, "this is a headache" and "lal" before a noun; Gulf "وايد" after "not" or of
+        # the nurse, a lump ten days later, "without pain"; Hinglish all-clear "aaj se ekdum
+        # theek", treatment questions, "does it come?"; English "but it's been gone", what
+        # someone read, swellings filling with fluid; Hindi vomiting that "just won't stop".
+        ("el 7mourye wasalet la da2ni", "urgent"),
+        ("tele3 3ande 7obob nashfa bet wag3 esbo3ein ba3d el jalse", "urgent"),
+        ("sha3ri fi mantaqa mdawra ba3d el meso", "urgent"),
+        ("kenet 3ande 7arara bas sarla esbo3 ra7et", None),
+        ("shu e7timal yseer waram bel shafayef?", None),
+        ("okhti fi abu dhabi 6ala3 laha 9adeed ba3d el meso", None),
+        ("galbi ydig bsor3a lama afakar bel ebar", None),
+        ("el 7agz da 9oda3 fe rasy", None),
+        ("fi 5asm lal daf3 kash?", None),
+        ("فيه ورم بسيط بس مب وايد", "routine"),
+        ("الدكتورة والممرضة وايد لطيفين، فيه كدمة صغيرة بس", "routine"),
+        ("طلع لي حبوب قاسية تعور، سبعة أيام بعد الجلسة", "urgent"),
+        ("أبغى الجلسة بدون ألم، فيه كريم مخدر؟", None),
+        ("kal thoda chakkar tha, aaj se ekdum theek hu", None),
+        ("bald patch me bhi baal ugte hai kya meso se", None),
+        ("back pain me kaam aata hai kya ye", None),
+        ("meso ke baad sujan aati hai?", None),
+        ("I had a mild headache after the first session but it's been gone for a week", None),
+        ("I heard that bruising can spread for a day or two, is that normal?", None),
+        ("two of the spots on my arm are swollen and filling with fluid", "urgent"),
+        ("सुबह से उल्टी रुक ही नहीं रही", "urgent"),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:

@@ -7,10 +7,12 @@ applies the clinic's `variants` ("im" -> "i am"), strips the affixes a language 
 the bare word is a lexicon word (Arabic "وشفايفي" reads "شفايفي"), and corrects typos within a
 bounded distance of the words of the lexicon files.
 spaCy's contraction exceptions only exist in lower and title case, so the factory adds their
-upper-case forms to the tokenizer ("I CANT BREATHE" splits like "I cant breathe"), and keeps
-whole the spelling file's `whole_words` that one of those exceptions would split.
+upper-case forms to the tokenizer ("I CANT BREATHE" splits like "I cant breathe"), keeps whole
+the spelling file's `whole_words` that one of those exceptions would split, and keeps whole the
+Arabizi words whose ending spaCy's English suffixes would split off as a unit ("ta7t").
 """
 
+import re
 from collections.abc import Iterable
 
 from spacy.language import Language
@@ -92,6 +94,24 @@ def keep_whole(tokenizer: Tokenizer, words: Iterable[str]) -> None:
             tokenizer.add_special_case(form, [{ORTH: form}])
 
 
+def keep_digit_words(tokenizer: Tokenizer) -> None:
+    """Split a unit off a number ("5km", "38c") but not off a word that has letters before its
+    digit: Arabizi writes sounds with digits, and "ta7t" (under), "sma3t" (I heard) and "ma3ha"
+    (with her) end in what spaCy's English suffixes take for units ("t", "ha")."""
+    search = tokenizer.suffix_search
+    if search is None:
+        return
+
+    def suffix_search(text: str) -> re.Match[str] | None:
+        match = search(text)
+        if match is None or not match.group().isalpha() or match.start() < 2:
+            return match
+        before = text[: match.start()]
+        return None if before[-1].isdigit() and any(c.isalpha() for c in before) else match
+
+    tokenizer.suffix_search = suffix_search
+
+
 def add_upper_case_exceptions(tokenizer: Tokenizer) -> None:
     """Give every lower-case contraction exception ("cant" -> "ca" + "nt") its upper-case form."""
     for text, pieces in list(tokenizer.rules.items()):
@@ -123,6 +143,7 @@ def make_normaliser(
     spelling_file = data_path(spelling_path, "spelling.yml")
     spelling = load_checked(spelling_file, "triage_spelling")
     keep_whole(nlp.tokenizer, spelling.get("whole_words") or ())
+    keep_digit_words(nlp.tokenizer)
     symptoms = load_checked(data_path(symptoms_path, "symptoms.yml"), "triage_symptoms")
     modifiers = load_checked(data_path(modifiers_path, "modifiers.yml"), "triage_modifiers")
     added: LanguageEntries = language_entries(languages_dir(languages_path, spelling_file.parent))
