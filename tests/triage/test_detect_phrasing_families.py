@@ -315,6 +315,27 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("I heard that bruising can spread for a day or two, is that normal?", None),
         ("two of the spots on my arm are swollen and filling with fluid", "urgent"),
         ("सुबह से उल्टी रुक ही नहीं रही", "urgent"),
+        # After blind sets Y and AC (new example sentences): Hindi confusion told as talk,
+        # round bald patches, "न गरम"; an example of a risk ("like ...", "jaise ...") also for
+        # an emergency sign; a son at school, a brother-in-law in a hostel; Gulf "hot when I
+        # touch it", "now it has vanished", "I read on Twitter"; Arabizi pus "2ee7", "bayzeed",
+        # "5al9at", a temperature reading, "3adi a7e6", "jambi", "wja3 ras" of a place.
+        ("पापा यहीं हैं, उल्टा सीधा बोल रहे हैं और तारीख भूल गए", "emergency"),
+        ("सिर पर गोलाकार बाल झड़ गए हैं", "urgent"),
+        ("छोटा सा दाना है, न गरम है न लाल", "routine"),
+        ("Can meso cause a reaction like lip swelling?", None),
+        ("allergy ho sakti hai kya, jaise saans phoolna?", None),
+        ("beti ko bukhar hai, abhi school gayi hai", None),
+        ("bhai hostel me rehta hai, usko bukhar hai", None),
+        ("الخد حار لما المسه وفيه احمرار يكبر", "urgent"),
+        ("كان فيه تورم بسيط، الحين راح تماما", None),
+        ("سمعت ان الابر تسوي كدمات، صح؟", None),
+        ("6al3 2ee7 mn makan el ebra", "urgent"),
+        ("el waga3 beyzeed kol yom", "urgent"),
+        ("el waram elli kan 5al9at, el yom ma fini shay", None),
+        ("ibni ga3id jambi w 7arartah 38.9", "urgent"),
+        ("3adi a7e6 thalj 3ala el kadma?", "routine"),
+        ("el za7ma 3endkon wja3 ras", None),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
