@@ -110,6 +110,15 @@ def test_a_question_about_a_list_never_passes_to_an_emergency() -> None:
     assert found["lip_swelling"] == "affirmed"
 
 
+def test_an_example_of_a_risk_asked_about_is_asked_about_too() -> None:
+    """"like" alone between a question's mention and the next makes the next its example, also
+    for an emergency sign; "like my throat" is the patient's own throat."""
+    found = statuses("is it possible to get an allergic reaction like throat swelling?")
+    assert found["throat_swelling"] == "risk_question"
+    found = statuses("can meso cause an allergic reaction like my throat is swelling now?")
+    assert found["throat_swelling"] == "affirmed"
+
+
 def test_a_statuses_file_with_one_list_entry_alone_still_loads(tmp_path) -> None:
     """Files written before lists of entries gave `carry_across_lists` as one mapping; the
     detector tuner still reads them at the revisions of the older blind sets."""

@@ -336,6 +336,7 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
         ("ibni ga3id jambi w 7arartah 38.9", "urgent"),
         ("3adi a7e6 thalj 3ala el kadma?", "routine"),
         ("el za7ma 3endkon wja3 ras", None),
+        ("पेट, पीठ और दोनों बाँहों पर उभरे हुए चकत्ते निकल आए हैं", "emergency"),
     ],
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
