@@ -111,7 +111,7 @@ def test_a_question_about_a_list_never_passes_to_an_emergency() -> None:
 
 
 def test_an_example_of_a_risk_asked_about_is_asked_about_too() -> None:
-    """"like" alone between a question's mention and the next makes the next its example, also
+    """A "like" alone between a question's mention and the next makes the next its example, also
     for an emergency sign; "like my throat" is the patient's own throat."""
     found = statuses("is it possible to get an allergic reaction like throat swelling?")
     assert found["throat_swelling"] == "risk_question"
