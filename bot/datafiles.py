@@ -44,10 +44,32 @@ def schema(name: str) -> dict[str, Any]:
         return safe_load(fh)
 
 
+class _DataFileLoader(SAFE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing a key written twice in one mapping: YAML keeps the last and
+    silently drops the first, so a second `patterns:` under one concept once hid the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"found the key {key!r} twice",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path) -> Any:
+    """A data file's content; DataFileError when it is missing, not YAML, or repeats a key."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return safe_load(fh)
+            return yaml.load(fh, Loader=_DataFileLoader)  # noqa: S506 - a safe loader
     except FileNotFoundError as exc:
         raise DataFileError(path, "file not found") from exc
     except yaml.YAMLError as exc:

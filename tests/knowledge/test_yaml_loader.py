@@ -42,3 +42,16 @@ def test_invalid_yaml_names_the_file_and_line(tmp_path: Path) -> None:
     broken.write_text("a: 1\nb: [2\n", encoding="utf-8")
     with pytest.raises(DataFileError, match=r"(?s)broken.yml: not valid YAML: .*line 2"):
         read_yaml(broken)
+
+
+def test_a_key_written_twice_names_the_file_and_line(tmp_path: Path) -> None:
+    twice = tmp_path / "twice.yml"
+    twice.write_text("fever:\n  patterns: [a]\n  phrases: [b]\n  patterns: [c]\n", encoding="utf-8")
+    expected = r"(?s)twice.yml: not valid YAML: .*'patterns' twice.*line 4"
+    with pytest.raises(DataFileError, match=expected):
+        read_yaml(twice)
+
+
+def test_no_data_file_repeats_a_key() -> None:
+    for path in repository_yaml_files():
+        read_yaml(path)

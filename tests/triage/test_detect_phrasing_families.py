@@ -342,3 +342,38 @@ def test_my_does_not_keep_a_healed_symptom_current() -> None:
 )
 def test_round_two_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 29 (blind sets Z and AD, after their first contact): new sentences of each family,
+        # with the emergencies the new cues must never hide.
+        ("throwing up every half hour since lunch", "urgent"),
+        ("I always get dizzy at the dentist, will I be ok during meso?", None),
+        ("I feel faint right now", "emergency"),
+        ("is it regulated or a grey area legally?", None),
+        ("स्कैल्प पर दो गंजे धब्बे दिख रहे हैं", "urgent"),
+        ("आँखों के सामने धब्बे दिख रहे हैं", "emergency"),
+        ("बेटी अभी कॉलेज में है, फ़ोन पर बोली कि उसके गाल पर हल्की सूजन है", None),
+        ("मेरी बहन अभी क्लिनिक में है, उसके होंठ सूज गए हैं", "emergency"),
+        ("डॉक्टर बोले कि सूजन normal है पर मेरी सूजन बढ़ती जा रही है", "urgent"),
+        ("कुछ लोग बोलते हैं बाद में सूजन आती है, सच है?", None),
+        ("घुटने के पुराने दर्द में ये meso काम आता है क्या", None),
+        ("सिर पर लाल दाने हैं, दर्द बिल्कुल नहीं है", "routine"),
+        ("small red bumps on my cheek but no pain at all", "routine"),
+        ("knee ke dard mein bhi lagta hai kya ye?", None),
+        ("فيه ناس يطلع لهم ورم بعد الجلسة؟", None),
+        ("الحبوب اللي طلعت بعد الجلسة فكت خالص", None),
+        ("خدي حمر شوي وفيه نفخة خفيفة", "routine"),
+        ("من الصبح الوجع بيزيد", "urgent"),
+        ("ana azoo3 min el sob7", "routine"),
+        ("ana azoo3 min el sob7 w ma wugaf", "urgent"),
+        ("fee fara8at sal3a bel sha3ar ba3d el jalsat", "urgent"),
+        ("el waram elli 3ala 5addi ikhtafat", None),
+        ("umi fe 3amman w wesha wareme, hya msh ma3aya", None),
+        ("el jaw el yom yiwallid jal6a", None),
+    ],
+)
+def test_round_29_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions

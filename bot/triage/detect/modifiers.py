@@ -3,7 +3,8 @@ their names to symptom entities as `Span._.severity_modifiers`.
 
 A modifier applies to the symptoms in its own sentence; in a sentence without a symptom, to every
 symptom in the message ("My cheek is red. It is getting worse."). A modifier preceded closely by a
-cancel cue ("not spreading", "if it gets worse") does not count. Lists: data/triage/modifiers.yml.
+cancel cue ("not spreading", "if it gets worse"), or inside a negated symptom ("दर्द बिल्कुल नहीं", no
+pain at all), does not count. Lists: data/triage/modifiers.yml.
 """
 
 from collections import defaultdict
@@ -46,9 +47,10 @@ class ModifierFinder:
         by_sentence: dict[int, list[Span]] = defaultdict(list)
         for ent in ents:
             by_sentence[ent.sent.start].append(ent)
+        negated = [ent for ent in ents if ent._.get(extensions.SPAN_STATUS) == "negated"]
         found: dict[tuple[int, int], set[str]] = defaultdict(set)
         for match in self.matcher.spans(doc):
-            if self.cancelled(match):
+            if self.cancelled(match) or _inside_any(match, negated):
                 continue
             targets = by_sentence.get(match.sent.start) or ents
             for ent in targets:
@@ -58,6 +60,12 @@ class ModifierFinder:
             if names:
                 ent._.set(extensions.SPAN_MODIFIERS, tuple(sorted(names)))
         return doc
+
+
+def _inside_any(match: Span, ents: list[Span]) -> bool:
+    """Whether `match` lies within one of `ents`: "pain" of a negated "no pain at all" says
+    nothing painful about the other symptoms of its sentence."""
+    return any(ent.start <= match.start and match.end <= ent.end for ent in ents)
 
 
 @Language.factory("meso_modifiers", default_config={"modifiers_path": None, "languages_path": None})
