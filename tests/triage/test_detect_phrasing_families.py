@@ -377,3 +377,24 @@ def test_round_two_families(text: str, severity: str | None) -> None:
 )
 def test_round_29_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 30 (blind sets AA and AE, after their first contact): new sentences of each family,
+        # with the reports the new cues must keep.
+        ("meso for dark spots on the cheeks?", None),
+        ("I had mesotherapy for my bald patch and now the scalp is red and hot", "urgent"),
+        ("सिर पर जहाँ सुई लगी थी वहाँ बाल गोल गोल झड़ गए", "urgent"),
+        ("الشعر طاح بقع بقع بعد جلسات الميزو", "urgent"),
+        ("sha3ri wi2i3 bo2a3 bo2a3 ba3d el meso", "urgent"),
+        ("ma tala3li ay waram ba3d el jalsa", None),
+        ("sha3ri 2eddeem rase 5afif men zaman", None),
+        ("el as3ar 3indkom jabli jalta", None),
+        ("ba3d el jalsa shafatay bil tawarrum w 3indi so3ooba fel bal3", "emergency"),
+        ("ash3or bi thi8al fi lisani min sa3a", "emergency"),
+    ],
+)
+def test_round_30_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
