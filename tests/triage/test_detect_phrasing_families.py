@@ -398,3 +398,38 @@ def test_round_29_families(text: str, severity: str | None) -> None:
 )
 def test_round_30_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 31 (blind sets AB and AF, after their first contact): new sentences of each family,
+        # with the reports the new cues must keep. An arm or leg that "is not working".
+        ("since lunch my right arm is not working properly", "emergency"),
+        ("she is with me and her left leg stopped working", "emergency"),
+        ("dayan pair theek se kaam nahi kar raha achanak se", "emergency"),
+        ("अचानक बायां हाथ काम नहीं कर रहा", "emergency"),
+        ("رجلي اليمين ما تشتغل من ساعة", "emergency"),
+        ("eedi el yasar ma tishtaghil zain", "emergency"),
+        # Arabizi throat closing and breath cutting off, which only the detector had caught.
+        ("7asse zoori 3am yetsakkar", "emergency"),
+        ("nafasi 3am yin2ata3 min sa3a", "emergency"),
+        ("the numbing cream is not working, it stings", "routine"),
+        # Idioms of a price, "I am here", a person who did not come, a future question.
+        ("لما شفت السعر جاتني جلطة", None),
+        ("el si3r 3indkom 3a6ani jal6a", None),
+        ("امي بالبيت راسها يعورها، انا هني انتظر دوري", None),
+        ("5ooy fi el bait 3indah 9uda3, hu ma ja ma3i", None),
+        ("is the treatment going to be painful?", None),
+        # Words the rules did not know, and cues that hid a report.
+        ("do din se chehre pe halki laalima hai", "routine"),
+        ("3indi 9uda3 min ba3d el jalsa", "routine"),
+        ("tele3 ras abyad makan el ebre", "urgent"),
+        ("thodi safed peep bhar gayi hai daane me", "urgent"),
+        ("من كم يوم طلعت لي كتل تحت الجلد وتعورني", "urgent"),
+        ("बुखार चार दिन पहले था, अब नहीं है", None),
+        ("lotion rakh ke so sakti hu kya", None),
+    ],
+)
+def test_round_31_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
