@@ -433,3 +433,28 @@ def test_round_30_families(text: str, severity: str | None) -> None:
 )
 def test_round_31_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 32 (blind sets AC and AG, after their first contact). Lips that keep growing, lips
+        # that start to swell, red spots or a rash all over the body (hives until shown otherwise).
+        ("her lips keep getting bigger, she is with me", "emergency"),
+        ("ab mere honth phoolne lage hain", "emergency"),
+        ("7abb 7mar tele3 3ala kel jesmi", "emergency"),
+        ("a rash came up all over my body an hour after the session", "emergency"),
+        ("a small rash on my cheek is spreading", "urgent"),
+        # Indian English temperature, vomiting that has not stopped, Arabizi patches and spreading.
+        ("i have temperature since morning after the meso", "urgent"),
+        ("the vomiting has not stopped since last night", "urgent"),
+        ("sha3ri y6ee7 bug3a bug3a ba3d el jalsa", "urgent"),
+        ("el a7mrar 3am yintishir 3ala ra2bti", "urgent"),
+        # What the treatment is for: asked before any complaint, never after one.
+        ("does meso help lower back pain?", None),
+        ("गर्दन दर्द में मेसो काम आता है क्या?", None),
+        ("my neck hurts since the session, does meso help with that?", "routine"),
+    ],
+)
+def test_round_32_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
