@@ -203,11 +203,6 @@ def _demote_or_pause(session: Session, user: StaffUser, values: dict[str, object
     none: on PostgreSQL the caller holds the active admins' rows (`_user_locked_for_admin_change`;
     the second waits, then sees the first's change); on SQLite the check and the change are one
     UPDATE statement, which runs under the database's single write lock."""
-    admins = session.execute(
-        select(StaffUser.id).where(StaffUser.role == ADMIN, StaffUser.paused_at.is_(None))
-    ).scalars()
-    if set(admins) <= {user.id}:
-        raise _last_admin(user)
     other = aliased(StaffUser)
     another_admin = (
         select(other.id)
