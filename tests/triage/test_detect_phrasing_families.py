@@ -458,3 +458,32 @@ def test_round_31_families(text: str, severity: str | None) -> None:
 )
 def test_round_32_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 33 (blind sets AD and AH, after their first contact). Spreading told as reaching a
+        # place, heat to the touch; Arabizi pus and weeping sores; formal Arabic bare patches.
+        ("laali ab kaan tak aa gayi hai", "urgent"),
+        ("gaal laal hai aur chhoone pe tapta hai", "urgent"),
+        ("fi 2e7 3and el ebra", "urgent"),
+        ("el jar7 yafrez sa2il min yomein", "urgent"),
+        ("ظهرت بقعة خالية من الشعر بعد الجلسة", "urgent"),
+        # Gone now; still going stays current.
+        ("jo chakkar aa rahe the wo kal se band hai", None),
+        ("kal halki soojan thi, ab nishaan bhi nahi", None),
+        ("सुबह वाली उल्टी अब बंद है", None),
+        ("الحكة وقفت الحمد لله", None),
+        ("الاستفراغ ما توقف من الصبح", "urgent"),
+        # Questions, not reports; treatment elsewhere; an idiom.
+        ("pimple ho gaya to kaise pata chalega ki infection hai", None),
+        ("pehli baar hai, dard hoga kya meso me?", None),
+        ("injection lagate waqt चुभता है क्या?", None),
+        ("my cousin had meso at another clinic and got bruises, is that normal?", None),
+        ("my mum had meso at another clinic and now she can't breathe", "emergency"),
+        ("عميت عيوني وانا ادور على العيادة", None),
+    ],
+)
+def test_round_33_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
