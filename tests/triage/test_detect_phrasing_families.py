@@ -483,6 +483,11 @@ def test_round_32_families(text: str, severity: str | None) -> None:
         ("my cousin had meso at another clinic and got bruises, is that normal?", None),
         ("my mum had meso at another clinic and now she can't breathe", "emergency"),
         ("عميت عيوني وانا ادور على العيادة", None),
+        # Relief asked for what the patient has stays a report; relief from the treatment is a
+        # question about what it treats.
+        ("सेशन के बाद से सूजन और दर्द है, आराम मिल सकता है क्या?", "routine"),
+        ("meso ke baad se dard hai, aaram mil sakta hai kya", "routine"),
+        ("घुटने के दर्द में मेसो से आराम मिल सकता है क्या?", None),
     ],
 )
 def test_round_33_families(text: str, severity: str | None) -> None:
