@@ -492,3 +492,24 @@ def test_round_32_families(text: str, severity: str | None) -> None:
 )
 def test_round_33_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Before round 34's blind sets. "Day by day" worsens only when what follows does not say
+        # it is getting better; "X hai, normal hai na?" asks about a sign the patient has now.
+        ("sujan din ba din behtar ho rahi hai", "routine"),
+        ("dard din pe din theek ho raha hai", "routine"),
+        ("sujan din ba din badh rahi", "urgent"),
+        ("दर्द दिन ब दिन कम हो रहा है", "routine"),
+        ("दर्द दिन ब दिन बढ़ रहा है", "urgent"),
+        ("thodi sojan hai, normal hai na?", "routine"),
+        ("THODI SOJAN H NORMAL H NA", "routine"),
+        ("थोड़ी सूजन है, नॉर्मल है ना?", "routine"),
+        ("meso ke baad sujan normal hai kya?", None),
+        ("मेसो के बाद सूजन नॉर्मल है क्या?", None),
+    ],
+)
+def test_before_round_34_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
