@@ -1,4 +1,4 @@
-"""The emergency concept lists that the triage data files repeat agree with each other.
+"""The emergency and treatable concept lists that the triage data files repeat agree.
 
 YAML anchors do not reach across files, so context_rules.yml, each language file and
 statuses.yml (`never_to`) write the lists of emergency concepts again. A concept added to one
@@ -47,3 +47,12 @@ def test_the_lasting_emergencies_are_the_emergencies_but_the_passing_signs() -> 
     assert never_to
     for name, concepts in [*lasting.items(), *(("statuses.yml:never_to", c) for c in never_to)]:
         assert concepts == everything - TRANSIENT, name
+
+
+def test_every_file_writes_the_same_treatable_concepts() -> None:
+    """The conditions patients come to have treated (TREATMENT_QUESTION cues): acne was missing
+    from the Hindi and Hinglish lists, so "pimples ke liye meso?" was not read as asking."""
+    lists = {k: v for path in FILES for k, v in anchored_lists(path, "treatable").items()}
+    assert len(lists) == len(FILES)
+    first = next(iter(lists.values()))
+    assert all(concepts == first for concepts in lists.values()), lists

@@ -513,3 +513,41 @@ def test_round_33_families(text: str, severity: str | None) -> None:
 )
 def test_before_round_34_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 34 (blind sets AE and AI, after their first contact). Arabizi boils, small bumps and
+        # bruises, pain that has grown stronger, Gulf pain "more than the first day".
+        ("tala3li dimmel 3ala dahri ba3d el jalse", "urgent"),
+        ("3indi 7abbat sghira ba3d el meso", "routine"),
+        ("fi kadamat 3ala wijhi ba3d el jalsa", "routine"),
+        ("el waja3 ba2a a2wa el yom", "urgent"),
+        ("المكان يعورني اكثر من اول يوم", "urgent"),
+        ("हल्का बुखार है 99 पॉइंट 6 सुबह से", "urgent"),
+        # Gone for good, with the time it went: Hinglish, Hindi, Gulf.
+        ("sujan kal raat se bilkul khatam hai", None),
+        ("bukhar tha, ab poori tarah theek ho gaya", None),
+        ("दर्द था, अब पूरी तरह चला गया है", None),
+        ("الحكة راحت تماما من امس", None),
+        # Relatives elsewhere; a relative's complaint asked about as something to treat.
+        ("didi ka gaal sooj gaya tha, wo Mumbai mein hai", None),
+        ("my brother had meso at a salon and got bad pus bumps, he's in Delhi now", None),
+        ("papa ne phone pe bataya ki unke haath pe neel hai", None),
+        ("मम्मी ने फोन पर बता रही थीं कि उनके हाथ पर जहाँ injection लगे थे वहाँ से पस आ रहा है", None),
+        ("meri behen mere saath hai, kya wo bhi pimples ke liye meso karwa sakti hai?", None),
+        # Idioms and questions: jealousy, the weather, a clinic that does not answer, a boss who
+        # gives a headache, comparisons of pain, fear of fainting, sun-tanned skin.
+        ("result dekh ke sab jal rahe hai", None),
+        ("aaj dubai me kitna temperature hai", None),
+        ("ما تردون على التلفون ليش؟", None),
+        ("el mudeer 3amalli suda3 el yom", None),
+        ("الراس اكثر الم من الوجه؟", None),
+        ("so scared ill faint at the sight of the needle", None),
+        ("dhoop me rehke chehra kaala pad gaya, meso se tan jayega?", None),
+        ("confession: I am scared of needles", None),
+    ],
+)
+def test_round_34_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
