@@ -547,6 +547,7 @@ def test_before_round_34_families(text: str, severity: str | None) -> None:
         ("so scared ill faint at the sight of the needle", None),
         ("dhoop me rehke chehra kaala pad gaya, meso se tan jayega?", None),
         ("confession: I am scared of needles", None),
+        ("so many options for my face, so confused", None),
         # "for a few days now" is not "how many days?"; "after how many days" still asks.
         ("bas mn kam yom fi 7ebbet 2asye ta7t el jild", "routine"),
         ("min kam yom yroo7 el waram?", None),
