@@ -19,9 +19,11 @@ from typing import Any
 import joblib
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy.special import expit
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import FeatureUnion
+from sklearn.preprocessing import normalize
 
 from bot.datafiles import DataFileError, load_checked, read_nlu_examples
 from bot.language import normalise_text
@@ -238,16 +240,76 @@ class TrainedModels:
         """P(report), P(emergency) and P(urgent or emergency) of each text, the voters' means
         (zeros for the last without urgent voters, or with `urgent` False)."""
         matrices = _transform_each_once(self.features, texts)
-        report = np.mean([r.predict_proba(matrices[i])[:, 1] for i, r, _ in self.voters], axis=0)
-        emergency = np.mean([e.predict_proba(matrices[i])[:, 1] for i, _, e in self.voters], axis=0)
+        probability: dict[int, np.ndarray] = {}  # id(classifier) -> P(True) of each text
+        for index, stack in enumerate(self._stacks()):
+            probability.update(stack.probabilities(matrices[index]))
+        report = np.mean([probability[id(r)] for _, r, _ in self.voters], axis=0)
+        emergency = np.mean([probability[id(e)] for _, _, e in self.voters], axis=0)
         if self.emergency_given_report:
             emergency = report * emergency
         worse = np.zeros(len(texts))
         if urgent and self.urgent_voters:
-            worse = np.mean(
-                [u.predict_proba(matrices[i])[:, 1] for i, u in self.urgent_voters], axis=0
-            )
+            worse = np.mean([probability[id(u)] for _, u in self.urgent_voters], axis=0)
         return report, emergency, worse
+
+    def _stacks(self) -> list[StackedClassifiers]:
+        """For each feature set, the classifiers that read it (built once, never pickled)."""
+        stacks = self.__dict__.get("_stacked")
+        if stacks is None:
+            readers: list[list[Any]] = [[] for _ in self.features]
+            for index, report, emergency in self.voters:
+                readers[index] += [report, emergency]
+            for index, urgent in self.urgent_voters:
+                readers[index].append(urgent)
+            stacks = [StackedClassifiers(classifiers) for classifiers in readers]
+            self.__dict__["_stacked"] = stacks
+        return stacks
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_stacked"}
+
+
+class StackedClassifiers:
+    """Binary linear classifiers that read the same features, as one weight matrix: a batch's
+    decision values in one product, then each classifier's own link (the logistic function, or
+    modified Huber's clipped line), which is what `predict_proba(X)[:, 1]` computes, without
+    sklearn's checks on every call (most of the time of one message)."""
+
+    def __init__(self, classifiers: list[Any]) -> None:
+        for fitted in classifiers:
+            if list(fitted.classes_) != [False, True]:
+                raise ValueError(f"not a binary classifier of False/True: {fitted!r}")
+        self.ids = [id(fitted) for fitted in classifiers]
+        self.huber = np.array(
+            [getattr(fitted, "loss", None) == "modified_huber" for fitted in classifiers]
+        )
+        self.weights = (
+            np.hstack([fitted.coef_.T for fitted in classifiers]) if classifiers else None
+        )
+        self.intercepts = np.array([fitted.intercept_[0] for fitted in classifiers])
+
+    def probabilities(self, matrix: sparse.csr_matrix) -> dict[int, np.ndarray]:
+        """id(classifier) -> P(True) for each row of `matrix`."""
+        if self.weights is None:
+            return {}
+        decisions = np.asarray(matrix @ self.weights) + self.intercepts
+        linear = (np.clip(decisions, -1, 1) + 1) / 2
+        logistic = expit(decisions)
+        chosen = np.where(self.huber, linear, logistic)
+        return {key: chosen[:, column] for column, key in enumerate(self.ids)}
+
+
+def _tfidf(vectorizer: TfidfVectorizer, texts: list[str]) -> sparse.csr_matrix:
+    """`vectorizer.transform(texts)`, the same arithmetic in the same order, without the
+    per-call fitted check that rebuilds the whole IDF vector."""
+    counts = CountVectorizer.transform(vectorizer, texts)
+    weighted = counts.astype(np.float64)
+    if vectorizer.sublinear_tf:
+        np.log(weighted.data, weighted.data)
+        weighted.data += 1
+    if vectorizer.use_idf:
+        weighted = weighted * vectorizer._tfidf._idf_diag
+    return normalize(weighted, norm=vectorizer.norm, copy=False) if vectorizer.norm else weighted
 
 
 def _transform_each_once(unions: list[FeatureUnion], texts: list[str]) -> list[sparse.csr_matrix]:
@@ -257,7 +319,7 @@ def _transform_each_once(unions: list[FeatureUnion], texts: list[str]) -> list[s
     for union in unions:
         for _, vectorizer in union.transformer_list:
             if id(vectorizer) not in outputs:
-                outputs[id(vectorizer)] = vectorizer.transform(texts)
+                outputs[id(vectorizer)] = _tfidf(vectorizer, texts)
     return [
         sparse.hstack([outputs[id(v)] for _, v in union.transformer_list]).tocsr()
         for union in unions

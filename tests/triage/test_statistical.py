@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import joblib
+import numpy as np
 import pytest
 import yaml
 
@@ -190,12 +192,44 @@ def test_a_shared_vectorizer_runs_once_per_message(monkeypatch: pytest.MonkeyPat
     expected = [union.transform(texts).toarray() for union in models.features]
     words = dict(models.features[0].transformer_list)["words"]
     calls = []
-    transform = words.transform
-    monkeypatch.setattr(words, "transform", lambda t: calls.append(t) or transform(t))
+    tfidf = statistical._tfidf
+    monkeypatch.setattr(statistical, "_tfidf", lambda v, t: calls.append(v) or tfidf(v, t))
     models.scores(texts)
-    assert len(calls) == 1
+    assert sum(v is words for v in calls) == 1 and len(calls) == 3  # words, chars, char_wb
     matrices = statistical._transform_each_once(models.features, texts)
     assert all((m.toarray() == e).all() for m, e in zip(matrices, expected, strict=True))
+
+
+def test_scores_are_sklearns_own_probabilities_to_the_last_bit() -> None:
+    """The stacked classifiers and the TF-IDF without checks compute what sklearn's
+    `transform` and `predict_proba` do, for logistic and modified-Huber voters alike."""
+    logistic = MemberSettings()
+    huber = MemberSettings(classifier="modified_huber", alpha=0.001, char_analyzer="char")
+    models = train(SMALL, ModelSettings(members=(logistic, huber)))
+    texts = ["my lips are swelling", "how much is it", "pus and fever", "", "x" * 300]
+    matrices = [union.transform(texts) for union in models.features]
+
+    def mean(pairs: list[tuple[int, object]]) -> np.ndarray:
+        return np.mean([c.predict_proba(matrices[i])[:, 1] for i, c in pairs], axis=0)
+
+    report, emergency, urgent = models.all_scores(texts)
+    assert (report == mean([(i, r) for i, r, _ in models.voters])).all()
+    assert (emergency == mean([(i, e) for i, _, e in models.voters])).all()
+    assert (urgent == mean(models.urgent_voters)).all()
+    for index, union in enumerate(models.features):
+        for _, vectorizer in union.transformer_list:
+            ours = statistical._tfidf(vectorizer, texts)
+            assert (ours != vectorizer.transform(texts)).nnz == 0, index
+
+
+def test_the_stacked_classifiers_are_not_pickled(tmp_path: Path) -> None:
+    models = train(SMALL)
+    before = models.scores(["cant breathe"])
+    assert "_stacked" in vars(models)
+    joblib.dump(models, tmp_path / "m.joblib")
+    loaded = joblib.load(tmp_path / "m.joblib")
+    assert "_stacked" not in vars(loaded)
+    assert (loaded.scores(["cant breathe"])[0] == before[0]).all()
 
 
 def test_emergency_given_report_multiplies(tmp_path: Path) -> None:

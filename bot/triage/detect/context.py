@@ -13,9 +13,11 @@ from medspacy.context import ConText, ConTextRule
 from spacy.language import Language
 from spacy.schemas import validate_token_pattern
 from spacy.tokens import Doc
+from spacy.vocab import Vocab
 
 from bot.datafiles import DataFileError, load_checked
 
+from .anchored import AnchoredMatcher
 from .files import data_path
 from .languages import language_entries, languages_dir
 from .lexicon import MATCH_ATTR, phrase_norms
@@ -39,7 +41,8 @@ def _normalised(nlp: Language, entries: list[dict[str, Any]]) -> list[dict[str, 
 
 
 class CueMatcher:
-    """ConText's cue matcher, pruned so that every rule matching the winning words is kept.
+    """ConText's cue matcher, pruned so that every rule matching the winning words is kept, with
+    its token patterns in an AnchoredMatcher (each tried only where its words occur).
 
     medspaCy keeps the longest of overlapping cue matches ("no history of" over "history of"),
     which is wanted; but of two rules matching the very same words it keeps one, a pattern rule
@@ -47,9 +50,11 @@ class CueMatcher:
     every literal it also covered ("hua to": if it happens). Here both apply.
     """
 
-    def __init__(self, matcher: MedspacyMatcher) -> None:
+    def __init__(self, matcher: MedspacyMatcher, vocab: Vocab) -> None:
         self._matcher = matcher
-        matcher._prune = False  # medspaCy 1.2 has no public setter after construction
+        # medspaCy 1.2 has no public setters after construction; no rule is added yet
+        matcher._prune = False
+        matcher._MedspacyMatcher__matcher = AnchoredMatcher(vocab)  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._matcher, name)
@@ -89,7 +94,7 @@ def make_context(
         terminating_types=data.get("terminating_types"),
         span_attrs=None,  # statuses come from the categories, see meso_mention_status
     )
-    context._ConText__matcher = CueMatcher(context._ConText__matcher)  # type: ignore[attr-defined]
+    context._ConText__matcher = CueMatcher(context._ConText__matcher, nlp.vocab)  # type: ignore[attr-defined]
     # Cue literals are matched on NORM, so they are normalised like the text.
     entries = [*data["context_rules"], *added.context_rules]
     context.add([_rule(entry, path) for entry in _normalised(nlp, entries)])

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from bot.datafiles import DataFileError
 from bot.language import normalise_text
+
+from .anchored import AnchoredMatcher
 
 MATCH_ATTR = "NORM"
 NORMALISER = "meso_normaliser"  # the component that writes NORM (normaliser.py)
@@ -47,7 +49,7 @@ class LexiconMatcher:
     ) -> None:
         self.labels = tuple(entries)
         self._phrases = PhraseMatcher(nlp.vocab, attr=MATCH_ATTR)
-        self._patterns = Matcher(nlp.vocab, validate=True)
+        self._patterns = AnchoredMatcher(nlp.vocab, validate=True)
         for label, entry in entries.items():
             if entry.get("phrases"):
                 self._phrases.add(label, phrase_docs(nlp, entry["phrases"]))
