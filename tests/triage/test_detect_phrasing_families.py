@@ -555,3 +555,43 @@ def test_before_round_34_families(text: str, severity: str | None) -> None:
 )
 def test_round_34_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 35 (after blind sets AF and AJ; written anew). Egyptian vomiting, plural and formal
+        # oozing in Hinglish, Arabizi "getting bigger", "widening" and "hurts more".
+        ("el targee3 mstamer mn el sob7", "routine"),
+        ("gaal ke daane ris rahe hai", "urgent"),
+        ("jahan injection laga wahan se dravya nikal raha hai", "urgent"),
+        ("el 7amar sarat akbar mn embare7", "urgent"),
+        ("el 7amar kel yom ywasse3", "urgent"),
+        # A bare spot on the head in Gulf Arabic and Arabizi.
+        ("لقيت فراغ بالراس بعد الميزو", "urgent"),
+        ("fi mkan fathi bel ras ba3d el jalsa", "urgent"),
+        # Long past: last month, "two months ago" in Hindi, Hinglish and Gulf Arabic.
+        ("I was a bit dizzy during the session last month but it settled", None),
+        ("चक्कर आया था पर वो तीन महीने पहले की बात है", None),
+        ("chakkar aaya tha par wo pehle ki baat hai", None),
+        ("دخت مرة بس هذا قبل شهرين", None),
+        # And now me: the friend's past does not cover the patient's own report.
+        ("اختي صار لها التهاب زمان، والحين انا عندي صديد", "urgent"),
+        # A symptom the patient has now, then a question about what it could become.
+        ("gaal pe sujan hai, kya ye infection ban sakti hai?", "routine"),
+        ("I have a little redness, could it turn into an infection?", "routine"),
+        # Questions: a risk after the signs it names, a negated list with commas, what forms as a
+        # rule, what was read online, a complaint named as something to treat, "and such?", "is
+        # what they say true?", Arabizi "lal" (for the) before a noun.
+        ("allergy ya saans ki dikkat ka koi risk hai kya?", None),
+        ("I don't have a fever, swelling or any pain, just a question", None),
+        ("kya ganth ban jaati hai meso ke baad?", None),
+        ("maine padha ki meso se infection hota hai, sach hai?", None),
+        ("kamar dard ke ilaaj mein meso kaam karta hai?", None),
+        ("وش ممكن يصير بعد الجلسة؟ تورم وهيك؟", None),
+        ("سمعت انه يسبب التهابات، الكلام ده صح؟", None),
+        ("shukran ktir lal staff", None),
+    ],
+)
+def test_round_35_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
