@@ -595,3 +595,38 @@ def test_round_34_families(text: str, severity: str | None) -> None:
 )
 def test_round_35_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 36 (after blind sets AG and AK; written anew). Vomiting counted by the time it
+        # happened, lumps in the Hinglish plural, a patch of hair fallen in Gulf Arabic.
+        ("threw up for the 4th time since the injections", "urgent"),
+        ("gardan pe do ganthein ho gayi hai", "routine"),
+        ("طاح شعري بقعة فوق الاذن", "urgent"),
+        # Told on the phone by someone elsewhere.
+        ("my sister phoned me saying her cheek is swollen, she lives in Pune", None),
+        ("bhabhi ne phone pe bola ki sujan hai, wo Delhi mein hai", None),
+        # Gone, all of them; "if" in Egyptian Arabizi.
+        ("el kadamat kollaha ra7et el7amdella", None),
+        ("lw shafayfi wermet wa2t el jalsa a3mel eh?", None),
+    ],
+)
+def test_round_36_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 36, emergencies only the detector had carried: Egyptian "oghmy 3alaya" (I fainted),
+        # Arabizi "dee2 nafas" (short of breath), hives named on three parts of the body.
+        ("oghma 3alayya min shwaya", "emergency"),
+        ("3ande dee2 nafas ba3d el ebar", "emergency"),
+        ("hives on my chest, arms and legs since the session", "emergency"),
+        ("a couple of hives on my neck and back", "urgent"),
+    ],
+)
+def test_round_36_emergencies_the_rules_now_know(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions
