@@ -611,22 +611,13 @@ def test_round_35_families(text: str, severity: str | None) -> None:
         # Gone, all of them; "if" in Egyptian Arabizi.
         ("el kadamat kollaha ra7et el7amdella", None),
         ("lw shafayfi wermet wa2t el jalsa a3mel eh?", None),
-    ],
-)
-def test_round_36_families(text: str, severity: str | None) -> None:
-    assert triage(text).severity == severity, triage(text).mentions
-
-
-@pytest.mark.parametrize(
-    ("text", "severity"),
-    [
-        # Round 36, emergencies only the detector had carried: Egyptian "oghmy 3alaya" (I fainted),
-        # Arabizi "dee2 nafas" (short of breath), hives named on three parts of the body.
+        # Emergencies only the detector had carried: Egyptian "oghmy 3alaya" (I fainted), Arabizi
+        # "dee2 nafas" (short of breath), hives named on three parts of the body.
         ("oghma 3alayya min shwaya", "emergency"),
         ("3ande dee2 nafas ba3d el ebar", "emergency"),
         ("hives on my chest, arms and legs since the session", "emergency"),
         ("a couple of hives on my neck and back", "urgent"),
     ],
 )
-def test_round_36_emergencies_the_rules_now_know(text: str, severity: str | None) -> None:
+def test_round_36_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
