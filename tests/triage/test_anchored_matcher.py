@@ -59,6 +59,14 @@ def test_a_bad_pattern_is_refused_as_spacy_refuses_it() -> None:
         matcher.add("BAD", [[{"NROM": "x"}]])
 
 
+def test_len_counts_each_key_once() -> None:
+    matcher = AnchoredMatcher(spacy.blank("en").vocab)
+    matcher.add("A", [[{"LOWER": "lips"}], [{"LOWER": {"REGEX": "^sw"}}]])
+    matcher.add("B", [[{"LOWER": "lips"}]])
+    matcher.add("A", [[{"LOWER": "tongue"}]])
+    assert len(matcher) == 2
+
+
 @pytest.fixture(scope="module")
 def triage_nlp():  # type: ignore[no-untyped-def]
     return pipeline(Path(TRIAGE_DIR))

@@ -36,6 +36,12 @@ def statuses(text: str) -> dict[str, str]:
         ("I had a bruise last year, it went away", "bruising", "historical"),
         # a cue on "وطلع لها" with the kin word's types once cut the kin word's reach (round 19)
         ("صديقتي سوت ميزو في مكان ثاني وطلع لها صديد", "pus_discharge", "other_absent"),
+        # someone else's emergency happening now, nothing saying where: as if present (round 37);
+        # not so for what is not an emergency, nor for someone said to be elsewhere
+        ("my brother is having a seizure right now", "seizure", "other_present"),
+        ("my brother has a rash right now", "rash", "other_absent"),
+        ("my brother back home in Pune is having a seizure right now", "seizure", "other_absent"),
+        ("اخوي عنده نوبة صرع الحين", "seizure", "other_present"),
     ],
 )
 def test_status_of_a_mention(text: str, concept: str, status: str) -> None:

@@ -621,3 +621,31 @@ def test_round_35_families(text: str, severity: str | None) -> None:
 )
 def test_round_36_families(text: str, severity: str | None) -> None:
     assert triage(text).severity == severity, triage(text).mentions
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        # Round 37 (after blind sets AH and AL; written anew). Someone else's emergency now, where
+        # nothing says they are elsewhere; "back home in" says they are.
+        ("بنتي عندها نوبة صرع الحين بالصالة", "emergency"),
+        ("my dad back home in Kochi sometimes gets chest pain, can he have meso?", None),
+        # Hair missing in patches; Egyptian vomiting of all one eats, even water; Gulf "zirga".
+        ("there are patches of hair missing on my scalp since the sessions", "urgent"),
+        ("برجع كل حاجة باكلها من امبارح حتى المية", "urgent"),
+        ("fee zirga 5afeefa 3ala 5addi", "routine"),
+        # Idioms and questions: Egyptian "a headache" for a hassle, Indian English "a confusion"
+        # for a doubt, what usually happens, a list of what might happen, this time too.
+        ("الزحمة عندكم وجع دماغ", None),
+        ("ek confusion hai, meso pehle karu ya PRP?", None),
+        ("sujan aa jaati hai kya injection ke baad?", None),
+        ("kuch problem to nahi hoti? daag ya infection ho jaye aisa", None),
+        ("pichhli baar do din tak sujan rahi thi, is baar bhi hogi kya?", None),
+        ("daane do din mein gayab ho gaye, thanks", None),
+        ("dabane pe halka dard hota hai bas", "routine"),
+        ("सूजन होती हे क्या इसके बाद", None),
+        ("क्या इससे घुटने का दर्द घटता है?", None),
+    ],
+)
+def test_round_37_families(text: str, severity: str | None) -> None:
+    assert triage(text).severity == severity, triage(text).mentions

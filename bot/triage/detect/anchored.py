@@ -60,7 +60,6 @@ class AnchoredMatcher:
     def __init__(self, vocab: Vocab, validate: bool = False) -> None:
         self._vocab = vocab
         self._validate = validate
-        self._keys: set[str] = set()
         self._free = Matcher(vocab, validate=validate)  # patterns without an anchor
         self._groups: list[Matcher] = []
         self._group_of: dict[tuple[str, frozenset[str]], int] = {}
@@ -68,16 +67,14 @@ class AnchoredMatcher:
         self._order: dict[int, int] = {}  # match id -> position of its key among the added keys
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._order)
 
     def add(
         self, key: str, patterns: Iterable[list[dict[str, Any]]], on_match: OnMatch = None
     ) -> None:
-        """Add `patterns` under `key`, as `Matcher.add` does; spaCy validates each pattern."""
-        patterns = list(patterns)
-        Matcher(self._vocab, validate=self._validate).add(key, patterns)  # raises on a bad one
+        """Add `patterns` under `key`, as `Matcher.add` does; spaCy validates each pattern as it
+        goes into its matcher, so a bad one raises (and the triage pipeline does not build)."""
         self._order.setdefault(self._vocab.strings.add(key), len(self._order))
-        self._keys.add(key)
         for pattern in patterns:
             found = anchor(pattern)
             if found is None:

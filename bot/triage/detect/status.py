@@ -20,12 +20,17 @@ from .files import data_path
 
 @dataclass(frozen=True)
 class StatusRule:
+    """One entry of statuses.yml; `concepts`, when given, limits it to mentions of those."""
+
     status: MentionStatus
     when_any: frozenset[str]
     when_all: frozenset[str]
     unless_any: frozenset[str]
+    concepts: frozenset[str] = frozenset()
 
-    def applies(self, categories: set[str]) -> bool:
+    def applies(self, categories: set[str], concept: str) -> bool:
+        if self.concepts and concept not in self.concepts:
+            return False
         if self.unless_any & categories:
             return False
         if self.when_all:
@@ -79,9 +84,9 @@ class MentionStatusResolver:
         self.carries = carries
         self.goals = goals or TreatmentGoals()
 
-    def status(self, categories: set[str]) -> MentionStatus:
+    def status(self, categories: set[str], concept: str) -> MentionStatus:
         for rule in self.rules:
-            if rule.applies(categories):
+            if rule.applies(categories, concept):
                 return rule.status
         return "affirmed"
 
@@ -93,7 +98,7 @@ class MentionStatusResolver:
             if previous is not None:
                 for carry in self.carries:
                     categories |= carry.carried(doc, previous[0], ent, previous[1])
-            status = self.status(categories)
+            status = self.status(categories, ent.label_)
             if ent.label_ in self.goals.concepts and status in ESCALATED_STATUSES:
                 linked = self.goals.linked(doc) if linked is None else linked
                 status = status if linked else "treatment_goal"
@@ -113,6 +118,7 @@ def make_mention_status(
             when_any=frozenset(entry.get("when_any", ())),
             when_all=frozenset(entry.get("when_all", ())),
             unless_any=frozenset(entry.get("unless_any", ())),
+            concepts=frozenset(entry.get("concepts", ())),
         )
         for entry in data["statuses"]
     ]
